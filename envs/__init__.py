@@ -1,0 +1,1 @@
+"""The SynthML-v0 environment, its sandboxes, ACI tools and evaluation runner."""

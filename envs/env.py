@@ -1,0 +1,176 @@
+"""`SynthML-v0`: one ML research task per episode, in a sandbox, driven by text actions.
+
+Observation: text. Action: one ACI command (open, goto, scroll_up, scroll_down, create, edit, insert,
+search_dir, search_file, find_file, validate, submit) or any shell command. `validate` scores on the
+validation split; `submit` scores on the hidden test split and ends the episode. Reward is 0 until
+the end, then the improvement over the baseline (see `reward.py`). Running out of steps truncates and
+auto-submits what the workspace holds.
+"""
+
+import re
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+from gymnasium import spaces
+from synthml.envs.aci import COMMANDS, Aci, command_name
+from synthml.envs.evaluation import Evaluation, Split
+from synthml.envs.reward import RewardConfig, episode_reward
+from synthml.envs.session import Session, runtime_for
+from synthml.task_bank.task import Task, bank_task_dirs, load_task
+
+MAX_TEXT = 1_000_000
+_TRAINING = re.compile(r"(^|[\s;&|(])(python3?|torchrun|accelerate|deepspeed)(\s|$)", re.MULTILINE)
+
+
+def sample_bank() -> Path:
+    """The small bank that ships in the package; `gym.make("SynthML-v0")` draws from it."""
+    return Path(str(files("synthml.task_bank") / "samples"))
+
+
+class AnyText(spaces.Text):
+    """Any string up to `max_length` characters (Gymnasium's Text restricts the charset)."""
+
+    def __init__(self, max_length: int = MAX_TEXT) -> None:
+        super().__init__(max_length=max_length, min_length=0)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+
+class SynthMLEnv(gym.Env[str, str]):
+    metadata: ClassVar[dict] = {"render_modes": ["ansi"]}
+
+    def __init__(self, task: str | Path | None = None, bank: str | Path | None = None, sandbox: Any = "bwrap",
+                 max_steps: int = 50, render_mode: str | None = None, reward: RewardConfig | dict | None = None,
+                 command_timeout: float = 30.0, max_observation_chars: int = 20_000) -> None:
+        """`task`: a task dir, task YAML or BANK:ID; else `bank` (default: the sample bank), from which
+        reset draws a task with the env's seeded RNG."""
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode={render_mode!r}: SynthML-v0 renders only 'ansi'")
+        self.tasks: list[Task] = [load_task(task)] if task else _load_bank(Path(bank or sample_bank()))
+        self.sandbox, self.max_steps, self.render_mode = sandbox, max_steps, render_mode
+        self.reward_config = RewardConfig.model_validate(reward or {})
+        self.command_timeout, self.max_observation_chars = command_timeout, max_observation_chars
+        self.observation_space, self.action_space = AnyText(), AnyText()
+        self._session: Session | None = None
+        self._runtimes: dict[str, Path | None] = {}
+        self._last = ""
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        super().reset(seed=seed)
+        self._end_session()
+        task = self._pick((options or {}).get("task"))
+        if task.id not in self._runtimes:
+            self._runtimes[task.id] = runtime_for(task, self.sandbox)
+        self._session = Session(task, self.sandbox, self._runtimes[task.id])
+        self._aci = Aci(self._session.sandbox, self.command_timeout)
+        self._steps, self._score, self._exit_status, self._done = 0, None, None, False
+        self._last = task.description
+        return task.description, self._info()
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
+        if self._session is None or self._done:
+            raise gym.error.ResetNeeded("call reset() before step() (the episode has ended)")
+        self._steps += 1
+        name = command_name(action)
+        terminated = name == "submit"
+        if terminated:
+            observation = self._finish("submit")
+        elif name == "validate":
+            observation = self._validate()
+        elif name in COMMANDS:
+            observation = self._aci(action)
+        else:
+            observation = self._shell(action)
+        truncated = not terminated and self._steps >= self.max_steps
+        if truncated:
+            observation += "\n" + self._finish("max_steps")
+        self._done = terminated or truncated
+        reward = self._reward() if self._done else 0.0
+        self._last = f"$ {action}\n{observation}"
+        return self._cut(observation), reward, terminated, truncated, self._info()
+
+    def render(self) -> str | None:
+        return self._last if self.render_mode == "ansi" else None
+
+    def close(self) -> None:
+        self._end_session()
+        super().close()
+
+    @property
+    def task(self) -> Task:
+        if self._session is None:
+            raise gym.error.ResetNeeded("no task before reset()")
+        return self._session.task
+
+    def _pick(self, spec: str | Path | None) -> Task:
+        if spec is not None:
+            return load_task(spec)
+        return self.tasks[int(self.np_random.integers(len(self.tasks)))]
+
+    def _shell(self, action: str) -> str:
+        timeout = self.task.training_timeout if _TRAINING.search(action) else self.command_timeout
+        out = self._session.sandbox.run(action, timeout)
+        if out.timed_out:
+            return f"{out.output}\nEXECUTION TIMED OUT BECAUSE THE COMMAND RAN FOR MORE THAN {timeout:g} SECONDS."
+        return out.output
+
+    def _validate(self) -> str:
+        result = self._evaluate("validation")
+        if result.metrics is None:
+            return result.observation
+        config = self.task.config
+        baseline = (config.baseline_validation_scores if config.validation_split else config.baseline_scores)
+        return (f"Your code produced a valid submission artefact at {result.submission}.\n"
+                f"Baseline Score: {baseline[0] if baseline else 'NA (no baseline was there)'}\n"
+                f"Evaluation Score: {result.metrics}")
+
+    def _finish(self, reason: str) -> str:
+        result = self._evaluate("test")
+        statuses = {"ok": "submitted" if reason == "submit" else f"autosubmission ({reason})",
+                    "submission_not_found": f"submission_not_found ({reason})",
+                    "evaluation_error": f"evaluation_error ({reason})"}
+        self._exit_status = statuses[result.status]
+        self._final = result.metrics
+        return f"Exited ({reason})" + (f"\n{result.observation}" if result.metrics is None else "")
+
+    def _evaluate(self, split: Split) -> Evaluation:
+        result = self._session.evaluate(split)
+        if result.metrics is not None:
+            self._score = result.metrics
+        return result
+
+    def _reward(self) -> float:
+        final = self._final.get(self.task.primary.name) if self._final else None
+        return episode_reward(final, self.task.baseline_score, self.task.primary.sign, self.reward_config)
+
+    def _info(self) -> dict[str, Any]:
+        task = self.task
+        info = {"task_id": task.id, "task_version": task.version, "metric": task.primary.name,
+                "direction": task.primary.sign, "baseline_score": task.baseline_score,
+                "baseline_validation_score": task.baseline_validation_score, "exit_status": self._exit_status}
+        if self._score is not None:
+            info["score"] = dict(self._score)
+        return info
+
+    def _cut(self, text: str) -> str:
+        limit = self.max_observation_chars
+        if len(text) <= limit:
+            return text
+        half = limit // 2
+        return (f"{text[:half]}\n[... observation cut: {len(text) - 2 * half} of {len(text)} characters not "
+                f"shown; redirect long output to a file and read it with head, tail or grep ...]\n{text[-half:]}")
+
+    def _end_session(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _load_bank(bank: Path) -> list[Task]:
+    tasks = [load_task(d) for d in bank_task_dirs(bank)]
+    if not tasks:
+        raise FileNotFoundError(f"{bank}: no task dirs (folders with task.yaml) in this bank")
+    return tasks

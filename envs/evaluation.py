@@ -1,0 +1,158 @@
+"""Scoring a workspace: in its own sandbox, on a view assembled from the pristine task.
+
+The view holds the pristine workspace, the submission files copied out of the agent's workspace
+(symlinks never followed) and, for the test split, the hidden files. It is mounted read-only, so
+deleting, editing or replacing `evaluate.py` in the workspace changes nothing. Metrics come only
+from the evaluator's JSON.
+"""
+
+import json
+import math
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
+from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.workspace import link_tree, pristine_workspace, remove_tree
+from synthml.task_bank.task import Task
+
+Split = Literal["validation", "test"]
+NOT_FOUND = ("Submission artefact not found. You have to produce a valid submission artefact as "
+             "described in the task description to validate your results.")
+TAIL = 2000
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float] | None
+    observation: str
+    status: Literal["ok", "submission_not_found", "evaluation_error"]
+    submission: str | None = None
+
+
+def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: object, runtime: Path | None,
+             scratch: Path) -> Evaluation:
+    """Score what the agent's workspace holds on `split` (validation: what `validate` uses)."""
+    view = scratch / f"evaluation-{split}"
+    remove_tree(view)
+    try:
+        submission = _stage(task, agent, view, with_hidden=split == "test")
+        if submission is None:
+            return Evaluation(None, NOT_FOUND, "submission_not_found")
+        command = evaluation_command(task, split, submission)
+        if command is None:
+            return Evaluation(None, _unsupported(task), "evaluation_error", submission)
+        evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
+        try:
+            out = evaluator.run(command, timeout=task.training_timeout)
+        finally:
+            evaluator.close()
+    finally:
+        remove_tree(view)
+    return _result(task, out, submission)
+
+
+def evaluation_command(task: Task, split: Split, submission: str) -> str | None:
+    """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them."""
+    script = f"{WORKSPACE}/{task.config.evaluation_paths[0]}"
+    if task.config.validation_split:
+        name = task.config.validation_split if split == "validation" else "test"
+        return f"python {script} --split {shlex.quote(name)}"
+    return {  # MLGym tasks name no submission files, so `submission` is a single path here
+        "CSVSubmissionTasks": f"python {script} --submission_file {WORKSPACE}/{submission}",
+        "PythonSubmissionTasks": f"python {script}",
+        "ModelSubmissionTasks": f"python {script} --config_fname {WORKSPACE}/{submission}",
+    }.get(task.config.task_entrypoint)
+
+
+def parse_metrics(output: str) -> dict[str, float]:
+    """The last line of the output that is a JSON object of numbers; ValueError otherwise."""
+    for line in reversed(output.strip().splitlines()):
+        if line.strip().startswith("{"):
+            metrics = json.loads(line)
+            if not isinstance(metrics, dict) or not metrics:
+                raise ValueError("the evaluator's JSON is not a non-empty object")
+            bad = [k for k, v in metrics.items() if isinstance(v, bool) or not isinstance(v, int | float)
+                   or not math.isfinite(v)]
+            if bad:
+                raise ValueError(f"metric(s) {', '.join(bad)} are not finite numbers")
+            return {k: float(v) for k, v in metrics.items()}
+    raise ValueError("the evaluator printed no JSON line of metrics")
+
+
+def _stage(task: Task, agent: Sandbox, view: Path, *, with_hidden: bool) -> str | None:
+    """Assemble the view; returns the submission path (relative to the workspace) or None."""
+    pristine = pristine_workspace(task)
+    if task.submission_files:
+        link_tree(pristine, view)
+        found = [f for f in task.submission_files if _fetch(agent, f, view)]
+        submission = ", ".join(found) if found else None
+    else:
+        view.mkdir(parents=True)
+        agent.download(".", view)
+        for entry in (*task.config.evaluation_paths, "data"):
+            _replace(view / entry, pristine / entry)
+        submission = _mlgym_submission(task, view)
+    if with_hidden:
+        for hidden in task.hidden_files:
+            _replace(view / hidden, task.path(hidden))
+    return submission
+
+
+def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
+    staging = view.parent / f".{view.name}-fetch"
+    remove_tree(staging)
+    if not agent.download(relative, staging):
+        return False
+    _replace(view / relative, staging)
+    remove_tree(staging)
+    return True
+
+
+def _replace(dest: Path, source: Path) -> None:
+    if dest.is_dir() and not dest.is_symlink():
+        remove_tree(dest)
+    elif dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if source.is_dir():
+        link_tree(source, dest)
+    elif source.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+
+
+def _mlgym_submission(task: Task, view: Path) -> str | None:
+    entry = task.config.task_entrypoint
+    if entry == "CSVSubmissionTasks":
+        return "submission.csv" if (view / "submission.csv").is_file() else None
+    if entry == "ModelSubmissionTasks":
+        configs = sorted(p for p in view.rglob("*.yaml") if p.is_file())
+        return str(configs[0].relative_to(view)) if configs else None
+    return "target.py" if entry == "PythonSubmissionTasks" else ""
+
+
+def _unsupported(task: Task) -> str:
+    return (f"{task.config.task_entrypoint} evaluation needs GPUs and torchrun, which this sandbox does not "
+            "provide; run this task on a GPU machine with a sandbox that exposes the GPUs.")
+
+
+def _result(task: Task, out: Output, submission: str) -> Evaluation:
+    tail = out.output[-TAIL:]
+    if out.timed_out:
+        return Evaluation(None, f"Evaluation timed out after {task.training_timeout} s.\n{tail}",
+                          "evaluation_error", submission)
+    if out.exit_code != 0:
+        return Evaluation(None, f"Evaluation failed (exit code {out.exit_code}):\n{tail}", "evaluation_error",
+                          submission)
+    try:
+        metrics = parse_metrics(out.output)
+    except ValueError as e:
+        return Evaluation(None, f"Failed to decode metrics from evaluation script ({e}). Output:\n{tail}",
+                          "evaluation_error", submission)
+    if task.primary.name not in metrics:
+        return Evaluation(None, f"The evaluator's metrics lack the primary metric '{task.primary.name}': "
+                          f"{metrics}", "evaluation_error", submission)
+    return Evaluation(metrics, "", "ok", submission)

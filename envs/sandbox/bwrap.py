@@ -1,0 +1,200 @@
+"""The default sandbox: bubblewrap, one fresh process tree per command.
+
+No network, a read-only system (only /usr, /etc and the task runtime are shown), the workspace as
+the only writable folder besides a private /tmp, rlimits, and an unprivileged user. Run as root,
+each sandbox gets its own host uid, so RLIMIT_NPROC binds; run as a normal user, bwrap maps that
+user (RLIMIT_NPROC would count all of the user's processes, so only the PID namespace and the
+deadline bound a fork bomb). A timeout kills the command's PID namespace, and with it everything the
+command started; background jobs end with the step.
+"""
+
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from synthml.envs.runtime import Runtime
+from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
+from synthml.envs.sandbox.files import copy_out
+from synthml.envs.sandbox.limits import Limits
+from synthml.envs.sandbox.process import run_process
+from synthml.envs.sandbox.shell import STATE_FD, ShellState, read_file_command, script, write_file_command
+
+from synthml.errors import SandboxError, SandboxUnavailableError
+
+MAX_SCRIPT_BYTES = 120_000
+"""Below Linux's 128 KiB limit on one argument."""
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+BASE_ENV = {"HOME": HOME, "USER": "agent", "LOGNAME": "agent", "SHELL": "/bin/bash", "LANG": "C.UTF-8",
+            "TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
+            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class BwrapConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["bwrap"] = "bwrap"
+    limits: Limits = Field(default_factory=Limits, description="Resource limits of every command.")
+    bwrap: str = Field("bwrap", description="The bubblewrap binary.")
+
+
+class BwrapSandbox:
+    def __init__(self, config: BwrapConfig, mounts: Mounts) -> None:
+        binary = shutil.which(config.bwrap)
+        if binary is None:
+            raise SandboxUnavailableError(f"bubblewrap ('{config.bwrap}') is not installed: run "
+                                          "`apt-get install -y bubblewrap`, or choose another sandbox")
+        self.config, self.mounts = config, mounts
+        self.root_mode = os.geteuid() == 0
+        self.uid = 1_000_000 + secrets.randbelow(1 << 20) if self.root_mode else os.getuid()
+        self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
+        self._state = ShellState()
+        self._env = {**BASE_ENV, **_runtime_env(mounts.runtime), **mounts.env}
+        self._prepare_scratch()
+        self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args()]
+        self._closed = False
+
+    def run(self, command: str, timeout: float) -> Output:
+        return self._exec(script(command, self._state, self._env), timeout)
+
+    def read_file(self, path: str) -> str:
+        out = self.run(read_file_command(path), timeout=30)
+        if out.exit_code != 0:
+            raise FileNotFoundError(out.output.strip() or path)
+        return out.output
+
+    def write_file(self, path: str, content: str) -> None:
+        fd = os.memfd_create("synthml-write")
+        try:
+            os.write(fd, content.encode())
+            os.lseek(fd, 0, os.SEEK_SET)
+            out = self._exec(script(write_file_command(path), self._state, self._env), 30, stdin_fd=fd)
+        finally:
+            os.close(fd)
+        if out.exit_code != 0:
+            raise PermissionError(out.output.strip() or f"cannot write {path}")
+
+    def download(self, path: str, dest: Path) -> bool:
+        return copy_out(self.mounts.workspace, path, dest)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def exposes(self, host_path: Path) -> bool:
+        """Whether a command could read `host_path` (the env checks hidden files against this)."""
+        runtime = Runtime(self.mounts.runtime) if self.mounts.runtime else None
+        shown = [Path(p) for p in SYSTEM_DIRS if os.path.isdir(p)] + [self._workspace_source()]
+        masked = runtime.masked_paths() if runtime else []
+        path = host_path.resolve()
+        shown += runtime.visible_paths() if runtime else []
+        return any(path.is_relative_to(p.resolve()) for p in shown) and not any(
+            path.is_relative_to(m.resolve()) for m in masked)
+
+    def _exec(self, bash_script: str, timeout: float, stdin_fd: int | None = None) -> Output:
+        if self._closed:
+            raise SandboxError("this sandbox is closed; reset the env to get a new one")
+        if len(bash_script.encode()) > MAX_SCRIPT_BYTES:
+            return Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); "
+                          "write long content to a file with `create`/`edit` instead.", 2)
+        limits = self.config.limits
+        done = run_process([*self._argv, *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c",
+                            bash_script], timeout=timeout, stdin_fd=stdin_fd, state_fd=STATE_FD,
+                           preexec=limits.apply(processes=self.root_mode), kept=limits.output_kept_bytes,
+                           kill_bytes=limits.output_kill_bytes)
+        self._state = ShellState.parse(done.state, self._state)
+        note = ""
+        if done.flooded:
+            note = f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]"
+        return Output(done.output + note, done.exit_code, done.timed_out)
+
+    def _namespace_args(self) -> list[str]:
+        args = ["--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
+                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        if not self.root_mode:
+            args += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid)]
+        return args
+
+    def _mount_args(self) -> list[str]:
+        args = []
+        for path in SYSTEM_DIRS:
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        args += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd",
+                 "--ro-bind", str(self.scratch / "group"), "/etc/group",
+                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        if self.mounts.runtime:
+            runtime = Runtime(self.mounts.runtime)
+            for path in runtime.visible_paths():
+                args += [*_parent_dirs(path), "--ro-bind", str(path), str(path)]
+            for path in runtime.masked_paths():
+                args += ["--tmpfs", str(path)]
+        return args + self._home_args()
+
+    def _home_args(self) -> list[str]:
+        writable = "--ro-bind" if self.mounts.read_only else "--bind"
+        args = _parent_dirs(Path(HOME))
+        if self.mounts.home is not None:
+            args += ["--bind", str(self.mounts.home), HOME]
+        else:
+            args += ["--perms", "1777", "--tmpfs", HOME, writable, str(self.mounts.workspace), WORKSPACE]
+        if self.mounts.read_only:
+            return [*args, "--perms", "1777", "--tmpfs", "/tmp", "--chdir", WORKSPACE]
+        return [*args, "--bind", str(self.scratch / "tmp"), "/tmp", "--chdir", WORKSPACE]
+
+    def _env_args(self) -> list[str]:
+        args = ["--clearenv"]
+        for key, value in self._env.items():
+            args += ["--setenv", key, value]
+        return args
+
+    def _user_args(self) -> list[str]:
+        """As root, bwrap mounts and setpriv then drops to the sandbox's own uid."""
+        if not self.root_mode:
+            return ["--"]
+        uid = str(self.uid)
+        return ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
+                "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+    def _workspace_source(self) -> Path:
+        return self.mounts.home if self.mounts.home is not None else self.mounts.workspace
+
+    def _prepare_scratch(self) -> None:
+        (self.scratch / "passwd").write_text(f"agent:x:{self.uid}:{self.uid}:agent:{HOME}:/bin/bash\n"
+                                             "root:x:0:0:root:/root:/usr/sbin/nologin\n")
+        (self.scratch / "group").write_text(f"agent:x:{self.uid}:\nroot:x:0:\n")
+        (self.scratch / "tmp").mkdir(mode=0o1777)
+        os.chmod(self.scratch / "tmp", 0o1777)
+        os.chmod(self.scratch, 0o755)
+        if self.root_mode and not self.mounts.read_only:
+            give_writable_to(self._workspace_source(), self.uid)
+
+
+def give_writable_to(root: Path, uid: int) -> None:
+    """Hand files the task left writable to the sandbox user; read-only ones stay the host's."""
+    for path in [root, *root.rglob("*")]:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and mode & stat.S_IWUSR:
+            os.chown(path, uid, uid)
+
+
+def _parent_dirs(path: Path) -> list[str]:
+    """Traversable parents for a mount point (privileged bwrap makes them 0700 otherwise)."""
+    args = []
+    for parent in reversed(path.parents[:-1]):
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _runtime_env(runtime: Path | None) -> dict[str, str]:
+    path = "/usr/local/bin:/usr/bin:/bin"
+    if runtime is None:
+        return {"PATH": path}
+    return {"PATH": f"{runtime}/bin:{path}", "VIRTUAL_ENV": str(runtime)}

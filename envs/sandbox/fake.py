@@ -1,0 +1,51 @@
+"""A sandbox that executes nothing, for tests that are not about execution (e.g. the env checker).
+
+Commands get canned replies (first matching regex wins, else empty output and exit 0); files are
+read and written in the host workspace folder. Never use it for untrusted code: nothing is isolated.
+"""
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from synthml.envs.sandbox import WORKSPACE, Mounts, Output
+from synthml.envs.sandbox.files import copy_out
+
+
+class FakeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["fake"] = "fake"
+    replies: dict[str, str] = Field({}, description="Regex over the command -> the output to return.")
+
+
+class FakeSandbox:
+    def __init__(self, config: FakeConfig, mounts: Mounts) -> None:
+        self.config, self.mounts = config, mounts
+        self.commands: list[str] = []
+
+    def run(self, command: str, timeout: float) -> Output:
+        self.commands.append(command)
+        for pattern, reply in self.config.replies.items():
+            if re.search(pattern, command):
+                return Output(reply, 0)
+        return Output("", 0)
+
+    def read_file(self, path: str) -> str:
+        return self._host(path).read_text()
+
+    def write_file(self, path: str, content: str) -> None:
+        target = self._host(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content)
+
+    def download(self, path: str, dest: Path) -> bool:
+        return copy_out(self.mounts.workspace, path, dest)
+
+    def close(self) -> None:
+        pass
+
+    def _host(self, path: str) -> Path:
+        inside = Path(path) if path.startswith("/") else Path(WORKSPACE) / path
+        return self.mounts.workspace / inside.relative_to(WORKSPACE)

@@ -1,0 +1,49 @@
+"""SWE-agent shell semantics for sandboxes that start a fresh process tree per command.
+
+`cd` and exported variables persist: each command's script restores the state the previous one
+left and, on exit, writes the new state to file descriptor 3 as `PWD\\0` followed by `export -p`.
+"""
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from synthml.envs.sandbox import WORKSPACE
+
+STATE_FD = 3
+_EXPORTED = re.compile(r"^declare -x ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+_SAVE = f"__synthml_save() {{ {{ printf '%s\\0' \"$PWD\"; export -p; }} >&{STATE_FD}; }} 2>/dev/null"
+
+
+@dataclass(frozen=True)
+class ShellState:
+    cwd: str = WORKSPACE
+    exports: str | None = None
+    """`export -p` of the last command; None before the first."""
+
+    @classmethod
+    def parse(cls, raw: bytes, previous: "ShellState") -> "ShellState":
+        """The state a command left; the previous one if it wrote none (e.g. `exec` closed fd 3)."""
+        cwd, sep, exports = raw.decode(errors="replace").partition("\0")
+        return cls(cwd, exports) if sep and cwd.startswith("/") else previous
+
+
+def script(command: str, state: ShellState, base_env: dict[str, str]) -> str:
+    """The bash script that runs `command` in `state` and saves the state it leaves."""
+    lines = [_SAVE, "trap __synthml_save EXIT"]
+    if state.exports is not None:
+        kept = set(_EXPORTED.findall(state.exports))
+        lines += [f"unset {name}" for name in sorted(base_env) if name not in kept]
+        lines.append(state.exports)
+    lines += [f"cd -- {shlex.quote(state.cwd)} 2>/dev/null || cd -- {WORKSPACE}", command]
+    return "\n".join(lines) + "\n"
+
+
+def write_file_command(path: str) -> str:
+    """Reads the content from stdin; parent folders are created."""
+    quoted = shlex.quote(path)
+    return f'mkdir -p -- "$(dirname -- {quoted})" && cat > {quoted}'
+
+
+def read_file_command(path: str) -> str:
+    return f"cat -- {shlex.quote(path)}"

@@ -1,0 +1,63 @@
+"""One episode's host resources: its folders, its agent sandbox, and scoring of what it holds."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from synthml.envs.evaluation import Evaluation, Split, evaluate
+from synthml.envs.runtime import generic_runtime, task_runtime
+from synthml.envs.sandbox import Mounts, Sandbox
+from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
+from synthml.envs.sandbox.fake import FakeConfig
+from synthml.envs.workspace import clone_workspace, pristine_workspace, remove_tree
+from synthml.task_bank.task import Task
+
+from synthml.errors import SandboxError
+
+
+class Session:
+    def __init__(self, task: Task, sandbox: "str | dict | SandboxConfig", runtime: Path | None) -> None:
+        self.task, self.sandbox_config, self.runtime = task, sandbox_config(sandbox), runtime
+        self.dir = Path(tempfile.mkdtemp(prefix="synthml-episode-"))
+        try:
+            home = self.dir / "home"
+            home.mkdir()
+            clone_workspace(pristine_workspace(task), home / "workspace")
+            if task.config.memory_path:
+                shutil.copy2(task.path(task.config.memory_path), home / "memory.json")
+            self.sandbox: Sandbox = make_sandbox(self.sandbox_config, Mounts(
+                workspace=home / "workspace", home=home, runtime=runtime))
+            _refuse_exposed(self.sandbox, task)
+        except BaseException:
+            remove_tree(self.dir)
+            raise
+
+    def evaluate(self, split: Split) -> Evaluation:
+        return evaluate(self.task, self.sandbox, split, sandbox=self.sandbox_config, runtime=self.runtime,
+                        scratch=self.dir)
+
+    def close(self) -> None:
+        self.sandbox.close()
+        remove_tree(self.dir)
+
+
+def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | None:
+    """The task's runtime folder (built on first use); none for the fake sandbox."""
+    if isinstance(sandbox_config(sandbox), FakeConfig):
+        return None
+    if task.config.use_generic_conda or not task.config.requirements_path:
+        return generic_runtime().path
+    return task_runtime(task.path(task.config.requirements_path)).path
+
+
+def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
+    """Hidden files must not lie anywhere the agent's sandbox shows (e.g. a bank under /usr)."""
+    exposes = getattr(sandbox, "exposes", None)
+    if exposes is None:
+        return
+    for hidden in [task.path(h) for h in task.hidden_files]:
+        if exposes(hidden):
+            sandbox.close()
+            raise SandboxError(f"{hidden}: a hidden file of task {task.id} lies in a folder the sandbox "
+                               "shows to the agent; move the task bank elsewhere (e.g. under your home)")
+

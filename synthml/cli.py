@@ -1,0 +1,66 @@
+"""The `synthml` command line: thin wrappers over library functions."""
+
+from pathlib import Path
+from typing import Annotated
+
+import gymnasium as gym
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from synthml import ENV_ID
+from synthml.errors import SynthMLError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Synthetic ML research tasks as sandboxed Gymnasium environments.")
+console = Console()
+SHOWN = 1500
+
+
+@app.command()
+def run(
+    task: Annotated[str | None, typer.Option(help="Task dir, task YAML or BANK:ID (default: a sample task).")] = None,
+    sandbox: Annotated[str, typer.Option(help="bwrap, docker, swerex or fake.")] = "bwrap",
+    seed: Annotated[int, typer.Option(help="Seeds the choice of sample task.")] = 0,
+    max_steps: Annotated[int, typer.Option(help="Steps before truncation and auto-submit.")] = 50,
+) -> None:
+    """Play one episode with the scripted baseline agent: run the baseline, validate, submit.
+
+    Example: synthml run --task task_bank/samples/diabetes-progression
+    """
+    from synthml.agents.scripted import baseline_actions, play
+
+    try:
+        env = gym.make(ENV_ID, task=task, sandbox=sandbox, max_steps=max_steps)
+        observation, info = env.reset(seed=seed)
+        console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
+        steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
+        env.close()
+    except SynthMLError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
+    final = steps[-1].info
+    console.print(f"exit status: [bold]{final['exit_status']}[/bold]  score: {final.get('score')}  "
+                  f"baseline: {final['baseline_score']}  reward: {steps[-1].reward:+.4f}")
+
+
+@app.command()
+def runtime(
+    torch: Annotated[bool, typer.Option(help="Also install CPU torch where its wheel installs.")] = True,
+    requirements: Annotated[Path | None, typer.Option(help="Build a per-task runtime from this file.")] = None,
+) -> None:
+    """Build (once) the task runtime that agents and evaluators use inside sandboxes.
+
+    Example: synthml runtime            # the generic runtime (numpy, pandas, scikit-learn, ...)
+    """
+    from synthml.envs.runtime import generic_runtime, task_runtime
+
+    built = task_runtime(requirements, log=console.print) if requirements else generic_runtime(
+        torch=torch, log=console.print)
+    console.print(f"runtime ready: {built.path} ({', '.join(built.facts['requirements'] + built.facts['optional'])})")
+
+
+def _print_step(step) -> None:
+    observation = step.observation if len(step.observation) <= SHOWN else step.observation[:SHOWN] + " ..."
+    console.print(f"[bold cyan]$ {step.action}[/bold cyan]")
+    console.print(observation, markup=False, highlight=False)

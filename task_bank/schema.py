@@ -1,0 +1,96 @@
+"""On-disk schema of a task: MLGym's task and dataset YAML fields plus SynthML's extensions.
+
+An MLGym checkout's `configs/tasks/X.yaml` validates unmodified; SynthML tasks add the fields
+under "SynthML extensions" to the same YAML.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitConfig(Schema):
+    name: str = Field(description="Split name, e.g. train.")
+    file_regex: str = Field(description="Regex matching the split's files.")
+
+
+class DatasetConfig(Schema):
+    """A dataset YAML, as MLGym's `configs/datasets/X.yaml`."""
+
+    name: str = Field(description="Dataset name; upper-cased as the heading in {dataset_docs}.")
+    description: str = Field(description="What the files hold, shown to the agent.")
+    data_path: str = Field(description="Local folder (relative to the task root) or a Hub id.")
+    is_local: bool = Field(False, description="True when data_path is a local folder copied to data/.")
+    train_split: SplitConfig | None = Field(None, description="Files of the training split.")
+    valid_split: SplitConfig | None = Field(None, description="Files of the validation split.")
+    test_split: SplitConfig | None = Field(None, description="Files of the test split.")
+
+
+class Metric(Schema):
+    name: str = Field(description="Key of the metric in the evaluator's JSON.")
+    direction: Literal["max", "min"] = Field(description="max: higher is better; min: lower is better.")
+
+    @property
+    def sign(self) -> int:
+        """+1 when higher is better, -1 when lower is better."""
+        return 1 if self.direction == "max" else -1
+
+
+class DatasetProvenance(Schema):
+    id: str = Field(description="Catalog or Hub id of the dataset.")
+    source: str | None = Field(None, description="Package and loader, or 'hub'.")
+    revision: str | None = Field(None, description="Pinned revision (Hub commit or package version).")
+    sha256: str | None = Field(None, description="sha256 of the materialised table.")
+    license: str | None = Field(None, description="Licence, where known.")
+
+
+class Provenance(Schema):
+    generator: str = Field(description="What wrote the task: 'handwritten', a family name, or 'llm'.")
+    topic: str | None = Field(None, description="Research topic the task was sampled for.")
+    dataset: DatasetProvenance | None = Field(None, description="Where the data came from.")
+    model: str | None = Field(None, description="LLM that wrote the task, if any.")
+    created_at: datetime | None = Field(None, description="When the task was written (UTC).")
+
+
+class TaskConfig(Schema):
+    """A task YAML. MLGym's fields first, then SynthML's extensions (all optional)."""
+
+    id: str = Field(description="Unique task identifier.")
+    name: str = Field(description="Display name.")
+    description: str = Field(description="Task statement; `{dataset_docs}` expands to the datasets' docs.")
+    dataset_configs: list[str] = Field([], description="Dataset YAML paths, relative to the config root.")
+    task_entrypoint: str = Field("CSVSubmissionTasks", description="MLGym task class deciding evaluation.")
+    training_timeout: int | None = Field(None, gt=0, description="Seconds allowed for a training run.")
+    requirements_path: str | None = Field(None, description="requirements.txt for a task runtime.")
+    use_generic_conda: bool = Field(True, description="Use the generic runtime (MLGym's generic conda).")
+    benchmark_name: str | None = Field(None, description="Unused by MLGym; kept for compatibility.")
+    starter_code: list[str] = Field([], description="Files or folders copied into the workspace.")
+    baseline_paths: list[str] = Field([], description="Baseline scripts, relative to the workspace.")
+    baseline_scores: list[dict[str, float]] = Field([], description="Baseline metrics on the submit split.")
+    sample_submission: str | None = Field(None, description="A valid example submission.")
+    evaluation_paths: list[str] = Field([], description="Evaluation scripts, relative to the workspace.")
+    evaluation_read_only: bool = Field(False, description="Make evaluation scripts read-only for the agent.")
+    secret_files: list[str] = Field([], description="MLGym's unimplemented secret files; treated as hidden.")
+    memory_path: str | None = Field(None, description="Memory file copied to /home/agent/memory.json.")
+
+    # SynthML extensions
+    metrics: list[Metric] = Field([], description="Metrics with directions; the first is primary by default.")
+    primary_metric: str | None = Field(None, description="Name of the metric that scores the task.")
+    submission_files: list[str] = Field(
+        [], description="Workspace files the evaluator reads; nothing else comes from the workspace."
+    )
+    hidden_files: list[str] = Field(
+        [], description="Evaluation-only files (test labels); never in the agent's sandbox."
+    )
+    validation_split: str | None = Field(
+        None, description="Split `validate` scores on (passed as --split); None: as MLGym, the submit split."
+    )
+    baseline_validation_scores: list[dict[str, float]] = Field(
+        [], description="Baseline metrics on the validation split."
+    )
+    provenance: Provenance | None = Field(None, description="Who wrote the task, from which data.")

@@ -1,0 +1,218 @@
+"""A loaded task: its YAML validated, paths resolved and checked, metrics settled, version hashed.
+
+Three ways to name a task: a task directory holding `task.yaml` (SynthML's layout), a task YAML
+(an MLGym checkout's `configs/tasks/X.yaml` resolves paths against the checkout root and
+`configs/`, as MLGym does), or `BANK_DIR:TASK_ID`.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import ValidationError
+from synthml.task_bank.mlgym import MLGYM_TASKS
+from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
+
+from synthml.errors import TaskError
+
+TASK_YAML = "task.yaml"
+M = TypeVar("M", TaskConfig, DatasetConfig)
+DEFAULT_TRAINING_TIMEOUT = 3600
+"""MLGym's long-action timeout, used when a task sets no training_timeout."""
+
+
+@dataclass(frozen=True)
+class Task:
+    config: TaskConfig
+    yaml_path: Path
+    root: Path
+    """Base of starter_code, data_path, hidden_files and the other file paths."""
+    datasets: tuple[DatasetConfig, ...]
+    metrics: tuple[Metric, ...]
+    primary: Metric
+    submission_files: tuple[str, ...]
+    """Workspace paths the evaluator reads; empty means the whole workspace (MLGym's behaviour)."""
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def hidden_files(self) -> tuple[str, ...]:
+        return (*self.config.hidden_files, *self.config.secret_files)
+
+    @property
+    def training_timeout(self) -> int:
+        return self.config.training_timeout or DEFAULT_TRAINING_TIMEOUT
+
+    @property
+    def baseline_score(self) -> float | None:
+        """The baseline's primary score on the split `submit` uses."""
+        return _primary_of(self.config.baseline_scores, self.primary.name)
+
+    @property
+    def baseline_validation_score(self) -> float | None:
+        return _primary_of(self.config.baseline_validation_scores, self.primary.name)
+
+    @cached_property
+    def description(self) -> str:
+        """The task statement with `{dataset_docs}` expanded, as MLGym renders it."""
+        docs = "".join(f"{d.name.upper()}:\n{d.description}\n\n" for d in self.datasets)
+        return self.config.description.replace("{dataset_docs}", docs)
+
+    @cached_property
+    def version(self) -> str:
+        """Content hash of every file that defines the task (YAMLs, code, data, hidden files)."""
+        digest = hashlib.sha256()
+        for path in sorted(self.files()):
+            digest.update(str(path.relative_to(self.root)).encode() + b"\0")
+            digest.update(_file_sha256(path).encode())
+        return digest.hexdigest()[:16]
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def files(self) -> set[Path]:
+        """Every file the task consists of, with data only for local datasets."""
+        roots = [self.yaml_path, *self.dataset_yaml_paths()]
+        roots += [self.path(p) for p in (*self.config.starter_code, *self.hidden_files)]
+        roots += [self.path(d.data_path) for d in self.datasets if d.is_local]
+        optional = (self.config.requirements_path, self.config.memory_path, self.config.sample_submission)
+        roots += [self.path(p) for p in optional if p]
+        return {f for r in roots for f in ([r] if r.is_file() else r.rglob("*")) if f.is_file()}
+
+    def dataset_yaml_paths(self) -> list[Path]:
+        return [_config_root(self.yaml_path, self.root) / p for p in self.config.dataset_configs]
+
+
+def load_task(spec: str | Path, *, metrics: list[Metric] | None = None) -> Task:
+    """Load a task dir, task YAML or `BANK_DIR:TASK_ID`; `metrics` overrides any table or YAML."""
+    yaml_path = resolve_task_yaml(spec)
+    config = _parse(TaskConfig, yaml_path)
+    root = _task_root(yaml_path)
+    config_root = _config_root(yaml_path, root)
+    datasets = tuple(_parse(DatasetConfig, _inside(config_root / p, root, yaml_path, "dataset_configs"))
+                     for p in config.dataset_configs)
+    chosen, primary = _settle_metrics(config, yaml_path, metrics)
+    facts = MLGYM_TASKS.get(config.id)
+    submission = config.submission_files or (list(facts.submission_files) if facts else [])
+    task = Task(config, yaml_path, root, datasets, chosen, primary, tuple(submission))
+    _check_paths(task)
+    return task
+
+
+def resolve_task_yaml(spec: str | Path) -> Path:
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / TASK_YAML).is_file():
+            raise TaskError(f"{path}: no {TASK_YAML} in this folder; point at a task dir, a task YAML "
+                            "or BANK_DIR:TASK_ID")
+        return (path / TASK_YAML).resolve()
+    if path.is_file():
+        return path.resolve()
+    bank, sep, task_id = str(spec).rpartition(":")
+    if sep and Path(bank).expanduser().is_dir():
+        return find_in_bank(Path(bank).expanduser(), task_id)
+    raise TaskError(f"{spec}: no such task dir, task YAML or BANK_DIR:TASK_ID")
+
+
+def bank_task_dirs(bank: Path) -> list[Path]:
+    """Task dirs of a bank, sorted by name."""
+    return sorted(p.parent for p in Path(bank).glob(f"*/{TASK_YAML}"))
+
+
+def find_in_bank(bank: Path, task_id: str) -> Path:
+    dirs = bank_task_dirs(bank)
+    for task_dir in dirs:
+        if task_dir.name == task_id or _parse(TaskConfig, task_dir / TASK_YAML).id == task_id:
+            return (task_dir / TASK_YAML).resolve()
+    known = ", ".join(d.name for d in dirs) or "none"
+    raise TaskError(f"{bank}: no task '{task_id}' in this bank (tasks: {known})")
+
+
+def _task_root(yaml_path: Path) -> Path:
+    """An MLGym checkout resolves file paths against its root; a task dir against itself."""
+    if yaml_path.parent.name == "tasks" and yaml_path.parent.parent.name == "configs":
+        return yaml_path.parent.parent.parent
+    return yaml_path.parent
+
+
+def _config_root(yaml_path: Path, root: Path) -> Path:
+    return root / "configs" if yaml_path.parent == root / "configs" / "tasks" else root
+
+
+def _parse(model: type[M], path: Path) -> M:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise TaskError(f"{path}: cannot read ({e.strerror})") from e
+    except yaml.YAMLError as e:
+        raise TaskError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise TaskError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"field '{'.'.join(map(str, err['loc'])) or '(top)'}': {err['msg']}"
+                             for err in e.errors())
+        raise TaskError(f"{path}: {problems}. Fix the field (schema: synthml.task_bank.schema."
+                        f"{model.__name__})") from e
+
+
+def _settle_metrics(config: TaskConfig, yaml_path: Path,
+                    override: list[Metric] | None) -> tuple[tuple[Metric, ...], Metric]:
+    facts = MLGYM_TASKS.get(config.id)
+    metrics = tuple(override or config.metrics or (facts.metrics if facts else ()))
+    if not metrics:
+        seen = sorted({k for scores in config.baseline_scores for k in scores}) or ["<name>"]
+        raise TaskError(f"{yaml_path}: field 'metrics': no direction known for {', '.join(seen)}; add "
+                        f"`metrics: [{{name: {seen[0]}, direction: max}}]` (or min) to the YAML")
+    name = config.primary_metric or metrics[0].name
+    primary = next((m for m in metrics if m.name == name), None)
+    if primary is None:
+        raise TaskError(f"{yaml_path}: field 'primary_metric': '{name}' is not one of the metrics "
+                        f"({', '.join(m.name for m in metrics)})")
+    return metrics, primary
+
+
+def _check_paths(task: Task) -> None:
+    fields = {"starter_code": task.config.starter_code, "hidden_files": task.hidden_files,
+              "requirements_path": [task.config.requirements_path] if task.config.requirements_path else [],
+              "memory_path": [task.config.memory_path] if task.config.memory_path else []}
+    fields |= {"data_path": [d.data_path for d in task.datasets if d.is_local]}
+    for field, paths in fields.items():
+        for p in paths:
+            if not _inside(task.path(p), task.root, task.yaml_path, field).exists():
+                raise TaskError(f"{task.yaml_path}: field '{field}': {p} does not exist under {task.root}")
+    provided = {Path(p).name for p in task.config.starter_code}
+    for p in (*task.config.evaluation_paths, *task.config.baseline_paths):
+        if Path(p).parts[0] not in provided:
+            raise TaskError(f"{task.yaml_path}: '{p}' (evaluation_paths/baseline_paths, relative to the "
+                            "workspace) is not provided by any starter_code entry; add it to starter_code")
+
+
+def _inside(path: Path, root: Path, yaml_path: Path, field: str) -> Path:
+    """Refuse paths that leave the task root: a generated task must not copy host files."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise TaskError(f"{yaml_path}: field '{field}': {path} leaves the task root {root}; "
+                        "keep task files inside it")
+    return path
+
+
+def _primary_of(scores: list[dict[str, float]], name: str) -> float | None:
+    return scores[0].get(name) if scores else None
+
+
+_digests: dict[tuple[Path, int, int], str] = {}
+
+
+def _file_sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _digests:
+        with path.open("rb") as f:
+            _digests[key] = hashlib.file_digest(f, "sha256").hexdigest()
+    return _digests[key]

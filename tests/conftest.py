@@ -1,0 +1,34 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from synthml.envs.env import SynthMLEnv, sample_bank  # noqa: E402
+from synthml.envs.runtime import generic_runtime  # noqa: E402
+
+REGRESSION = "diabetes-progression"
+CLASSIFICATION = "breast-cancer-diagnosis"
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Path:
+    """The generic task runtime; `.ci/run` builds it before the tests (built here on first use)."""
+    return generic_runtime().path
+
+
+@pytest.fixture
+def task_dir(tmp_path: Path) -> Path:
+    """A private copy of the regression sample task, free to modify."""
+    dest = tmp_path / REGRESSION
+    shutil.copytree(sample_bank() / REGRESSION, dest)
+    return dest
+
+
+@pytest.fixture
+def env(runtime: Path):
+    env = SynthMLEnv(task=sample_bank() / REGRESSION, max_steps=20, command_timeout=10)
+    yield env
+    env.close()

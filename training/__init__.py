@@ -1,0 +1,1 @@
+"""Rollout pool, trajectory filters, SFT export and verl glue (see the training issues)."""
