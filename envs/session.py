@@ -23,7 +23,7 @@ class Session:
             home = self.dir / "home"
             home.mkdir()
             clone_workspace(pristine_workspace(task), home / "workspace")
-            if task.config.memory_path:
+            if task.config.memory_path and task.path(task.config.memory_path).is_file():
                 shutil.copy2(task.path(task.config.memory_path), home / "memory.json")
             self.sandbox: Sandbox = make_sandbox(self.sandbox_config, Mounts(
                 workspace=home / "workspace", home=home, runtime=runtime))

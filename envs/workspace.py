@@ -14,6 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock
 from synthml.envs.runtime import cache_dir
+from synthml.errors import TaskError
 from synthml.task_bank.task import Task
 
 READ_ONLY_FILE, READ_ONLY_DIR = 0o444, 0o555
@@ -49,7 +50,11 @@ def _lay_out(task: Task, ws: Path) -> None:
     ws.mkdir(parents=True)
     local = [d for d in task.datasets if d.is_local]
     for i, dataset in enumerate(local):
-        _copy(task.path(dataset.data_path), ws / "data" if i == 0 else ws / "data" / Path(dataset.data_path).name)
+        source = task.path(dataset.data_path)
+        if not source.exists():
+            raise TaskError(f"{task.yaml_path}: dataset '{dataset.name}' has data_path {dataset.data_path}, which "
+                            f"does not exist under {task.root}; download or generate the data first")
+        _copy(source, ws / "data" if i == 0 else ws / "data" / Path(dataset.data_path).name)
     if local:
         _make_read_only(ws / "data")
     for entry in task.config.starter_code:

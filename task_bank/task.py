@@ -179,10 +179,10 @@ def _settle_metrics(config: TaskConfig, yaml_path: Path,
 
 
 def _check_paths(task: Task) -> None:
+    """Files the task cannot do without. Local data and memory files may come later (MLGym downloads
+    some datasets after checkout): the workspace build checks data, and a missing memory is skipped."""
     fields = {"starter_code": task.config.starter_code, "hidden_files": task.hidden_files,
-              "requirements_path": [task.config.requirements_path] if task.config.requirements_path else [],
-              "memory_path": [task.config.memory_path] if task.config.memory_path else []}
-    fields |= {"data_path": [d.data_path for d in task.datasets if d.is_local]}
+              "requirements_path": [task.config.requirements_path] if task.config.requirements_path else []}
     for field, paths in fields.items():
         for p in paths:
             if not _inside(task.path(p), task.root, task.yaml_path, field).exists():

@@ -6,8 +6,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from synthml.envs.env import SynthMLEnv, sample_bank  # noqa: E402
-from synthml.envs.runtime import generic_runtime  # noqa: E402
+from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.envs.runtime import generic_runtime
 
 REGRESSION = "diabetes-progression"
 CLASSIFICATION = "breast-cancer-diagnosis"

@@ -1,0 +1,93 @@
+"""Writes small tasks in an MLGym checkout's layout (configs/tasks, configs/datasets, data/)."""
+
+import textwrap
+from pathlib import Path
+
+CSV_TASK = """\
+id: titanicSurvival
+name: Toy survival
+description: |-
+  Predict `Survived`. This task uses the following dataset(s):
+  {dataset_docs}
+task_entrypoint: CSVSubmissionTasks
+training_timeout: 60
+use_generic_conda: true
+starter_code:
+  - data/toy/evaluate.py
+dataset_configs:
+  - datasets/toy.yaml
+baseline_scores:
+  - Accuracy: 0.5
+evaluation_paths:
+  - evaluate.py
+evaluation_read_only: true
+"""
+
+CSV_DATASET = """\
+name: toy
+description: "train.csv and test.csv with a PassengerId column."
+data_path: "data/toy/data"
+is_local: true
+"""
+
+CSV_EVALUATE = """\
+import argparse, json
+import pandas as pd
+parser = argparse.ArgumentParser()
+parser.add_argument("--submission_file", required=True)
+args = parser.parse_args()
+truth = pd.read_csv("data/answers.csv")
+pred = pd.read_csv(args.submission_file)
+print(json.dumps({"Accuracy": float((truth["Survived"].values == pred["Survived"].values).mean())}))
+"""
+
+GAME_TASK = """\
+id: battleOfSexes
+name: Toy battle of sexes
+description: |-
+  Write row_strategy(history) in strategy.py. The partner's strategy is in target.py.
+task_entrypoint: PythonSubmissionTasks
+training_timeout: 60
+use_generic_conda: true
+starter_code:
+  - data/bos/target.py
+  - data/bos/evaluate.py
+  - data/bos/strategy.py
+baseline_paths:
+  - evaluate.py
+baseline_scores:
+  - Score: 1.0
+evaluation_paths:
+  - evaluate.py
+evaluation_read_only: true
+"""
+
+GAME_EVALUATE = """\
+import json
+from strategy import row_strategy
+from target import target_column_strategy
+payoff = {(0, 0): 2, (1, 1): 1}
+history = []
+for _ in range(10):
+    history.append((row_strategy(history), target_column_strategy(history)))
+print(json.dumps({"Score": sum(payoff.get(h, 0) for h in history) / 10}))
+"""
+
+
+def write_checkout(root: Path) -> Path:
+    files = {
+        "configs/tasks/toyTitanic.yaml": CSV_TASK,
+        "configs/datasets/toy.yaml": CSV_DATASET,
+        "data/toy/evaluate.py": CSV_EVALUATE,
+        "data/toy/data/train.csv": "PassengerId,Age,Survived\n1,20,1\n2,30,0\n",
+        "data/toy/data/test.csv": "PassengerId,Age\n3,25\n4,35\n5,45\n6,55\n",
+        "data/toy/data/answers.csv": "PassengerId,Survived\n3,1\n4,0\n5,1\n6,0\n",
+        "configs/tasks/toyBattleOfSexes.yaml": GAME_TASK,
+        "data/bos/evaluate.py": GAME_EVALUATE,
+        "data/bos/target.py": "def target_column_strategy(history):\n    return 0 if len(history) % 2 else 1\n",
+        "data/bos/strategy.py": "def row_strategy(history):\n    return 1\n",
+    }
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(textwrap.dedent(text))
+    return root

@@ -1,0 +1,100 @@
+"""Task loading: SynthML task dirs, MLGym checkouts, metric directions, clear errors."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from synthml.envs.env import sample_bank
+from synthml.task_bank.mlgym import MLGYM_BENCHMARK_TASKS, MLGYM_TASKS
+from synthml.task_bank.schema import Metric
+from synthml.task_bank.task import load_task
+
+from synthml.errors import TaskError
+from tests.mlgym_layout import write_checkout
+
+
+def edit_yaml(path: Path, **changes) -> None:
+    data = yaml.safe_load(path.read_text())
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_sample_tasks_load_with_extensions():
+    task = load_task(sample_bank() / "breast-cancer-diagnosis")
+    assert (task.primary.name, task.primary.sign) == ("accuracy", 1)
+    assert task.baseline_score == task.config.baseline_scores[0]["accuracy"]
+    assert task.hidden_files == ("hidden/test_labels.csv",) and task.config.validation_split == "validation"
+    assert "BREAST-CANCER-DIAGNOSIS:" in task.description and "{dataset_docs}" not in task.description
+    assert task.config.provenance.dataset.sha256 and len(task.version) == 16
+
+
+def test_bank_and_task_id_spec():
+    assert load_task(f"{sample_bank()}:diabetes-progression").primary == Metric(name="rmse", direction="min")
+    with pytest.raises(TaskError, match="no task 'nope'.*diabetes-progression"):
+        load_task(f"{sample_bank()}:nope")
+
+
+def test_version_is_a_content_hash(task_dir):
+    before = load_task(task_dir).version
+    assert load_task(task_dir).version == before
+    (task_dir / "hidden" / "test_labels.csv").write_text("id,progression\n1,2\n")
+    assert load_task(task_dir).version != before
+
+
+def test_mlgym_checkout_yaml_loads_unmodified_with_direction_table(tmp_path):
+    root = write_checkout(tmp_path)
+    task = load_task(root / "configs/tasks/toyBattleOfSexes.yaml")
+    assert task.root == root and task.primary == Metric(name="Score", direction="max")
+    assert task.submission_files == ("strategy.py",)
+    csv = load_task(root / "configs/tasks/toyTitanic.yaml")
+    assert csv.datasets[0].name == "toy" and "TOY:" in csv.description and csv.baseline_score == 0.5
+
+
+def test_metric_override_wins_over_the_table(tmp_path):
+    root = write_checkout(tmp_path)
+    task = load_task(root / "configs/tasks/toyBattleOfSexes.yaml", metrics=[Metric(name="Score", direction="min")])
+    assert task.primary.sign == -1
+
+
+def test_table_covers_the_13_mlgym_tasks():
+    assert len(MLGYM_BENCHMARK_TASKS) == 13
+    expected = {"battleOfSexes": ("Score", "max"), "regressionKaggleHousePrice": ("r2", "max"),
+                "3SATTime": ("Time", "min"), "languageModelingFineWeb": ("val_loss", "min"),
+                "rlMetaMazeMisc": ("Reward Mean", "max")}
+    for task_id, (name, direction) in expected.items():
+        assert (MLGYM_TASKS[task_id].metrics[0].name, MLGYM_TASKS[task_id].metrics[0].direction) == (name, direction)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"training_timeout": "soon"}, "field 'training_timeout'"),
+    ({"unknown_field": 1}, "field 'unknown_field'"),
+    ({"metrics": [{"name": "rmse", "direction": "up"}]}, "field 'metrics.0.direction'"),
+    ({"primary_metric": "mae"}, "field 'primary_metric': 'mae'"),
+    ({"starter_code": ["baseline.py", "missing.py"]}, "field 'starter_code': missing.py does not exist"),
+    ({"hidden_files": ["../../etc/passwd"]}, "field 'hidden_files'.*leaves the task root"),
+    ({"evaluation_paths": ["score.py"]}, "not provided by any starter_code entry"),
+    ({"metrics": [], "primary_metric": None}, "field 'metrics': no direction known for r2, rmse"),
+])
+def test_malformed_task_names_file_and_field(task_dir, changes, message):
+    edit_yaml(task_dir / "task.yaml", **changes)
+    with pytest.raises(TaskError, match=message) as error:
+        load_task(task_dir)
+    assert str(task_dir / "task.yaml") in str(error.value)
+
+
+def test_broken_yaml_and_missing_dataset_config(task_dir):
+    (task_dir / "datasets" / "dataset.yaml").unlink()
+    with pytest.raises(TaskError, match="dataset.yaml: cannot read"):
+        load_task(task_dir)
+    (task_dir / "task.yaml").write_text("id: [unclosed\n")
+    with pytest.raises(TaskError, match="not valid YAML"):
+        load_task(task_dir)
+
+
+def test_not_a_task(tmp_path):
+    with pytest.raises(TaskError, match="no task.yaml in this folder"):
+        load_task(tmp_path)
+    shutil.rmtree(tmp_path)
+    with pytest.raises(TaskError, match="no such task"):
+        load_task(tmp_path)
