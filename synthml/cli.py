@@ -6,6 +6,7 @@ from typing import Annotated
 import gymnasium as gym
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from synthml import ENV_ID
@@ -37,7 +38,7 @@ def run(
         steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
         env.close()
     except SynthMLError as e:
-        console.print(f"[red]error:[/red] {e}")
+        console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from e
     final = steps[-1].info
     console.print(f"exit status: [bold]{final['exit_status']}[/bold]  score: {final.get('score')}  "

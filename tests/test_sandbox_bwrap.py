@@ -113,3 +113,12 @@ def test_read_only_mount_for_evaluation(home):
         assert sandbox.run("echo y > /tmp/ok && cat /tmp/ok", 10).output == "y\n"
     finally:
         sandbox.close()
+
+
+def test_exposes_reports_what_a_command_could_read(box, runtime, tmp_path):
+    from synthml.envs.runtime import Runtime
+
+    masked = Runtime(runtime).masked_paths()
+    assert box.exposes(Path("/usr/share/anything")) and box.exposes(Path(runtime) / "bin")
+    assert not box.exposes(tmp_path / "hidden.csv")
+    assert all(not box.exposes(m / "synthml") for m in masked)

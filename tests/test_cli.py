@@ -1,0 +1,27 @@
+"""The commands a user types: `synthml run` and a fresh interpreter's `gym.make`."""
+
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from synthml.cli import app
+
+
+def test_synthml_run_plays_the_baseline_episode(runtime):
+    result = CliRunner().invoke(app, ["run", "--task", "task_bank/samples/breast-cancer-diagnosis"])
+    assert result.exit_code == 0, result.output
+    for expected in ("$ python baseline.py", "$ validate", "Evaluation Score:", "$ submit", "exit status: submitted"):
+        assert expected in result.output
+
+
+def test_synthml_run_reports_a_bad_task_clearly(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--task", str(tmp_path)])
+    assert result.exit_code == 1 and "no task.yaml in this folder" in result.output
+
+
+def test_fresh_interpreter_makes_the_env_by_module_prefix(runtime):
+    code = "import gymnasium as gym; e = gym.make('synthml:SynthML-v0'); print(e.reset(seed=0)[1]); e.close()"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "'task_id':" in out.stdout and "'baseline_score':" in out.stdout
