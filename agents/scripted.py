@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
+
 from synthml.task_bank.task import Task
 
 

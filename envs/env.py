@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 from gymnasium import spaces
+
 from synthml.envs.aci import COMMANDS, Aci, command_name
 from synthml.envs.evaluation import Evaluation, Split
 from synthml.envs.reward import RewardConfig, episode_reward

@@ -10,9 +10,8 @@ from synthml.envs.sandbox import Mounts, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
 from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.workspace import clone_workspace, pristine_workspace, remove_tree
-from synthml.task_bank.task import Task
-
 from synthml.errors import SandboxError
+from synthml.task_bank.task import Task
 
 
 class Session:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from filelock import FileLock
+
 from synthml.envs.runtime import cache_dir
 from synthml.errors import TaskError
 from synthml.task_bank.task import Task

@@ -13,10 +13,10 @@ from typing import TypeVar
 
 import yaml
 from pydantic import ValidationError
-from synthml.task_bank.mlgym import MLGYM_TASKS
-from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
 
 from synthml.errors import TaskError
+from synthml.task_bank.mlgym import MLGYM_TASKS
+from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
 
 TASK_YAML = "task.yaml"
 M = TypeVar("M", TaskConfig, DatasetConfig)

@@ -3,10 +3,10 @@
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
-from synthml.envs.env import SynthMLEnv, sample_bank
-from synthml.envs.reward import RewardConfig, episode_reward
 
 import synthml  # noqa: F401  (registers SynthML-v0)
+from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.envs.reward import RewardConfig, episode_reward
 
 USE_ALL_FEATURES = 'FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]'
 

@@ -8,6 +8,7 @@ import pytest
 from synthml.envs.sandbox import Mounts
 from synthml.envs.sandbox.bwrap import BwrapConfig, BwrapSandbox
 from synthml.envs.sandbox.limits import Limits
+from synthml.errors import SandboxError
 
 
 @pytest.fixture
@@ -122,3 +123,15 @@ def test_exposes_reports_what_a_command_could_read(box, runtime, tmp_path):
     assert box.exposes(Path("/usr/share/anything")) and box.exposes(Path(runtime) / "bin")
     assert not box.exposes(tmp_path / "hidden.csv")
     assert all(not box.exposes(m / "synthml") for m in masked)
+
+
+def test_a_sandbox_that_cannot_start_is_an_infrastructure_error(tmp_path):
+    (tmp_path / "ws").mkdir()
+    sandbox = BwrapSandbox(BwrapConfig(), Mounts(workspace=tmp_path / "ws", read_only=True))
+    assert sandbox.run("exec 3>&-; echo 'bwrap: pretend'; exit 1", 10).exit_code == 1  # agent output stays output
+    (tmp_path / "ws").rmdir()
+    with pytest.raises(SandboxError, match="bubblewrap could not start"):
+        sandbox.run("true", 10)
+    sandbox.close()
+    with pytest.raises(SandboxError, match="is not a folder"):
+        BwrapSandbox(BwrapConfig(), Mounts(workspace=tmp_path / "ws"))

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from synthml.envs.env import sample_bank
+from synthml.errors import TaskError
 from synthml.task_bank.mlgym import MLGYM_BENCHMARK_TASKS, MLGYM_TASKS
 from synthml.task_bank.schema import Metric
 from synthml.task_bank.task import load_task
-
-from synthml.errors import TaskError
 from tests.mlgym_layout import write_checkout
 
 

@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.files import copy_out
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
 from synthml.envs.sandbox.shell import STATE_FD, ShellState, read_file_command, script, write_file_command
-
 from synthml.errors import SandboxError, SandboxUnavailableError
 
+INFO_FD = 4
+"""bwrap reports the sandbox's child pid here once set up: silence means bwrap itself failed."""
 MAX_SCRIPT_BYTES = 120_000
 """Below Linux's 128 KiB limit on one argument."""
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
@@ -48,6 +50,8 @@ class BwrapSandbox:
         if binary is None:
             raise SandboxUnavailableError(f"bubblewrap ('{config.bwrap}') is not installed: run "
                                           "`apt-get install -y bubblewrap`, or choose another sandbox")
+        if not mounts.workspace.is_dir():
+            raise SandboxError(f"workspace {mounts.workspace} is not a folder; create it before the sandbox")
         self.config, self.mounts = config, mounts
         self.root_mode = os.geteuid() == 0
         self.uid = 1_000_000 + secrets.randbelow(1 << 20) if self.root_mode else os.getuid()
@@ -103,11 +107,14 @@ class BwrapSandbox:
             return Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); "
                           "write long content to a file with `create`/`edit` instead.", 2)
         limits = self.config.limits
-        done = run_process([*self._argv, *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c",
-                            bash_script], timeout=timeout, stdin_fd=stdin_fd, state_fd=STATE_FD,
-                           preexec=limits.apply(processes=self.root_mode), kept=limits.output_kept_bytes,
-                           kill_bytes=limits.output_kill_bytes)
-        self._state = ShellState.parse(done.state, self._state)
+        done = run_process([*self._argv, "--info-fd", str(INFO_FD), *self._user_args(), "/bin/bash", "--noprofile",
+                            "--norc", "-c", bash_script], timeout=timeout, stdin_fd=stdin_fd,
+                           side_fds=(STATE_FD, INFO_FD), preexec=limits.apply(processes=self.root_mode),
+                           kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
+        if not done.side[INFO_FD] and not done.timed_out:
+            raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
+                               f"{done.output.strip()[-2000:]}")
+        self._state = ShellState.parse(done.side[STATE_FD], self._state)
         note = ""
         if done.flooded:
             note = f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]"

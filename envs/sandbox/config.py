@@ -6,12 +6,12 @@ A backend's heavy dependency (docker SDK, swe-rex) is imported only when that ba
 from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
+
 from synthml.envs.sandbox import Mounts, Sandbox
 from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.sandbox.docker import DockerConfig
 from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.swerex import SwerexConfig
-
 from synthml.errors import SandboxError
 
 SandboxConfig = Annotated[BwrapConfig | DockerConfig | SwerexConfig | FakeConfig, Field(discriminator="type")]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.files import copy_out
 

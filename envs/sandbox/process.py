@@ -22,40 +22,41 @@ class Finished:
     exit_code: int
     timed_out: bool
     flooded: bool
-    state: bytes
-    """What the command wrote to the state descriptor."""
+    side: dict[int, bytes]
+    """What the process wrote to each side descriptor (e.g. the shell state, bwrap's info)."""
 
 
-def run_process(argv: list[str], *, timeout: float, stdin_fd: int | None, state_fd: int | None,
+def run_process(argv: list[str], *, timeout: float, stdin_fd: int | None, side_fds: tuple[int, ...],
                 preexec: Callable[[], None], kept: int, kill_bytes: int) -> Finished:
-    state_r, state_w = os.pipe() if state_fd is not None else (None, None)
+    """Run `argv`; each of `side_fds` is a pipe in the child, read into `Finished.side`."""
+    pipes = {fd: os.pipe() for fd in side_fds}
 
     def child_setup() -> None:
-        if state_w is not None:
-            os.dup2(state_w, state_fd)  # the child keeps `state_fd` only (close_fds runs after this)
+        for fd, (_, write_end) in pipes.items():
+            os.dup2(write_end, fd)  # the child keeps `fd` only: close_fds runs after this
         preexec()
 
     proc = subprocess.Popen(
         argv, stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=child_setup,
-        pass_fds=(state_fd,) if state_fd is not None else (), close_fds=True,
+        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=child_setup, pass_fds=side_fds,
+        close_fds=True,
     )
-    if state_w is not None:
-        os.close(state_w)
+    for _, write_end in pipes.values():
+        os.close(write_end)
     try:
-        return _collect(proc, state_r, time.monotonic() + timeout, kept, kill_bytes)
+        return _collect(proc, {fd: r for fd, (r, _) in pipes.items()}, time.monotonic() + timeout, kept,
+                        kill_bytes)
     finally:
         _kill(proc)
-        if state_r is not None:
-            os.close(state_r)
+        for read_end, _ in pipes.values():
+            os.close(read_end)
 
 
-def _collect(proc: subprocess.Popen, state_r: int | None, deadline: float, kept: int,
+def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float, kept: int,
              kill_bytes: int) -> Finished:
-    capture, state = Capture(kept), bytearray()
-    streams = {proc.stdout.fileno(): capture.add}
-    if state_r is not None:
-        streams[state_r] = state.extend
+    capture = Capture(kept)
+    side = {fd: bytearray() for fd in side_reads}
+    streams = {proc.stdout.fileno(): capture.add} | {r: side[fd].extend for fd, r in side_reads.items()}
     timed_out = flooded = False
     with selectors.DefaultSelector() as selector:
         for fd in streams:
@@ -77,7 +78,7 @@ def _collect(proc: subprocess.Popen, state_r: int | None, deadline: float, kept:
     if timed_out or flooded:
         _kill(proc)
     exit_code = proc.wait()
-    return Finished(capture.text(), exit_code, timed_out, flooded, bytes(state))
+    return Finished(capture.text(), exit_code, timed_out, flooded, {fd: bytes(b) for fd, b in side.items()})
 
 
 def _kill(proc: subprocess.Popen) -> None:
