@@ -1,8 +1,8 @@
 """Tasks in MLGym's layout run and score with their own evaluators, from the pristine copy."""
 
 import pytest
-from synthml.envs.env import SynthMLEnv
 
+from synthml.envs.env import SynthMLEnv
 from tests.mlgym_layout import write_checkout
 
 

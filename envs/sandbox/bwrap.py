@@ -23,11 +23,9 @@ from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.files import copy_out
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
-from synthml.envs.sandbox.shell import STATE_FD, ShellState, read_file_command, script, write_file_command
+from synthml.envs.sandbox.shell import STARTED, ShellState, read_file_command, script, write_file_command
 from synthml.errors import SandboxError, SandboxUnavailableError
 
-INFO_FD = 4
-"""bwrap reports the sandbox's child pid here once set up: silence means bwrap itself failed."""
 MAX_SCRIPT_BYTES = 120_000
 """Below Linux's 128 KiB limit on one argument."""
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
@@ -63,7 +61,7 @@ class BwrapSandbox:
         self._closed = False
 
     def run(self, command: str, timeout: float) -> Output:
-        return self._exec(script(command, self._state, self._env), timeout)
+        return self._exec(command, timeout)
 
     def read_file(self, path: str) -> str:
         out = self.run(read_file_command(path), timeout=30)
@@ -76,7 +74,7 @@ class BwrapSandbox:
         try:
             os.write(fd, content.encode())
             os.lseek(fd, 0, os.SEEK_SET)
-            out = self._exec(script(write_file_command(path), self._state, self._env), 30, stdin_fd=fd)
+            out = self._exec(write_file_command(path), 30, stdin_fd=fd)
         finally:
             os.close(fd)
         if out.exit_code != 0:
@@ -100,21 +98,26 @@ class BwrapSandbox:
         return any(path.is_relative_to(p.resolve()) for p in shown) and not any(
             path.is_relative_to(m.resolve()) for m in masked)
 
-    def _exec(self, bash_script: str, timeout: float, stdin_fd: int | None = None) -> Output:
+    def _exec(self, command: str, timeout: float, stdin_fd: int | None = None) -> Output:
         if self._closed:
             raise SandboxError("this sandbox is closed; reset the env to get a new one")
-        if len(bash_script.encode()) > MAX_SCRIPT_BYTES:
+        limits = self.config.limits
+        ulimit = limits.ulimit(processes=self.root_mode)
+
+        def argv(fds: tuple[int, ...]) -> list[str]:
+            bash = script(command, self._state, self._env, state_fd=fds[0], preamble=ulimit)
+            return [*self._argv, *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c", bash]
+
+        if len(command.encode()) + len(self._state.exports or "") > MAX_SCRIPT_BYTES:
             return Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); "
                           "write long content to a file with `create`/`edit` instead.", 2)
-        limits = self.config.limits
-        done = run_process([*self._argv, "--info-fd", str(INFO_FD), *self._user_args(), "/bin/bash", "--noprofile",
-                            "--norc", "-c", bash_script], timeout=timeout, stdin_fd=stdin_fd,
-                           side_fds=(STATE_FD, INFO_FD), preexec=limits.apply(processes=self.root_mode),
+        done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1,
                            kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
-        if not done.side[INFO_FD] and not done.timed_out:
+        (state,) = done.side.values()
+        if not state.startswith(STARTED) and not done.timed_out:
             raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
                                f"{done.output.strip()[-2000:]}")
-        self._state = ShellState.parse(done.side[STATE_FD], self._state)
+        self._state = ShellState.parse(state, self._state)
         note = ""
         if done.flooded:
             note = f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]"

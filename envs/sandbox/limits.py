@@ -1,8 +1,5 @@
 """Resource limits and the bounded output capture shared by the process-based backends."""
 
-import resource
-from collections.abc import Callable
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,19 +14,12 @@ class Limits(BaseModel):
     output_kept_bytes: int = Field(1 << 20, gt=0, description="Output kept from each end of a command.")
     output_kill_bytes: int = Field(64 << 20, gt=0, description="Output after which a command is killed.")
 
-    def apply(self, *, processes: bool) -> Callable[[], None]:
-        """A preexec function setting the limits; RLIMIT_NPROC only where it binds (a non-root uid)."""
-        pairs = [(resource.RLIMIT_AS, self.memory_mb << 20), (resource.RLIMIT_CPU, self.cpu_seconds),
-                 (resource.RLIMIT_FSIZE, self.file_mb << 20), (resource.RLIMIT_NOFILE, self.open_files),
-                 (resource.RLIMIT_CORE, 0)]
-        if processes:
-            pairs.append((resource.RLIMIT_NPROC, self.processes))
-
-        def set_limits() -> None:
-            for kind, value in pairs:
-                resource.setrlimit(kind, (value, value))
-
-        return set_limits
+    def ulimit(self, *, processes: bool) -> str:
+        """A bash line setting the limits (soft and hard, so the agent cannot raise them again);
+        RLIMIT_NPROC only where it binds: a uid of the sandbox's own."""
+        line = (f"ulimit -v {self.memory_mb << 10} -t {self.cpu_seconds} -f {self.file_mb << 10} "
+                f"-n {self.open_files} -c 0")
+        return line + (f" -u {self.processes}" if processes else "")
 
 
 class Capture:

@@ -2,6 +2,8 @@
 
 `cd` and exported variables persist: each command's script restores the state the previous one
 left and, on exit, writes the new state to file descriptor 3 as `PWD\\0` followed by `export -p`.
+The script's first act writes `STARTED` there, before any command of the agent runs: a sandbox
+that never wrote it failed to start (an infrastructure error, which the agent cannot fake).
 """
 
 import re
@@ -11,8 +13,8 @@ from dataclasses import dataclass
 from synthml.envs.sandbox import WORKSPACE
 
 STATE_FD = 3
+STARTED = b"+"
 _EXPORTED = re.compile(r"^declare -x ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
-_SAVE = f"__synthml_save() {{ {{ printf '%s\\0' \"$PWD\"; export -p; }} >&{STATE_FD}; }} 2>/dev/null"
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,16 @@ class ShellState:
     @classmethod
     def parse(cls, raw: bytes, previous: "ShellState") -> "ShellState":
         """The state a command left; the previous one if it wrote none (e.g. `exec` closed fd 3)."""
-        cwd, sep, exports = raw.decode(errors="replace").partition("\0")
+        cwd, sep, exports = raw.removeprefix(STARTED).decode(errors="replace").partition("\0")
         return cls(cwd, exports) if sep and cwd.startswith("/") else previous
 
 
-def script(command: str, state: ShellState, base_env: dict[str, str]) -> str:
-    """The bash script that runs `command` in `state` and saves the state it leaves."""
-    lines = [_SAVE, "trap __synthml_save EXIT"]
+def script(command: str, state: ShellState, base_env: dict[str, str], *, state_fd: int = STATE_FD,
+           preamble: str = "") -> str:
+    """The bash script that runs `command` in `state` and saves the state it leaves on `state_fd`;
+    `preamble` (e.g. ulimits) runs first."""
+    save = f"__synthml_save() {{ {{ printf '%s\\0' \"$PWD\"; export -p; }} >&{state_fd}; }} 2>/dev/null"
+    lines = [preamble, f"printf {STARTED.decode()} >&{state_fd}", save, "trap __synthml_save EXIT"]
     if state.exports is not None:
         kept = set(_EXPORTED.findall(state.exports))
         lines += [f"unset {name}" for name in sorted(base_env) if name not in kept]
