@@ -140,13 +140,14 @@ class BwrapSandbox:
         args += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self.scratch / "group"), "/etc/group",
                  "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
+        args += self._home_args()  # before the runtime: a runtime under /tmp or /home stays visible
         if self.mounts.runtime:
             runtime = Runtime(self.mounts.runtime)
             for path in runtime.visible_paths():
                 args += [*_parent_dirs(path), "--ro-bind", str(path), str(path)]
             for path in runtime.masked_paths():
                 args += ["--tmpfs", str(path)]
-        return args + self._home_args()
+        return args
 
     def _home_args(self) -> list[str]:
         writable = "--ro-bind" if self.mounts.read_only else "--bind"
