@@ -23,7 +23,7 @@ from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.files import copy_out
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
-from synthml.envs.sandbox.shell import STARTED, ShellState, read_file_command, script, write_file_command
+from synthml.envs.sandbox.shell import STARTED, ShellState, read_file, script, write_file_command
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 MAX_SCRIPT_BYTES = 120_000
@@ -64,10 +64,7 @@ class BwrapSandbox:
         return self._exec(command, timeout)
 
     def read_file(self, path: str) -> str:
-        out = self.run(read_file_command(path), timeout=30)
-        if out.exit_code != 0:
-            raise FileNotFoundError(out.output.strip() or path)
-        return out.output
+        return read_file(self.run, path)
 
     def write_file(self, path: str, content: str) -> None:
         fd = os.memfd_create("synthml-write")

@@ -22,7 +22,7 @@ from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.bwrap import BASE_ENV, MAX_SCRIPT_BYTES, _runtime_env, give_writable_to
 from synthml.envs.sandbox.files import copy_out
 from synthml.envs.sandbox.limits import Capture, Limits
-from synthml.envs.sandbox.shell import ShellState, read_file_command, script, write_file_command
+from synthml.envs.sandbox.shell import ShellState, read_file, script, write_file_command
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 WRAPPER = '/bin/bash --noprofile --norc -c "$1" 3>&1 1>&2; status=$?; kill -9 -1 2>/dev/null; exit $status'
@@ -67,10 +67,7 @@ class DockerSandbox:
         return self._exec(script(command, self._state, self._env), timeout)
 
     def read_file(self, path: str) -> str:
-        out = self.run(read_file_command(path), timeout=30)
-        if out.exit_code != 0:
-            raise FileNotFoundError(out.output.strip() or path)
-        return out.output
+        return read_file(self.run, path)
 
     def write_file(self, path: str, content: str) -> None:
         data = content.encode()

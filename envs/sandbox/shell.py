@@ -8,9 +8,10 @@ that never wrote it failed to start (an infrastructure error, which the agent ca
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from synthml.envs.sandbox import WORKSPACE
+from synthml.envs.sandbox import WORKSPACE, Output
 
 STATE_FD = 3
 STARTED = b"+"
@@ -50,5 +51,9 @@ def write_file_command(path: str) -> str:
     return f'mkdir -p -- "$(dirname -- {quoted})" && cat > {quoted}'
 
 
-def read_file_command(path: str) -> str:
-    return f"cat -- {shlex.quote(path)}"
+def read_file(run: Callable[[str, float], Output], path: str) -> str:
+    """Read a file with `cat` through a backend's `run`, so it sees what the sandboxed user sees."""
+    out = run(f"cat -- {shlex.quote(path)}", 30)
+    if out.exit_code != 0:
+        raise FileNotFoundError(out.output.strip() or path)
+    return out.output
