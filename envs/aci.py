@@ -37,6 +37,13 @@ class Aci:
         self.first = 1
 
     def __call__(self, action: str) -> str:
+        """The observation for one ACI command; a file that vanished or is read-only is reported."""
+        try:
+            return self._dispatch(action)
+        except (FileNotFoundError, PermissionError) as e:
+            return f"Error: {e}"
+
+    def _dispatch(self, action: str) -> str:
         name = command_name(action)
         if name in ("edit", "insert"):
             return self._edit(action) if name == "edit" else self._insert(action)

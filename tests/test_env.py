@@ -140,3 +140,13 @@ def test_render_ansi_shows_the_last_step(runtime):
 ])
 def test_reward_formula(score, baseline, sign, kind, expected):
     assert episode_reward(score, baseline, sign, RewardConfig(kind=kind)) == pytest.approx(expected)
+
+
+def test_aci_reports_files_that_vanished_or_are_read_only(env):
+    env.reset(seed=0)
+    env.step("open evaluate.py")
+    assert env.step("insert 0\n# mine\nend_of_insert")[0].startswith("Error:")
+    env.step("create gone.txt")
+    env.step("rm gone.txt")
+    assert env.step("goto 1")[0].startswith("Error:")
+    assert env.step("echo alive")[0] == "alive\n"

@@ -178,9 +178,10 @@ class BwrapSandbox:
         (self.scratch / "passwd").write_text(f"agent:x:{self.uid}:{self.uid}:agent:{HOME}:/bin/bash\n"
                                              "root:x:0:0:root:/root:/usr/sbin/nologin\n")
         (self.scratch / "group").write_text(f"agent:x:{self.uid}:\nroot:x:0:\n")
-        (self.scratch / "tmp").mkdir(mode=0o1777)
-        os.chmod(self.scratch / "tmp", 0o1777)
+        (self.scratch / "tmp").mkdir(mode=0o700)
         os.chmod(self.scratch, 0o755)
+        if self.root_mode:
+            os.chown(self.scratch / "tmp", self.uid, self.uid)
         if self.root_mode and not self.mounts.read_only:
             give_writable_to(self._workspace_source(), self.uid)
 
