@@ -64,7 +64,7 @@ class DockerSandbox:
             raise
 
     def run(self, command: str, timeout: float) -> Output:
-        return self._exec(script(command, self._state, self._env), timeout)
+        return self._exec(self._script(command), timeout)
 
     def read_file(self, path: str) -> str:
         return read_file(self.run, path)
@@ -77,9 +77,13 @@ class DockerSandbox:
             if out.exit_code != 0:
                 raise SandboxError(f"could not stage {path} in /tmp of the container: {out.output.strip()}")
         command = f"{write_file_command(path)} < {STAGED}; status=$?; rm -f {STAGED}; exit $status"
-        out = self._exec(script(command, self._state, self._env), 30)
+        out = self._exec(self._script(command), 30)
         if out.exit_code != 0:
             raise PermissionError(out.output.strip() or f"cannot write {path}")
+
+    def _script(self, command: str) -> str:
+        """Per-process limits as in bwrap; the container's pids limit bounds processes."""
+        return script(command, self._state, self._env, preamble=self.config.limits.ulimit(processes=False))
 
     def download(self, path: str, dest: Path) -> bool:
         return copy_out(self.mounts.workspace, path, dest)
