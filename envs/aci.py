@@ -126,7 +126,7 @@ class Aci:
         if not 1 <= len(args) <= 2:
             return f"Usage: {USAGE['search_dir']}"
         term, where = args[0], args[1] if len(args) == 2 else "."
-        out = self._sh(f"grep -rIc -F -- {shlex.quote(term)} {shlex.quote(where)} | grep -v ':0$'")
+        out = self._sh(f"grep -rIc -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null | grep -v ':0$'")
         hits = [line.rsplit(":", 1) for line in out.splitlines() if ":" in line]
         if not hits:
             return f'No matches found for "{term}" in {where}'
@@ -138,7 +138,7 @@ class Aci:
         if not 1 <= len(args) <= 2 or (len(args) == 1 and self.file is None):
             return f"Usage: {USAGE['search_file']} (with no file, a file must be open)"
         term, where = args[0], args[1] if len(args) == 2 else self.file
-        out = self._sh(f"grep -nI -F -- {shlex.quote(term)} {shlex.quote(where)}")
+        out = self._sh(f"grep -nI -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null")
         hits = [line.split(":", 1) for line in out.splitlines() if ":" in line]
         if not hits:
             return f'No matches found for "{term}" in {where}'
@@ -149,7 +149,7 @@ class Aci:
         if not 1 <= len(args) <= 2:
             return f"Usage: {USAGE['find_file']}"
         name, where = args[0], args[1] if len(args) == 2 else "."
-        found = self._sh(f"find {shlex.quote(where)} -type f -name {shlex.quote(name)}").splitlines()
+        found = self._sh(f"find {shlex.quote(where)} -type f -name {shlex.quote(name)} 2>/dev/null").splitlines()
         if not found:
             return f'No matches found for "{name}" in {where}'
         return f'Found {len(found)} matches for "{name}" in {where}:\n' + "\n".join(found)

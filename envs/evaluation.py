@@ -103,13 +103,9 @@ def _stage(task: Task, agent: Sandbox, view: Path, *, with_hidden: bool) -> str 
 
 
 def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
-    staging = view.parent / f".{view.name}-fetch"
-    remove_tree(staging)
-    if not agent.download(relative, staging):
-        return False
-    _replace(view / relative, staging)
-    remove_tree(staging)
-    return True
+    """The agent's version of a submission file replaces any pristine one."""
+    remove_tree(view / relative)
+    return agent.download(relative, view / relative)
 
 
 def _replace(dest: Path, source: Path) -> None:

@@ -8,6 +8,7 @@ always come from here and never from what the agent left.
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -106,7 +107,11 @@ def remove_tree(path: Path) -> None:
         return
     if not path.exists():
         return
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=make_writable)
-    else:
-        shutil.rmtree(path, onerror=make_writable)
+    try:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=make_writable)
+        else:
+            shutil.rmtree(path, onerror=make_writable)
+    except RecursionError:  # a folder nested thousands deep (Python 3.11's rmtree recurses)
+        subprocess.run(["chmod", "-R", "u+rwx", "--", str(path)], capture_output=True)
+        subprocess.run(["rm", "-rf", "--", str(path)], check=True, capture_output=True)

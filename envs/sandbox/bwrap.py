@@ -114,10 +114,10 @@ class BwrapSandbox:
         if not state.startswith(STARTED) and not done.timed_out:
             raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
                                f"{done.output.strip()[-2000:]}")
-        self._state = ShellState.parse(state, self._state)
-        note = ""
-        if done.flooded:
-            note = f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]"
+        note = {"output": f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]",
+                "state": "\n[command killed: it flooded the shell's state pipe]", None: ""}[done.flooded]
+        if not done.flooded:
+            self._state, note = self._state.after(state)
         return Output(done.output + note, done.exit_code, done.timed_out)
 
     def _namespace_args(self) -> list[str]:
@@ -152,7 +152,9 @@ class BwrapSandbox:
         if self.mounts.home is not None:
             args += ["--bind", str(self.mounts.home), HOME]
         else:
-            args += ["--perms", "1777", "--tmpfs", HOME, writable, str(self.mounts.workspace), WORKSPACE]
+            args += ["--perms", "1777", "--tmpfs", HOME]
+        # The workspace is a mount point of its own: the agent cannot move it or put a symlink in its place.
+        args += [writable, str(self.mounts.workspace), WORKSPACE]
         if self.mounts.read_only:
             return [*args, "--perms", "1777", "--tmpfs", "/tmp", "--chdir", WORKSPACE]
         return [*args, "--bind", str(self.scratch / "tmp"), "/tmp", "--chdir", WORKSPACE]

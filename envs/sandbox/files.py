@@ -11,30 +11,38 @@ from pathlib import Path, PurePosixPath
 
 
 def copy_out(root: Path, relative: str, dest: Path) -> bool:
-    """Copy `root/relative` (file or folder; "." is all of it) to `dest`; False when absent or
-    not a plain file or folder."""
+    """Copy `root/relative` (file or folder; "." is all of it) to `dest`; False when absent, a symlink
+    anywhere on the way (the root included), or neither a plain file nor a folder."""
     parts = PurePosixPath(relative).parts
     if PurePosixPath(relative).is_absolute() or ".." in parts:
         return False
     path = root
-    for part in parts:
+    for part in ("", *parts):
         path = path / part
         if path.is_symlink() or not path.exists():
             return False
     return _copy(path, dest)
 
 
-def _copy(path: Path, dest: Path) -> bool:
-    mode = path.lstat().st_mode
-    if stat.S_ISDIR(mode):
-        dest.mkdir(parents=True, exist_ok=True)
-        for child in path.iterdir():
-            _copy(child, dest / child.name)
-        return True
-    if not stat.S_ISREG(mode):
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def _copy(source: Path, dest: Path) -> bool:
+    """Iterative, so a deeply nested folder cannot exhaust the recursion limit."""
+    copied, pending = False, [(source, dest)]
+    while pending:
+        path, target = pending.pop()
+        mode = path.lstat().st_mode
+        if stat.S_ISDIR(mode):
+            target.mkdir(parents=True, exist_ok=True)
+            pending += [(child, target / child.name) for child in path.iterdir()]
+        elif stat.S_ISREG(mode):
+            _copy_file(path, target)
+        else:
+            continue
+        copied = True
+    return copied
+
+
+def _copy_file(path: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as src, dest.open("wb") as out:
+    with os.fdopen(fd, "rb") as src, target.open("wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
-    return True

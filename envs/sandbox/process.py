@@ -15,13 +15,17 @@ from dataclasses import dataclass
 
 from synthml.envs.sandbox.limits import Capture
 
+SIDE_LIMIT = 1 << 20
+"""Bytes the side pipes may carry before the command is killed (a flood must not fill host memory)."""
+
 
 @dataclass(frozen=True)
 class Finished:
     output: str
     exit_code: int
     timed_out: bool
-    flooded: bool
+    flooded: str | None
+    """Why the command was killed for writing too much: 'output' or 'state' (a side pipe)."""
     side: dict[int, bytes]
     """What the process wrote to each side pipe, by the pipe's write descriptor (e.g. the shell state)."""
 
@@ -53,7 +57,7 @@ def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float
     capture = Capture(kept)
     side = {fd: bytearray() for fd in side_reads}
     streams = {proc.stdout.fileno(): capture.add} | {r: side[fd].extend for fd, r in side_reads.items()}
-    timed_out = flooded = False
+    timed_out, flooded = False, None
     with selectors.DefaultSelector() as selector:
         for fd in streams:
             selector.register(fd, selectors.EVENT_READ)
@@ -69,7 +73,10 @@ def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float
                 else:
                     selector.unregister(key.fd)
             if capture.total > kill_bytes:
-                flooded = True
+                flooded = "output"
+            elif sum(map(len, side.values())) > SIDE_LIMIT:
+                flooded = "state"
+            if flooded:
                 break
     if timed_out or flooded:
         _kill(proc)

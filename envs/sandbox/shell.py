@@ -15,6 +15,8 @@ from synthml.envs.sandbox import WORKSPACE, Output
 
 STATE_FD = 3
 STARTED = b"+"
+MAX_STATE_BYTES = 64 << 10
+"""Exports carried from command to command; more would crowd the command line."""
 _EXPORTED = re.compile(r"^declare -x ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
 
@@ -29,6 +31,15 @@ class ShellState:
         """The state a command left; the previous one if it wrote none (e.g. `exec` closed fd 3)."""
         cwd, sep, exports = raw.removeprefix(STARTED).decode(errors="replace").partition("\0")
         return cls(cwd, exports) if sep and cwd.startswith("/") else previous
+
+    def after(self, raw: bytes) -> tuple["ShellState", str]:
+        """The state to carry on from what a command wrote, and a note for the agent if its exports
+        were too large to carry (they would not fit on the next command line)."""
+        new = ShellState.parse(raw, self)
+        if len((new.exports or "").encode()) <= MAX_STATE_BYTES:
+            return new, ""
+        return (ShellState(new.cwd, self.exports),
+                f"\n[exported variables over {MAX_STATE_BYTES} bytes are not kept; the previous exports remain]")
 
 
 def script(command: str, state: ShellState, base_env: dict[str, str], *, state_fd: int = STATE_FD,
