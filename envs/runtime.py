@@ -84,7 +84,8 @@ def _build(path: Path, requirements: list[str], optional: list[str], log) -> Non
     shutil.rmtree(path, ignore_errors=True)
     _check([sys.executable, "-m", "venv", str(path)], path)
     pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    _check([*pip, *requirements], path)
+    if requirements:
+        _check([*pip, *requirements], path)
     installed_optional = []
     for requirement in optional:
         if subprocess.run([*pip, requirement], capture_output=True).returncode == 0:
