@@ -42,7 +42,7 @@ def run(
         raise typer.Exit(1) from e
     final = steps[-1].info
     console.print(f"exit status: [bold]{final['exit_status']}[/bold]  score: {final.get('score')}  "
-                  f"baseline: {final['baseline_score']}  reward: {steps[-1].reward:+.4f}")
+                  f"baseline: {final['baseline_score']}  reward: {steps[-1].reward or 0.0:+.4f}")
 
 
 @app.command()
