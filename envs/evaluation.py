@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
 from synthml.envs.workspace import link_tree, pristine_workspace, remove_tree
 from synthml.task_bank.task import Task
 
@@ -33,16 +33,17 @@ class Evaluation:
     submission: str | None = None
 
 
-def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: object, runtime: Path | None,
-             scratch: Path) -> Evaluation:
+def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict | SandboxConfig",
+             runtime: Path | None, scratch: Path) -> Evaluation:
     """Score what the agent's workspace holds on `split` (validation: what `validate` uses)."""
     view = scratch / f"evaluation-{split}"
     remove_tree(view)
     try:
-        submission = _stage(task, agent, view, with_hidden=split == "test")
-        if submission is None:
+        found = _stage(task, agent, view, with_hidden=split == "test")
+        if not found:
             return Evaluation(None, NOT_FOUND, "submission_not_found")
-        command = evaluation_command(task, split, submission)
+        submission = ", ".join(found)
+        command = evaluation_command(task, split, view)
         if command is None:
             return Evaluation(None, _unsupported(task), "evaluation_error", submission)
         evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
@@ -55,17 +56,18 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: object, runti
     return _result(task, out, submission)
 
 
-def evaluation_command(task: Task, split: Split, submission: str) -> str | None:
+def evaluation_command(task: Task, split: Split, view: Path) -> str | None:
     """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them."""
     script = f"{WORKSPACE}/{task.config.evaluation_paths[0]}"
     if task.config.validation_split:
         name = task.config.validation_split if split == "validation" else "test"
         return f"python {script} --split {shlex.quote(name)}"
-    return {  # MLGym tasks name no submission files, so `submission` is a single path here
-        "CSVSubmissionTasks": f"python {script} --submission_file {WORKSPACE}/{submission}",
-        "PythonSubmissionTasks": f"python {script}",
-        "ModelSubmissionTasks": f"python {script} --config_fname {WORKSPACE}/{submission}",
-    }.get(task.config.task_entrypoint)
+    entry, argument = task.config.task_entrypoint, _mlgym_submission(task, view)
+    if entry == "CSVSubmissionTasks":
+        return f"python {script} --submission_file {WORKSPACE}/{argument}"
+    if entry == "ModelSubmissionTasks":
+        return f"python {script} --config_fname {WORKSPACE}/{argument}"
+    return f"python {script}" if entry == "PythonSubmissionTasks" else None
 
 
 def parse_metrics(output: str) -> dict[str, float]:
@@ -83,23 +85,24 @@ def parse_metrics(output: str) -> dict[str, float]:
     raise ValueError("the evaluator printed no JSON line of metrics")
 
 
-def _stage(task: Task, agent: Sandbox, view: Path, *, with_hidden: bool) -> str | None:
-    """Assemble the view; returns the submission path (relative to the workspace) or None."""
+def _stage(task: Task, agent: Sandbox, view: Path, *, with_hidden: bool) -> list[str]:
+    """Assemble the view; returns the submission files found (empty: nothing to score)."""
     pristine = pristine_workspace(task)
     if task.submission_files:
         link_tree(pristine, view)
         found = [f for f in task.submission_files if _fetch(agent, f, view)]
-        submission = ", ".join(found) if found else None
     else:
         view.mkdir(parents=True)
         agent.download(".", view)
         for entry in (*task.config.evaluation_paths, "data"):
             _replace(view / entry, pristine / entry)
-        submission = _mlgym_submission(task, view)
+        found = [_mlgym_submission(task, view) or ""]
     if with_hidden:
         for hidden in task.hidden_files:
             _replace(view / hidden, task.path(hidden))
-    return submission
+    if not task.config.validation_split and _mlgym_submission(task, view) is None:
+        return []  # MLGym's task class would not find its artefact either
+    return found
 
 
 def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
@@ -121,13 +124,14 @@ def _replace(dest: Path, source: Path) -> None:
 
 
 def _mlgym_submission(task: Task, view: Path) -> str | None:
+    """The submission artefact as MLGym's task class finds it ("." for the whole workspace)."""
     entry = task.config.task_entrypoint
     if entry == "CSVSubmissionTasks":
         return "submission.csv" if (view / "submission.csv").is_file() else None
     if entry == "ModelSubmissionTasks":
         configs = sorted(p for p in view.rglob("*.yaml") if p.is_file())
         return str(configs[0].relative_to(view)) if configs else None
-    return "target.py" if entry == "PythonSubmissionTasks" else ""
+    return "target.py" if entry == "PythonSubmissionTasks" else "."
 
 
 def _unsupported(task: Task) -> str:

@@ -74,6 +74,42 @@ print(json.dumps({"Score": sum(payoff.get(h, 0) for h in history) / 10}))
 """
 
 
+MODEL_TASK = """\
+id: rlMountainCarContinuous
+name: Toy model submission
+description: Save checkpoints/ and config.yaml.
+task_entrypoint: ModelSubmissionTasks
+training_timeout: 60
+starter_code:
+  - data/rl/evaluate.py
+baseline_scores:
+  - Reward Mean: 10.0
+evaluation_paths:
+  - evaluate.py
+"""
+
+MODEL_EVALUATE = """\
+import argparse, json, pathlib
+parser = argparse.ArgumentParser()
+parser.add_argument("--config_fname", required=True)
+args = parser.parse_args()
+scale = float(pathlib.Path(args.config_fname).read_text().split(":")[1])
+value = float(pathlib.Path("checkpoints/model.txt").read_text()) * scale
+print(json.dumps({"Reward Mean": value, "Reward Std": 0.0}))
+"""
+
+LM_TASK = """\
+id: languageModelingFineWeb
+name: Toy language model
+description: Train a model.
+task_entrypoint: LMSubmissionTasks
+starter_code:
+  - data/rl/evaluate.py
+evaluation_paths:
+  - evaluate.py
+"""
+
+
 def write_checkout(root: Path) -> Path:
     files = {
         "configs/tasks/toyTitanic.yaml": CSV_TASK,
@@ -86,6 +122,9 @@ def write_checkout(root: Path) -> Path:
         "data/bos/evaluate.py": GAME_EVALUATE,
         "data/bos/target.py": "def target_column_strategy(history):\n    return 0 if len(history) % 2 else 1\n",
         "data/bos/strategy.py": "def row_strategy(history):\n    return 1\n",
+        "configs/tasks/toyModel.yaml": MODEL_TASK,
+        "data/rl/evaluate.py": MODEL_EVALUATE,
+        "configs/tasks/toyLM.yaml": LM_TASK,
     }
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)

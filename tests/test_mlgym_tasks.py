@@ -32,3 +32,24 @@ def test_python_submission_task_uses_the_pristine_partner(checkout):
     _, reward, _, _, info = env.step("submit")
     assert info["score"] == {"Score": 1.0} and reward == pytest.approx(0.0)
     env.close()
+
+
+def test_model_submission_task_finds_its_config_and_checkpoints(checkout):
+    env = SynthMLEnv(task=checkout / "configs/tasks/toyModel.yaml")
+    env.reset(seed=0)
+    assert "Submission artefact not found" in env.step("validate")[0]
+    env.step("mkdir checkpoints && echo 3 > checkpoints/model.txt && echo 'scale: 5' > config.yaml")
+    _, reward, _, _, info = env.step("submit")
+    assert info["score"] == {"Reward Mean": 15.0, "Reward Std": 0.0} and reward == pytest.approx(0.5)
+    env.close()
+
+
+def test_lm_submission_task_stops_with_a_clear_message_without_gpus(checkout):
+    env = SynthMLEnv(task=checkout / "configs/tasks/toyLM.yaml")
+    env.reset(seed=0)
+    assert "Submission artefact not found" in env.step("validate")[0]
+    env.step("touch model.pt model_config.pt")
+    assert "needs GPUs and torchrun" in env.step("validate")[0]
+    _, reward, _, _, info = env.step("submit")
+    assert info["exit_status"] == "evaluation_error (submit)" and reward == -1.0
+    env.close()
