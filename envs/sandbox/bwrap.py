@@ -11,7 +11,6 @@ command started; background jobs end with the step.
 import os
 import secrets
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 from typing import Literal
@@ -20,18 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
-from synthml.envs.sandbox.files import copy_out
+from synthml.envs.sandbox.files import copy_out, give_writable_to
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
-from synthml.envs.sandbox.shell import STARTED, ShellState, read_file, script, write_file_command
+from synthml.envs.sandbox.shell import STARTED, ShellState, read_file, script, too_long, write_file_command
+from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
 
-MAX_SCRIPT_BYTES = 120_000
-"""Below Linux's 128 KiB limit on one argument."""
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
-BASE_ENV = {"HOME": HOME, "USER": "agent", "LOGNAME": "agent", "SHELL": "/bin/bash", "LANG": "C.UTF-8",
-            "TERM": "dumb", "PAGER": "cat", "GIT_PAGER": "cat", "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
-            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 class BwrapConfig(BaseModel):
@@ -55,7 +50,7 @@ class BwrapSandbox:
         self.uid = 1_000_000 + secrets.randbelow(1 << 20) if self.root_mode else os.getuid()
         self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
         self._state = ShellState()
-        self._env = {**BASE_ENV, **_runtime_env(mounts.runtime), **mounts.env}
+        self._env = sandbox_env(mounts.runtime, mounts.env)
         self._prepare_scratch()
         self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args()]
         self._closed = False
@@ -105,9 +100,9 @@ class BwrapSandbox:
             bash = script(command, self._state, self._env, state_fd=fds[0], preamble=ulimit)
             return [*self._argv, *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c", bash]
 
-        if len(command.encode()) + len(self._state.exports or "") > MAX_SCRIPT_BYTES:
-            return Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); "
-                          "write long content to a file with `create`/`edit` instead.", 2)
+        refusal = too_long(command, self._state)
+        if refusal:
+            return refusal
         done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1,
                            kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
         (state,) = done.side.values()
@@ -188,13 +183,6 @@ class BwrapSandbox:
             give_writable_to(self._workspace_source(), self.uid)
 
 
-def give_writable_to(root: Path, uid: int) -> None:
-    """Hand files the task left writable to the sandbox user; read-only ones stay the host's."""
-    for path in [root, *root.rglob("*")]:
-        mode = path.lstat().st_mode
-        if not stat.S_ISLNK(mode) and mode & stat.S_IWUSR:
-            os.chown(path, uid, uid)
-
 
 def _parent_dirs(path: Path) -> list[str]:
     """Traversable parents for a mount point (privileged bwrap makes them 0700 otherwise)."""
@@ -203,9 +191,3 @@ def _parent_dirs(path: Path) -> list[str]:
         args += ["--perms", "0755", "--dir", str(parent)]
     return args
 
-
-def _runtime_env(runtime: Path | None) -> dict[str, str]:
-    path = "/usr/local/bin:/usr/bin:/bin"
-    if runtime is None:
-        return {"PATH": path}
-    return {"PATH": f"{runtime}/bin:{path}", "VIRTUAL_ENV": str(runtime)}

@@ -19,10 +19,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
-from synthml.envs.sandbox.bwrap import BASE_ENV, MAX_SCRIPT_BYTES, _runtime_env, give_writable_to
-from synthml.envs.sandbox.files import copy_out
-from synthml.envs.sandbox.limits import Capture, Limits
-from synthml.envs.sandbox.shell import ShellState, read_file, script, write_file_command
+from synthml.envs.sandbox.capture import Capture
+from synthml.envs.sandbox.files import copy_out, give_writable_to
+from synthml.envs.sandbox.limits import Limits
+from synthml.envs.sandbox.shell import MAX_SCRIPT_BYTES, TOO_LONG, ShellState, read_file, script, write_file_command
+from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 WRAPPER = '/bin/bash --noprofile --norc -c "$1" 3>&1 1>&2; status=$?; kill -9 -1 2>/dev/null; exit $status'
@@ -54,7 +55,7 @@ class DockerSandbox:
         if os.geteuid() == 0 and not mounts.read_only:
             give_writable_to(mounts.home if mounts.home is not None else mounts.workspace, self.uid)
         runtime = mounts.runtime if config.mount_runtime else None
-        self._env = {**BASE_ENV, **_runtime_env(runtime), **mounts.env}
+        self._env = sandbox_env(runtime, mounts.env)
         self._state = ShellState()
         self._closed = False
         try:
@@ -105,8 +106,7 @@ class DockerSandbox:
         if self._closed:
             raise SandboxError("this sandbox is closed; reset the env to get a new one")
         if len(bash_script.encode()) > MAX_SCRIPT_BYTES:
-            return Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); "
-                          "write long content to a file with `create`/`edit` instead.", 2)
+            return TOO_LONG
         limits = self.config.limits
         try:
             exec_id = self._exec_create(["/bin/bash", "-c", WRAPPER, "synthml", bash_script])

@@ -46,3 +46,11 @@ def _copy_file(path: Path, target: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as src, target.open("wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
+
+
+def give_writable_to(root: Path, uid: int) -> None:
+    """Hand files the task left writable to the sandbox user; read-only ones stay the host's."""
+    for path in [root, *root.rglob("*")]:
+        mode = path.lstat().st_mode
+        if not stat.S_ISLNK(mode) and mode & stat.S_IWUSR:
+            os.chown(path, uid, uid)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synthml.envs.sandbox.limits import Capture
+from synthml.envs.sandbox.capture import Capture
 
 SIDE_LIMIT = 1 << 20
 """Bytes the side pipes may carry before the command is killed (a flood must not fill host memory)."""

@@ -15,6 +15,10 @@ from synthml.envs.sandbox import WORKSPACE, Output
 
 STATE_FD = 3
 STARTED = b"+"
+MAX_SCRIPT_BYTES = 120_000
+"""A command and its shell state travel as one argument: below Linux's 128 KiB limit."""
+TOO_LONG = Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); write long "
+                  "content to a file with `create`/`edit` instead.", 2)
 MAX_STATE_BYTES = 64 << 10
 """Exports carried from command to command; more would crowd the command line."""
 _EXPORTED = re.compile(r"^declare -x ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
@@ -54,6 +58,12 @@ def script(command: str, state: ShellState, base_env: dict[str, str], *, state_f
         lines.append(state.exports)
     lines += [f"cd -- {shlex.quote(state.cwd)} 2>/dev/null || cd -- {WORKSPACE}", command]
     return "\n".join(lines) + "\n"
+
+
+def too_long(command: str, state: ShellState) -> Output | None:
+    """The observation for a command that cannot be passed to bash, or None if it can."""
+    size = len(command.encode()) + len((state.exports or "").encode()) + len(state.cwd.encode())
+    return TOO_LONG if size > MAX_SCRIPT_BYTES else None
 
 
 def write_file_command(path: str) -> str:

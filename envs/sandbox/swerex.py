@@ -27,9 +27,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output
-from synthml.envs.sandbox.bwrap import BASE_ENV, _runtime_env
+from synthml.envs.sandbox.capture import Capture
 from synthml.envs.sandbox.files import copy_out
-from synthml.envs.sandbox.limits import Capture, Limits
+from synthml.envs.sandbox.limits import Limits
+from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 HINT = "pip install 'synthml[swerex]'"
@@ -57,7 +58,7 @@ class SwerexSandbox:
         self.config, self.mounts = config, mounts
         self._rex, self._errors, self._local = _import_swerex()
         self._deployment = _deployment(config.deployment)
-        self._env = {**BASE_ENV, **_runtime_env(mounts.runtime), **mounts.env}
+        self._env = sandbox_env(mounts.runtime, mounts.env)
         self._sessions = 0
         self._closed = False
         self._loop = asyncio.new_event_loop()
