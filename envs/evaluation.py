@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
+from synthml.envs.sandbox import Mounts, Output, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
 from synthml.envs.workspace import link_tree, pristine_workspace, remove_tree
 from synthml.task_bank.task import Task
@@ -58,15 +58,15 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict |
 
 def evaluation_command(task: Task, split: Split, view: Path) -> str | None:
     """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them."""
-    script = f"{WORKSPACE}/{task.config.evaluation_paths[0]}"
+    script = task.config.evaluation_paths[0]  # relative: every sandbox starts in its workspace
     if task.config.validation_split:
         name = task.config.validation_split if split == "validation" else "test"
         return f"python {script} --split {shlex.quote(name)}"
     entry, argument = task.config.task_entrypoint, _mlgym_submission(task, view)
     if entry == "CSVSubmissionTasks":
-        return f"python {script} --submission_file {WORKSPACE}/{argument}"
+        return f"python {script} --submission_file {argument}"
     if entry == "ModelSubmissionTasks":
-        return f"python {script} --config_fname {WORKSPACE}/{argument}"
+        return f"python {script} --config_fname {argument}"
     return f"python {script}" if entry == "PythonSubmissionTasks" else None
 
 

@@ -51,11 +51,8 @@ def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | Non
 
 def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
     """Hidden files must not lie anywhere the agent's sandbox shows (e.g. a bank under /usr)."""
-    exposes = getattr(sandbox, "exposes", None)
-    if exposes is None:
-        return
     for hidden in [task.path(h) for h in task.hidden_files]:
-        if exposes(hidden):
+        if sandbox.exposes(hidden):
             sandbox.close()
             raise SandboxError(f"{hidden}: a hidden file of task {task.id} lies in a folder the sandbox "
                                "shows to the agent; move the task bank elsewhere (e.g. under your home)")

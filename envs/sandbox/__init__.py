@@ -40,7 +40,8 @@ class Mounts:
 @runtime_checkable
 class Sandbox(Protocol):
     def run(self, command: str, timeout: float) -> Output:
-        """Run a bash command; `cd` and exported variables persist to the next call."""
+        """Run a bash command; the first starts in the workspace, and `cd` and exported variables
+        persist to the next call."""
         ...
 
     def read_file(self, path: str) -> str:
@@ -54,6 +55,11 @@ class Sandbox(Protocol):
     def download(self, path: str, dest: Path) -> bool:
         """Copy a workspace file or folder (path relative to the workspace) to the host `dest`,
         never following symlinks; False when it is absent."""
+        ...
+
+    def exposes(self, host_path: Path) -> bool:
+        """Whether a command could read this host path (the env refuses tasks whose hidden files it
+        would show)."""
         ...
 
     def close(self) -> None:

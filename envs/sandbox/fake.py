@@ -44,6 +44,9 @@ class FakeSandbox:
     def download(self, path: str, dest: Path) -> bool:
         return copy_out(self.mounts.workspace, path, dest)
 
+    def exposes(self, host_path: Path) -> bool:
+        return False  # it runs nothing
+
     def close(self) -> None:
         pass
 
