@@ -14,8 +14,8 @@ WINDOW = 100
 OVERLAP = 2
 COMMANDS = ("open", "goto", "scroll_up", "scroll_down", "create", "edit", "insert", "search_dir",
             "search_file", "find_file")
-_EDIT = re.compile(r"^edit\s+(\d+)\s*:\s*(\d+)\s*\n(.*?)^end_of_edit\s*$", re.DOTALL | re.MULTILINE)
-_INSERT = re.compile(r"^insert\s+(\d+)\s*\n(.*?)^end_of_insert\s*$", re.DOTALL | re.MULTILINE)
+_EDIT = re.compile(r"^edit[ \t]+(\d+)[ \t]*:[ \t]*(\d+)[ \t]*\n(.*?)^end_of_edit\s*$", re.DOTALL | re.MULTILINE)
+_INSERT = re.compile(r"^insert[ \t]+(\d+)[ \t]*\n(.*?)^end_of_insert\s*$", re.DOTALL | re.MULTILINE)
 USAGE = {
     "open": 'open "<path>" [<line_number>]', "goto": "goto <line_number>", "create": "create <filename>",
     "edit": "edit <start_line>:<end_line>\n<replacement_text>\nend_of_edit",
@@ -40,8 +40,8 @@ class Aci:
         """The observation for one ACI command; a file that vanished or is read-only is reported."""
         try:
             return self._dispatch(action)
-        except (FileNotFoundError, PermissionError) as e:
-            return f"Error: {e}"
+        except OSError as e:  # vanished, read-only, too large
+            return f"Error: {e.strerror or e}"
 
     def _dispatch(self, action: str) -> str:
         name = command_name(action)

@@ -19,6 +19,7 @@ from synthml.envs.aci import COMMANDS, Aci, command_name
 from synthml.envs.evaluation import Evaluation, Split
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.envs.session import Session, runtime_for
+from synthml.errors import TaskError
 from synthml.task_bank.task import Task, bank_task_dirs, load_task
 
 MAX_TEXT = 1_000_000
@@ -67,7 +68,7 @@ class SynthMLEnv(gym.Env[str, str]):
             self._runtimes[task.id] = runtime_for(task, self.sandbox)
         self._session = Session(task, self.sandbox, self._runtimes[task.id])
         self._aci = Aci(self._session.sandbox, self.command_timeout)
-        self._steps, self._score, self._exit_status, self._done = 0, None, None, False
+        self._steps, self._score, self._final, self._exit_status, self._done = 0, None, None, None, False
         self._last = task.description
         return task.description, self._info()
 
@@ -75,6 +76,9 @@ class SynthMLEnv(gym.Env[str, str]):
         if self._session is None or self._done:
             raise gym.error.ResetNeeded("call reset() before step() (the episode has ended)")
         self._steps += 1
+        problem = _unusable(action)
+        if problem:
+            return self._respond(action, problem, terminated=False)
         name = command_name(action)
         terminated = name == "submit"
         if terminated:
@@ -85,6 +89,9 @@ class SynthMLEnv(gym.Env[str, str]):
             observation = self._aci(action)
         else:
             observation = self._shell(action)
+        return self._respond(action, observation, terminated)
+
+    def _respond(self, action: str, observation: str, terminated: bool) -> tuple[str, float, bool, bool, dict]:
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
             observation += "\n" + self._finish("max_steps")
@@ -139,8 +146,7 @@ class SynthMLEnv(gym.Env[str, str]):
 
     def _evaluate(self, split: Split) -> Evaluation:
         result = self._session.evaluate(split)
-        if result.metrics is not None:
-            self._score = result.metrics
+        self._score = result.metrics  # info["score"] is the last evaluation's, absent if it failed
         return result
 
     def _reward(self) -> float:
@@ -173,5 +179,16 @@ class SynthMLEnv(gym.Env[str, str]):
 def _load_bank(bank: Path) -> list[Task]:
     tasks = [load_task(d) for d in bank_task_dirs(bank)]
     if not tasks:
-        raise FileNotFoundError(f"{bank}: no task dirs (folders with task.yaml) in this bank")
+        raise TaskError(f"{bank}: no task dirs (folders with task.yaml) in this bank")
     return tasks
+
+
+def _unusable(action: str) -> str | None:
+    """Why an action cannot reach a shell at all (it would raise in the host instead)."""
+    if "\0" in action:
+        return "Error: the action contains a NUL byte, which no shell command can hold; remove it."
+    try:
+        action.encode()
+    except UnicodeEncodeError:
+        return "Error: the action is not valid Unicode text (it holds a lone surrogate); send UTF-8 text."
+    return None

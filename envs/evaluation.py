@@ -8,6 +8,7 @@ from the evaluator's JSON.
 
 import json
 import math
+import os
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict |
     view = scratch / f"evaluation-{split}"
     remove_tree(view)
     try:
-        found = _stage(task, agent, view, with_hidden=split == "test")
+        found = _stage(task, agent, view, split)
         if not found:
             return Evaluation(None, NOT_FOUND, "submission_not_found")
         submission = ", ".join(found)
@@ -62,7 +63,7 @@ def evaluation_command(task: Task, split: Split, view: Path) -> str | None:
     if task.config.validation_split:
         name = task.config.validation_split if split == "validation" else "test"
         return f"python {script} --split {shlex.quote(name)}"
-    entry, argument = task.config.task_entrypoint, _mlgym_submission(task, view)
+    entry, argument = task.config.task_entrypoint, _mlgym_artefact(task, view)
     if entry == "CSVSubmissionTasks":
         return f"python {script} --submission_file {argument}"
     if entry == "ModelSubmissionTasks":
@@ -85,22 +86,25 @@ def parse_metrics(output: str) -> dict[str, float]:
     raise ValueError("the evaluator printed no JSON line of metrics")
 
 
-def _stage(task: Task, agent: Sandbox, view: Path, *, with_hidden: bool) -> list[str]:
+def _stage(task: Task, agent: Sandbox, view: Path, split: Split) -> list[str]:
     """Assemble the view; returns the submission files found (empty: nothing to score)."""
     pristine = pristine_workspace(task)
+    scores_test = split == "test" or not task.config.validation_split  # MLGym's validate scores test too
     if task.submission_files:
         link_tree(pristine, view)
         found = [f for f in task.submission_files if _fetch(agent, f, view)]
-    else:
+        if scores_test and task.submission_files[0] not in found:
+            return []
+    else:  # MLGym's Python and LM tasks: the evaluator imports the workspace's code
         view.mkdir(parents=True)
         agent.download(".", view)
         for entry in (*task.config.evaluation_paths, "data"):
             _replace(view / entry, pristine / entry)
-        found = [_mlgym_submission(task, view) or ""]
-    if with_hidden:
+        found = ["the workspace"]
+    if scores_test:
         for hidden in task.hidden_files:
             _replace(view / hidden, task.path(hidden))
-    if not task.config.validation_split and _mlgym_submission(task, view) is None:
+    if not task.config.validation_split and _mlgym_artefact(task, view) is None:
         return []  # MLGym's task class would not find its artefact either
     return found
 
@@ -123,15 +127,27 @@ def _replace(dest: Path, source: Path) -> None:
         shutil.copy2(source, dest)
 
 
-def _mlgym_submission(task: Task, view: Path) -> str | None:
-    """The submission artefact as MLGym's task class finds it ("." for the whole workspace)."""
+def _mlgym_artefact(task: Task, view: Path) -> str | None:
+    """What MLGym's task class passes its evaluator: submission.csv, the first YAML, or "" (nothing)."""
     entry = task.config.task_entrypoint
     if entry == "CSVSubmissionTasks":
         return "submission.csv" if (view / "submission.csv").is_file() else None
     if entry == "ModelSubmissionTasks":
-        configs = sorted(p for p in view.rglob("*.yaml") if p.is_file())
-        return str(configs[0].relative_to(view)) if configs else None
-    return "target.py" if entry == "PythonSubmissionTasks" else "."
+        return _first_yaml(view)
+    return ""
+
+
+def _first_yaml(root: Path) -> str | None:
+    """Iterative, so a deeply nested checkpoints/ folder cannot exhaust the recursion limit."""
+    found, pending = [], [root]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.name.endswith(".yaml") and entry.is_file(follow_symlinks=False):
+                    found.append(str(Path(entry.path).relative_to(root)))
+    return min(found) if found else None
 
 
 def _unsupported(task: Task) -> str:
@@ -149,7 +165,7 @@ def _result(task: Task, out: Output, submission: str) -> Evaluation:
                           submission)
     try:
         metrics = parse_metrics(out.output)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # the output is the evaluator's, and agent code may write it
         return Evaluation(None, f"Failed to decode metrics from evaluation script ({e}). Output:\n{tail}",
                           "evaluation_error", submission)
     if task.primary.name not in metrics:

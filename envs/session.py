@@ -2,6 +2,7 @@
 
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 from synthml.envs.evaluation import Evaluation, Split, evaluate
@@ -30,14 +31,21 @@ class Session:
         except BaseException:
             remove_tree(self.dir)
             raise
+        self._cleanup = weakref.finalize(self, _clean_up, self.sandbox, self.dir)  # also if never closed
 
     def evaluate(self, split: Split) -> Evaluation:
         return evaluate(self.task, self.sandbox, split, sandbox=self.sandbox_config, runtime=self.runtime,
                         scratch=self.dir)
 
     def close(self) -> None:
-        self.sandbox.close()
-        remove_tree(self.dir)
+        self._cleanup()
+
+
+def _clean_up(sandbox: Sandbox, folder: Path) -> None:
+    try:
+        sandbox.close()
+    finally:
+        remove_tree(folder)
 
 
 def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | None:
@@ -54,6 +62,6 @@ def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
     for hidden in [task.path(h) for h in task.hidden_files]:
         if sandbox.exposes(hidden):
             sandbox.close()
-            raise SandboxError(f"{hidden}: a hidden file of task {task.id} lies in a folder the sandbox "
-                               "shows to the agent; move the task bank elsewhere (e.g. under your home)")
+            raise SandboxError(f"{hidden}: the sandbox would show this hidden file of task {task.id} to the "
+                               "agent; use an isolating sandbox, or keep the bank out of the folders it shows")
 

@@ -67,11 +67,12 @@ def _lay_out(task: Task, ws: Path) -> None:
 
 
 def _copy(source: Path, dest: Path) -> None:
-    if source.is_dir():
-        shutil.copytree(source, dest, dirs_exist_ok=True)
+    """Links are copied as links (the task's checks keep them inside the task root)."""
+    if source.is_dir() and not source.is_symlink():
+        shutil.copytree(source, dest, symlinks=True, dirs_exist_ok=True)
     else:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
+        shutil.copy2(source, dest, follow_symlinks=False)
 
 
 def _make_read_only(path: Path) -> None:

@@ -21,7 +21,7 @@ SHOWN = 1500
 @app.command()
 def run(
     task: Annotated[str | None, typer.Option(help="Task dir, task YAML or BANK:ID (default: a sample task).")] = None,
-    sandbox: Annotated[str, typer.Option(help="bwrap, docker, swerex or fake.")] = "bwrap",
+    sandbox: Annotated[str, typer.Option(help="bwrap, docker or fake (swerex needs a deployment: use the API).")] = "bwrap",
     seed: Annotated[int, typer.Option(help="Seeds the choice of sample task.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Steps before truncation and auto-submit.")] = 50,
 ) -> None:
@@ -33,10 +33,12 @@ def run(
 
     try:
         env = gym.make(ENV_ID, task=task, sandbox=sandbox, max_steps=max_steps)
-        observation, info = env.reset(seed=seed)
-        console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
-        steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
-        env.close()
+        try:
+            observation, info = env.reset(seed=seed)
+            console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
+            steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
+        finally:
+            env.close()
     except SynthMLError as e:
         console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from e

@@ -64,7 +64,9 @@ class TaskConfig(Schema):
     name: str = Field(description="Display name.")
     description: str = Field(description="Task statement; `{dataset_docs}` expands to the datasets' docs.")
     dataset_configs: list[str] = Field([], description="Dataset YAML paths, relative to the config root.")
-    task_entrypoint: str = Field("CSVSubmissionTasks", description="MLGym task class deciding evaluation.")
+    task_entrypoint: Literal["CSVSubmissionTasks", "PythonSubmissionTasks", "ModelSubmissionTasks",
+                             "LMSubmissionTasks"] = Field("CSVSubmissionTasks", description="MLGym task class "
+                                                          "deciding how the evaluator is called.")
     training_timeout: int | None = Field(None, gt=0, description="Seconds allowed for a training run.")
     requirements_path: str | None = Field(None, description="requirements.txt for a task runtime.")
     use_generic_conda: bool = Field(True, description="Use the generic runtime (MLGym's generic conda).")
@@ -82,7 +84,8 @@ class TaskConfig(Schema):
     metrics: list[Metric] = Field([], description="Metrics with directions; the first is primary by default.")
     primary_metric: str | None = Field(None, description="Name of the metric that scores the task.")
     submission_files: list[str] = Field(
-        [], description="Workspace files the evaluator reads; nothing else comes from the workspace."
+        [], description="Workspace files the evaluator reads (nothing else comes from the workspace); the "
+        "first is what `submit` needs."
     )
     hidden_files: list[str] = Field(
         [], description="Evaluation-only files (test labels); never in the agent's sandbox."

@@ -6,6 +6,7 @@ Three ways to name a task: a task directory holding `task.yaml` (SynthML's layou
 """
 
 import hashlib
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,10 +17,14 @@ from pydantic import ValidationError
 
 from synthml.errors import TaskError
 from synthml.task_bank.mlgym import MLGYM_TASKS
+from synthml.task_bank.paths import check_task_paths, inside
 from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
 
 TASK_YAML = "task.yaml"
 M = TypeVar("M", TaskConfig, DatasetConfig)
+ENTRYPOINT_SUBMISSIONS = {"CSVSubmissionTasks": ("submission.csv",),
+                          "ModelSubmissionTasks": ("checkpoints", "config.yaml")}
+"""Python and LM tasks have no such default: their evaluator reads the whole workspace, as in MLGym."""
 DEFAULT_TRAINING_TIMEOUT = 3600
 """MLGym's long-action timeout, used when a task sets no training_timeout."""
 
@@ -69,7 +74,7 @@ class Task:
         digest = hashlib.sha256()
         for path in sorted(self.files()):
             digest.update(str(path.relative_to(self.root)).encode() + b"\0")
-            digest.update(_file_sha256(path).encode())
+            digest.update(os.readlink(path).encode() if path.is_symlink() else _file_sha256(path).encode())
         return digest.hexdigest()[:16]
 
     def path(self, relative: str) -> Path:
@@ -82,7 +87,7 @@ class Task:
         roots += [self.path(d.data_path) for d in self.datasets if d.is_local]
         optional = (self.config.requirements_path, self.config.memory_path, self.config.sample_submission)
         roots += [self.path(p) for p in optional if p]
-        return {f for r in roots for f in ([r] if r.is_file() else r.rglob("*")) if f.is_file()}
+        return {f for r in roots for f in ([r] if r.is_file() else r.rglob("*")) if f.is_file() or f.is_symlink()}
 
     def dataset_yaml_paths(self) -> list[Path]:
         return [_config_root(self.yaml_path, self.root) / p for p in self.config.dataset_configs]
@@ -94,14 +99,20 @@ def load_task(spec: str | Path, *, metrics: list[Metric] | None = None) -> Task:
     config = _parse(TaskConfig, yaml_path)
     root = _task_root(yaml_path)
     config_root = _config_root(yaml_path, root)
-    datasets = tuple(_parse(DatasetConfig, _inside(config_root / p, root, yaml_path, "dataset_configs"))
+    datasets = tuple(_parse(DatasetConfig, inside(config_root / p, root, yaml_path, "dataset_configs"))
                      for p in config.dataset_configs)
     chosen, primary = _settle_metrics(config, yaml_path, metrics)
-    facts = MLGYM_TASKS.get(config.id)
-    submission = config.submission_files or (list(facts.submission_files) if facts else [])
-    task = Task(config, yaml_path, root, datasets, chosen, primary, tuple(submission))
-    _check_paths(task)
+    task = Task(config, yaml_path, root, datasets, chosen, primary, _submission_files(config))
+    check_task_paths(task)
     return task
+
+
+def _submission_files(config: TaskConfig) -> tuple[str, ...]:
+    """The YAML's, else MLGym's table's, else what the entrypoint's MLGym class looks for."""
+    facts = MLGYM_TASKS.get(config.id)
+    if config.submission_files:
+        return tuple(config.submission_files)
+    return facts.submission_files if facts else ENTRYPOINT_SUBMISSIONS.get(config.task_entrypoint, ())
 
 
 def resolve_task_yaml(spec: str | Path) -> Path:
@@ -176,30 +187,6 @@ def _settle_metrics(config: TaskConfig, yaml_path: Path,
         raise TaskError(f"{yaml_path}: field 'primary_metric': '{name}' is not one of the metrics "
                         f"({', '.join(m.name for m in metrics)})")
     return metrics, primary
-
-
-def _check_paths(task: Task) -> None:
-    """Files the task cannot do without. Local data and memory files may come later (MLGym downloads
-    some datasets after checkout): the workspace build checks data, and a missing memory is skipped."""
-    fields = {"starter_code": task.config.starter_code, "hidden_files": task.hidden_files,
-              "requirements_path": [task.config.requirements_path] if task.config.requirements_path else []}
-    for field, paths in fields.items():
-        for p in paths:
-            if not _inside(task.path(p), task.root, task.yaml_path, field).exists():
-                raise TaskError(f"{task.yaml_path}: field '{field}': {p} does not exist under {task.root}")
-    provided = {Path(p).name for p in task.config.starter_code}
-    for p in (*task.config.evaluation_paths, *task.config.baseline_paths):
-        if Path(p).parts[0] not in provided:
-            raise TaskError(f"{task.yaml_path}: '{p}' (evaluation_paths/baseline_paths, relative to the "
-                            "workspace) is not provided by any starter_code entry; add it to starter_code")
-
-
-def _inside(path: Path, root: Path, yaml_path: Path, field: str) -> Path:
-    """Refuse paths that leave the task root: a generated task must not copy host files."""
-    if not path.resolve().is_relative_to(root.resolve()):
-        raise TaskError(f"{yaml_path}: field '{field}': {path} leaves the task root {root}; "
-                        "keep task files inside it")
-    return path
 
 
 def _primary_of(scores: list[dict[str, float]], name: str) -> float | None:

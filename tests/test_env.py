@@ -150,3 +150,30 @@ def test_aci_reports_files_that_vanished_or_are_read_only(env):
     env.step("rm gone.txt")
     assert env.step("goto 1")[0].startswith("Error:")
     assert env.step("echo alive")[0] == "alive\n"
+
+
+def test_actions_no_shell_can_hold_are_observations(env):
+    env.reset(seed=0)
+    assert "NUL byte" in env.step("echo a\0b")[0]
+    assert "not valid Unicode" in env.step("echo \udcff")[0]
+    assert "NUL byte" in env.step("open a\0b")[0]
+    assert env.step("echo alive")[0] == "alive\n"
+
+
+def test_edit_keeps_leading_blank_lines_and_refuses_huge_files(env):
+    env.reset(seed=0)
+    env.step("create notes.py")
+    env.step("edit 1:1\n\n\nx = 1\nend_of_edit")
+    assert env.step("cat notes.py")[0] == "\n\nx = 1\n"
+    env.step("python -c \"open('big.py', 'w').write('x = 1\\n' * 200_000)\"")
+    assert "is over" in env.step("open big.py")[0]
+    assert env.step("wc -l < big.py")[0] == "200000\n"
+
+
+def test_a_failed_evaluation_leaves_no_stale_score(env):
+    env.reset(seed=0)
+    env.step("python baseline.py")
+    assert "score" in env.step("validate")[4]
+    env.step("rm submission.csv")
+    _, reward, _, _, info = env.step("submit")
+    assert info["exit_status"] == "submission_not_found (submit)" and "score" not in info and reward == -1.0

@@ -1,8 +1,9 @@
 """The docker and SWE-ReX sandboxes, driven directly.
 
-Docker: this machine runs no engine, so the default suite checks the error that says so; the
-`docker` tests run commands wherever an engine answers. SWE-ReX: its `local` deployment is real
-(bash on this host, no isolation), with `workspace_dir` in a temp folder.
+Docker: this machine runs no engine, so the default suite checks the error that says so and what a
+container's mounts would expose; the `docker` tests run commands wherever an engine answers.
+SWE-ReX: its `local` deployment is real (bash on this host, no isolation, hence `unsafe_local`),
+with `workspace_dir` in a temp folder.
 """
 
 import importlib.util
@@ -11,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import make_sandbox, sandbox_config
+from synthml.envs.sandbox.docker import exposes
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 HAS_SWEREX = importlib.util.find_spec("swerex") is not None
 needs_swerex = pytest.mark.skipif(not HAS_SWEREX, reason="swe-rex is not installed (pip install 'synthml[swerex]')")
+LOCAL = {"type": "swerex", "deployment": {"type": "local"}, "unsafe_local": True}
 
 
 def _docker_reachable() -> bool:
@@ -51,7 +55,29 @@ def test_unknown_config_field_is_named(mounts):
     with pytest.raises(SandboxError, match="bogus"):
         make_sandbox({"type": "docker", "bogus": 1}, mounts)
     with pytest.raises(SandboxError, match="startup_timeout"):
-        make_sandbox({"type": "swerex", "startup_timeout": -1}, mounts)
+        make_sandbox({**LOCAL, "startup_timeout": -1}, mounts)
+
+
+def test_swerex_needs_a_deployment_and_consent_for_local(mounts):
+    with pytest.raises(SandboxError, match="deployment"):
+        make_sandbox({"type": "swerex"}, mounts)
+    with pytest.raises(SandboxError, match="unsafe_local") as caught:
+        make_sandbox({"type": "swerex", "deployment": {"type": "local"}}, mounts)
+    assert "no isolation" in str(caught.value)
+    assert sandbox_config(LOCAL).unsafe_local
+
+
+def test_docker_exposes_only_its_mounts(mounts, runtime, tmp_path):
+    docker = sandbox_config({"type": "docker", "mount_runtime": True})
+    outside = tmp_path / "bank" / "answers.csv"
+    assert exposes(docker, mounts, mounts.workspace / "data.txt") and not exposes(docker, mounts, outside)
+    assert not exposes(docker, mounts, runtime / "bin" / "python")  # no runtime given
+    with_runtime = Mounts(workspace=mounts.workspace, runtime=runtime)
+    assert exposes(docker, with_runtime, runtime / "bin" / "python")
+    assert exposes(docker, with_runtime, Path(Runtime(runtime).facts["base_prefix"]) / "bin")
+    for masked in Runtime(runtime).masked_paths():
+        assert not exposes(docker, with_runtime, masked / "synthml")
+    assert not exposes(sandbox_config("docker"), with_runtime, runtime / "bin" / "python")
 
 
 @needs_swerex
@@ -60,6 +86,8 @@ def test_swerex_deployment_config_is_checked(mounts):
         make_sandbox({"type": "swerex", "deployment": {"type": "docker", "imagee": "x"}}, mounts)
     with pytest.raises(SandboxError, match="not a SWE-ReX deployment"):
         make_sandbox({"type": "swerex", "deployment": {"type": "kubernetes"}}, mounts)
+    with pytest.raises(SandboxError, match="not a SWE-ReX deployment"):
+        make_sandbox({"type": "swerex", "deployment": {}}, mounts)
 
 
 @pytest.fixture
@@ -67,8 +95,7 @@ def rex(mounts, tmp_path, monkeypatch):
     if not HAS_SWEREX:
         pytest.skip("swe-rex is not installed (pip install 'synthml[swerex]')")
     monkeypatch.setenv("SYNTHML_HOST_SECRET", "leaked")
-    deployed = tmp_path / "deployed" / "workspace"
-    sandbox = make_sandbox({"type": "swerex", "workspace_dir": str(deployed)}, mounts)
+    sandbox = make_sandbox({**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "here")}, mounts)
     yield sandbox
     sandbox.close()
 
@@ -77,8 +104,28 @@ def test_swerex_shell_state_persists_and_env_is_the_sandboxs(rex, tmp_path):
     assert rex.run("cat data.txt", 10).output == "rows"
     assert rex.run("mkdir -p sub && cd sub && export FOO=bar", 10).exit_code == 0
     out = rex.run('pwd; echo "$FOO $EXTRA ${SYNTHML_HOST_SECRET:-unset} $HOME"', 10)
-    assert out.output.splitlines() == [str(tmp_path / "deployed/workspace/sub"), "bar x unset /home/agent"]
+    assert out.output.splitlines() == [f"{rex.workspace_dir}/sub", "bar x unset /home/agent"]
+    assert Path(rex.workspace_dir).is_relative_to(tmp_path / "deployed" / "here")
     assert rex.run("false", 10).exit_code == 1
+
+
+def test_swerex_local_sandboxes_get_their_own_folders_and_leave_nothing(mounts, tmp_path):
+    home = tmp_path / "home"
+    (home / "workspace" / "data").mkdir(parents=True)
+    (home / "memory.json").write_text("{}")
+    config = {**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "ws")}
+    agent = make_sandbox(config, Mounts(workspace=home / "workspace", home=home))
+    evaluator = make_sandbox(config, Mounts(workspace=mounts.workspace, read_only=True))
+    try:
+        assert agent.workspace_dir != evaluator.workspace_dir
+        assert agent.run("ls; cat ../memory.json", 10).output == "data\n{}"
+        assert evaluator.run("cat data.txt", 10).output == "rows"
+        assert (Path(evaluator.workspace_dir) / "data.txt").stat().st_mode & 0o222 == 0  # best effort: chmod
+        assert agent.exposes(tmp_path / "anything") and evaluator.exposes(Path("/etc/passwd"))
+    finally:
+        evaluator.close()
+        agent.close()
+    assert not (tmp_path / "deployed").exists()
 
 
 def test_swerex_heredoc_syntax_error_and_exit_are_outcomes(rex):
@@ -98,11 +145,11 @@ def test_swerex_timeout_interrupts_and_the_shell_goes_on(rex):
     assert rex.run("echo ok", 10).output == "ok"
 
 
-def test_swerex_files_round_trip(rex, tmp_path):
+def test_swerex_files_round_trip(rex):
     rex.write_file("notes/a.txt", "hello\nworld\n")
     assert rex.read_file("notes/a.txt") == "hello\nworld\n"
     assert rex.read_file("/home/agent/workspace/notes/a.txt") == "hello\nworld\n"
-    assert (tmp_path / "deployed/workspace/notes/a.txt").read_text() == "hello\nworld\n"
+    assert (Path(rex.workspace_dir) / "notes/a.txt").read_text() == "hello\nworld\n"
     with pytest.raises(FileNotFoundError):
         rex.read_file("missing.txt")
 
@@ -117,6 +164,9 @@ def test_swerex_download_copies_files_and_refuses_links(rex, tmp_path):
     for refused in ("link", "linked/passwd", "../data.txt", "/etc/passwd", "absent"):
         assert not rex.download(refused, dest / "refused")
     assert not (dest / "refused").exists()
+    assert rex.download(".", dest / "all")
+    assert sorted(str(p.relative_to(dest / "all")) for p in (dest / "all").rglob("*")) == [
+        "data.txt", "out.csv", "run", "run/w.txt"]
 
 
 def test_swerex_close_is_idempotent(rex):

@@ -98,3 +98,34 @@ def test_not_a_task(tmp_path):
     shutil.rmtree(tmp_path)
     with pytest.raises(TaskError, match="no such task"):
         load_task(tmp_path)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"hidden_files": ["data/train.csv"]}, "field 'hidden_files': data/train.csv lies in 'data'"),
+    ({"memory_path": "../memory.json"}, "field 'memory_path'.*leaves the task root"),
+    ({"sample_submission": "/etc/hostname"}, "field 'sample_submission'.*leaves the task root"),
+    ({"evaluation_paths": []}, "field 'evaluation_paths' is empty"),
+    ({"baseline_paths": ["../baseline.py"]}, "field 'baseline_paths'"),
+    ({"task_entrypoint": "BaseMLTask"}, "field 'task_entrypoint'"),
+])
+def test_task_files_stay_inside_and_hidden_files_stay_hidden(task_dir, changes, message):
+    edit_yaml(task_dir / "task.yaml", **changes)
+    with pytest.raises(TaskError, match=message):
+        load_task(task_dir)
+
+
+def test_data_path_leaving_the_root_or_a_link_out_is_refused(task_dir, tmp_path):
+    (tmp_path / "secret.txt").write_text("host secret")
+    (task_dir / "data" / "notes.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(TaskError, match="notes.txt is a symlink out of the task root"):
+        load_task(task_dir)
+    (task_dir / "data" / "notes.txt").unlink()
+    dataset = task_dir / "datasets" / "dataset.yaml"
+    dataset.write_text(dataset.read_text().replace("data_path: data", "data_path: ../elsewhere"))
+    with pytest.raises(TaskError, match="field 'data_path'.*leaves the task root"):
+        load_task(task_dir)
+
+
+def test_links_inside_the_task_are_kept_as_links(task_dir):
+    (task_dir / "data" / "copy.csv").symlink_to("train.csv")
+    assert load_task(task_dir).version != load_task(sample_bank() / "diabetes-progression").version

@@ -8,6 +8,7 @@ deadline bound a fork bomb). A timeout kills the command's PID namespace, and wi
 command started; background jobs end with the step.
 """
 
+import errno
 import os
 import secrets
 import shutil
@@ -22,11 +23,24 @@ from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.files import copy_out, give_writable_to
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
-from synthml.envs.sandbox.shell import STARTED, ShellState, read_file, script, too_long, write_file_command
+from synthml.envs.sandbox.shell import (
+    STARTED,
+    TOO_LONG,
+    ShellState,
+    read_file,
+    script,
+    too_long,
+    write_file_command,
+)
 from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
 
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc")
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+ETC = ("alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "fonts", "gai.conf",
+       "host.conf", "hosts", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias",
+       "localtime", "magic", "magic.mime", "mime.types", "nsswitch.conf", "os-release", "protocols", "python3",
+       "python3.11", "python3.12", "python3.13", "services", "shells", "ssl", "terminfo", "timezone", "xml")
+"""What of /etc programs need; the rest (pip.conf with index tokens, ssh keys, ...) stays unseen."""
 
 
 class BwrapConfig(BaseModel):
@@ -83,7 +97,8 @@ class BwrapSandbox:
     def exposes(self, host_path: Path) -> bool:
         """Whether a command could read `host_path` (the env checks hidden files against this)."""
         runtime = Runtime(self.mounts.runtime) if self.mounts.runtime else None
-        shown = [Path(p) for p in SYSTEM_DIRS if os.path.isdir(p)] + [self._workspace_source()]
+        shown = [Path(p) for p in (*SYSTEM_DIRS, *(f"/etc/{n}" for n in ETC)) if os.path.exists(p)]
+        shown.append(self._workspace_source())
         masked = runtime.masked_paths() if runtime else []
         path = host_path.resolve()
         shown += runtime.visible_paths() if runtime else []
@@ -103,8 +118,13 @@ class BwrapSandbox:
         refusal = too_long(command, self._state)
         if refusal:
             return refusal
-        done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1,
-                           kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
+        try:
+            done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1,
+                               kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
+        except OSError as e:
+            if e.errno == errno.E2BIG:  # the environment or state outgrew the kernel's limit after all
+                return TOO_LONG
+            raise SandboxError(f"could not start bubblewrap: {e}") from e
         (state,) = done.side.values()
         if not state.startswith(STARTED) and not done.timed_out:
             raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
@@ -123,15 +143,16 @@ class BwrapSandbox:
         return args
 
     def _mount_args(self) -> list[str]:
-        args = []
-        for path in SYSTEM_DIRS:
+        args = ["--perms", "0755", "--dir", "/etc"]
+        for path in (*SYSTEM_DIRS, *(f"/etc/{name}" for name in ETC)):
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
+            elif os.path.exists(path):
                 args += ["--ro-bind", path, path]
         args += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self.scratch / "group"), "/etc/group",
-                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm"]
+                 "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.config.limits.shm_mb << 20),
+                 "--tmpfs", "/dev/shm"]
         args += self._home_args()  # before the runtime: a runtime under /tmp or /home stays visible
         if self.mounts.runtime:
             runtime = Runtime(self.mounts.runtime)
@@ -165,8 +186,9 @@ class BwrapSandbox:
         if not self.root_mode:
             return ["--"]
         uid = str(self.uid)
-        return ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
-                "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+        return ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP", "--",
+                "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--bounding-set=-all"]
 
     def _workspace_source(self) -> Path:
         return self.mounts.home if self.mounts.home is not None else self.mounts.workspace

@@ -18,10 +18,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.capture import Capture
 from synthml.envs.sandbox.files import copy_out, give_writable_to
 from synthml.envs.sandbox.limits import Limits
+from synthml.envs.sandbox.process import SIDE_LIMIT
 from synthml.envs.sandbox.shell import MAX_SCRIPT_BYTES, TOO_LONG, ShellState, read_file, script, write_file_command
 from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
@@ -38,10 +40,11 @@ class DockerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["docker"] = "docker"
-    image: str = Field("python:3.11-slim", description="Image of the container (needs bash and coreutils).")
+    image: str = Field("python:3.11-slim", description="Image of the container: it must provide bash, coreutils "
+                       "and what the task needs (its Python packages), or set mount_runtime.")
     limits: Limits = Field(default_factory=Limits, description="Resource limits of the container and commands.")
-    mount_runtime: bool = Field(False, description="Mount Mounts.runtime read-only at its host path (off: a "
-                                "host virtualenv rarely runs in another image).")
+    mount_runtime: bool = Field(False, description="Mount the task runtime and its base interpreter read-only at "
+                                "their host paths (the base's site-packages hidden), so the host venv runs here.")
     docker_host: str | None = Field(None, description="Engine URL, e.g. unix:///var/run/docker.sock; "
                                     "None: DOCKER_HOST or the default.")
 
@@ -89,6 +92,9 @@ class DockerSandbox:
     def download(self, path: str, dest: Path) -> bool:
         return copy_out(self.mounts.workspace, path, dest)
 
+    def exposes(self, host_path: Path) -> bool:
+        return exposes(self.config, self.mounts, host_path)
+
     def close(self) -> None:
         if self._closed:
             return
@@ -116,8 +122,10 @@ class DockerSandbox:
             exit_code = self.client.api.exec_inspect(exec_id)["ExitCode"]
         except Exception as e:  # the engine or its connection failed: infrastructure, not an outcome
             raise SandboxError(f"docker exec in container {self.container.short_id} failed: {e}") from e
-        self._state = ShellState.parse(bytes(drain.state), self._state)
-        note = f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]" if drain.flooded else ""
+        note = {"output": f"\n[command killed: it printed more than {limits.output_kill_bytes} bytes]",
+                "state": "\n[command killed: it flooded the shell's state pipe]", None: ""}[drain.flooded]
+        if not drain.flooded:
+            self._state, note = self._state.after(bytes(drain.state))
         code = -9 if timed_out or exit_code is None else exit_code
         return Output(drain.capture.text() + note, code, timed_out)
 
@@ -151,10 +159,9 @@ class DockerSandbox:
         else:
             mounts = [mount(HOME, None, type="tmpfs", tmpfs_mode=0o1777),
                       mount(WORKSPACE, str(self.mounts.workspace), type="bind", read_only=read_only)]
-        if self.config.mount_runtime and self.mounts.runtime is not None:
-            runtime = str(self.mounts.runtime)
-            mounts.append(mount(runtime, runtime, type="bind", read_only=True))
-        return mounts
+        visible, masked = _runtime_paths(self.config, self.mounts)
+        mounts += [mount(str(path), str(path), type="bind", read_only=True) for path in visible]
+        return mounts + [mount(str(path), None, type="tmpfs") for path in masked]  # Docker mounts parents first
 
     def _ulimits(self) -> list[Any]:
         limits, ulimit = self.config.limits, self._docker.types.Ulimit
@@ -169,16 +176,17 @@ class _Drain:
     def __init__(self, capture: Capture, kill_bytes: int, kill: Any) -> None:
         self.capture, self.kill_bytes, self.kill = capture, kill_bytes, kill
         self.state = bytearray()
-        self.flooded = False
+        self.flooded: str | None = None
+        """What the command flooded: "output", or "state" (more than SIDE_LIMIT bytes to fd 3)."""
         self.error: BaseException | None = None
 
     def __call__(self, stream: Iterable[tuple[bytes | None, bytes | None]]) -> None:
         try:
             for out, err in stream:
-                self.state.extend(out or b"")
+                self.state.extend((out or b"")[: max(0, SIDE_LIMIT + 1 - len(self.state))])
                 self.capture.add(err or b"")
-                if not self.flooded and self.capture.total > self.kill_bytes:
-                    self.flooded = True
+                if self.flooded is None and (self.capture.total > self.kill_bytes or len(self.state) > SIDE_LIMIT):
+                    self.flooded = "output" if self.capture.total > self.kill_bytes else "state"
                     self.kill()
         except Exception as e:  # re-raised in the caller's thread
             self.error = e
@@ -199,6 +207,23 @@ def _wait(drain: _Drain, stream: Any, timeout: float, kill: Any) -> bool:
     if drain.error is not None:
         raise drain.error
     return timed_out
+
+
+def exposes(config: DockerConfig, mounts: Mounts, host_path: Path) -> bool:
+    """Whether a container of this config could read `host_path`: under its bind mounts, not masked."""
+    visible, masked = _runtime_paths(config, mounts)
+    shown = [mounts.home if mounts.home is not None else mounts.workspace, *visible]
+    path = host_path.resolve()
+    return (any(path.is_relative_to(p.resolve()) for p in shown)
+            and not any(path.is_relative_to(m.resolve()) for m in masked))
+
+
+def _runtime_paths(config: DockerConfig, mounts: Mounts) -> tuple[list[Path], list[Path]]:
+    """What `mount_runtime` shows read-only, and what it hides under a tmpfs."""
+    if not config.mount_runtime or mounts.runtime is None:
+        return [], []
+    runtime = Runtime(mounts.runtime)
+    return runtime.visible_paths(), runtime.masked_paths()
 
 
 def _import_docker() -> Any:

@@ -4,6 +4,8 @@ Commands get canned replies (first matching regex wins, else empty output and ex
 read and written in the host workspace folder. Never use it for untrusted code: nothing is isolated.
 """
 
+import errno
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -24,10 +26,8 @@ class FakeConfig(BaseModel):
 class FakeSandbox:
     def __init__(self, config: FakeConfig, mounts: Mounts) -> None:
         self.config, self.mounts = config, mounts
-        self.commands: list[str] = []
 
     def run(self, command: str, timeout: float) -> Output:
-        self.commands.append(command)
         for pattern, reply in self.config.replies.items():
             if re.search(pattern, command):
                 return Output(reply, 0)
@@ -51,5 +51,7 @@ class FakeSandbox:
         pass
 
     def _host(self, path: str) -> Path:
-        inside = Path(path) if path.startswith("/") else Path(WORKSPACE) / path
+        inside = Path(os.path.normpath(path if path.startswith("/") else f"{WORKSPACE}/{path}"))
+        if not inside.is_relative_to(WORKSPACE):
+            raise FileNotFoundError(errno.ENOENT, f"{path}: the fake sandbox holds only the workspace", path)
         return self.mounts.workspace / inside.relative_to(WORKSPACE)

@@ -11,6 +11,7 @@ class Limits(BaseModel):
     processes: int = Field(512, gt=0, description="Processes of the sandbox user (RLIMIT_NPROC).")
     file_mb: int = Field(4096, gt=0, description="Largest file a process may write (RLIMIT_FSIZE), MiB.")
     open_files: int = Field(4096, gt=0, description="Open file descriptors per process (RLIMIT_NOFILE).")
+    shm_mb: int = Field(1024, gt=0, description="Size of the sandbox's /dev/shm, MiB.")
     output_kept_bytes: int = Field(1 << 20, gt=0, description="Output kept from each end of a command.")
     output_kill_bytes: int = Field(64 << 20, gt=0, description="Output after which a command is killed.")
 

@@ -6,6 +6,7 @@ The script's first act writes `STARTED` there, before any command of the agent r
 that never wrote it failed to start (an infrastructure error, which the agent cannot fake).
 """
 
+import errno
 import re
 import shlex
 from collections.abc import Callable
@@ -19,6 +20,9 @@ MAX_SCRIPT_BYTES = 120_000
 """A command and its shell state travel as one argument: below Linux's 128 KiB limit."""
 TOO_LONG = Output(f"Command too long (over {MAX_SCRIPT_BYTES} bytes with the shell state); write long "
                   "content to a file with `create`/`edit` instead.", 2)
+MAX_CWD_BYTES = 4096
+MAX_READ_BYTES = 512 << 10
+"""Below what a command's output keeps whole (Limits.output_kept_bytes)."""
 MAX_STATE_BYTES = 64 << 10
 """Exports carried from command to command; more would crowd the command line."""
 _EXPORTED = re.compile(r"^declare -x ([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
@@ -34,7 +38,8 @@ class ShellState:
     def parse(cls, raw: bytes, previous: "ShellState") -> "ShellState":
         """The state a command left; the previous one if it wrote none (e.g. `exec` closed fd 3)."""
         cwd, sep, exports = raw.removeprefix(STARTED).decode(errors="replace").partition("\0")
-        return cls(cwd, exports) if sep and cwd.startswith("/") else previous
+        sane = sep and cwd.startswith("/") and len(cwd) <= MAX_CWD_BYTES and "\n" not in cwd
+        return cls(cwd, exports) if sane else previous
 
     def after(self, raw: bytes) -> tuple["ShellState", str]:
         """The state to carry on from what a command wrote, and a note for the agent if its exports
@@ -73,8 +78,13 @@ def write_file_command(path: str) -> str:
 
 
 def read_file(run: Callable[[str, float], Output], path: str) -> str:
-    """Read a file with `cat` through a backend's `run`, so it sees what the sandboxed user sees."""
-    out = run(f"cat -- {shlex.quote(path)}", 30)
+    """Read a file through a backend's `run`, so it sees what the sandboxed user sees. Files over
+    MAX_READ_BYTES are refused rather than read cut (an edit would write the cut back)."""
+    quoted = shlex.quote(path)
+    out = run(f"[ -f {quoted} ] || exit 2; [ $(stat -c %s -- {quoted}) -le {MAX_READ_BYTES} ] || exit 3; "
+              f"cat -- {quoted} 2>/dev/null", 30)
+    if out.exit_code == 3:
+        raise OSError(errno.EFBIG, f"{path} is over {MAX_READ_BYTES} bytes; view or change it with shell tools")
     if out.exit_code != 0:
-        raise FileNotFoundError(out.output.strip() or path)
+        raise FileNotFoundError(errno.ENOENT, f"{path}: no such file", path)
     return out.output

@@ -3,10 +3,11 @@
 `deployment` is SWE-ReX's own config (`{"type": "docker", "image": ...}`, `{"type": "modal", ...}`).
 The host workspace is uploaded (a copy: changes stay in the deployment until `download`) into
 `workspace_dir`, and the session gets the same environment as bwrap. Isolation is the deployment's
-alone: the `local` deployment runs bash on this host as the calling user with NO isolation (use it
-for tests, with `workspace_dir` pointed at a temp folder). SWE-ReX applies no `Limits`, and
-`Mounts.read_only` is best effort (`chmod -R a-w`). SWE-ReX is async and its local commands block
-the event loop, so each sandbox runs its coroutines on a private loop in a background thread.
+alone: the `local` deployment runs bash on this host as the calling user with NO isolation, so it
+needs `unsafe_local=True` (tests only); each local sandbox gets a fresh folder, removed on `close`.
+SWE-ReX applies no `Limits`, and `Mounts.read_only` is best effort (`chmod -R a-w`). SWE-ReX is async
+and its local commands block the event loop, so each sandbox runs its coroutines on a private loop
+in a background thread.
 """
 
 import asyncio
@@ -24,13 +25,14 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.capture import Capture
 from synthml.envs.sandbox.files import copy_out
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.variables import sandbox_env
+from synthml.envs.workspace import remove_tree
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 HINT = "pip install 'synthml[swerex]'"
@@ -41,16 +43,33 @@ KEPT_BYTES = Limits().output_kept_bytes
 FILE_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
 INTERRUPTED = 130
 """Exit code of a timed-out command: SWE-ReX interrupts it with Ctrl-C."""
+UNSAFE_LOCAL = ("sandbox.deployment {'type': 'local'} runs agent code on this host as the calling user with no "
+                "isolation; set unsafe_local=true to accept that (tests only), or use an isolating deployment "
+                "such as {'type': 'docker', 'image': 'python:3.11'}")
 
 
 class SwerexConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["swerex"] = "swerex"
-    deployment: dict = Field({"type": "local"}, description="SWE-ReX's deployment config, e.g. "
-                             "{'type': 'docker', 'image': 'python:3.11'}; 'local' has no isolation.")
+    deployment: dict = Field(description="SWE-ReX's deployment config, e.g. {'type': 'docker', 'image': "
+                             "'python:3.11'}; {'type': 'local'} has no isolation and needs unsafe_local.")
+    unsafe_local: bool = Field(False, description="Allow the local deployment, which runs agent code on this "
+                               "host with no isolation.")
     startup_timeout: float = Field(60, gt=0, description="Seconds the deployment may take to start.")
-    workspace_dir: str = Field(WORKSPACE, pattern="^/", description="Where the workspace lives in the deployment.")
+    workspace_dir: str | None = Field(None, pattern="^/", description="Where the workspace lives in the "
+                                      "deployment (None: /home/agent/workspace); the local deployment gives "
+                                      "each sandbox a fresh folder under it (None: the system temp folder).")
+
+    @model_validator(mode="after")
+    def _local_needs_consent(self) -> "SwerexConfig":
+        if self.local and not self.unsafe_local:
+            raise ValueError(UNSAFE_LOCAL)
+        return self
+
+    @property
+    def local(self) -> bool:
+        return self.deployment.get("type") == "local"
 
 
 class SwerexSandbox:
@@ -59,12 +78,17 @@ class SwerexSandbox:
         self._rex, self._errors, self._local = _import_swerex()
         self._deployment = _deployment(config.deployment)
         self._env = sandbox_env(mounts.runtime, mounts.env)
-        self._sessions = 0
-        self._closed = False
+        self._sessions, self._closed = 0, False
+        self._root: Path | None = None  # local deployment: this sandbox's own folder, and the parents made for it
+        self._made: list[Path] = []
+        self.workspace_dir = config.workspace_dir or WORKSPACE
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="synthml-swerex", daemon=True)
         self._thread.start()
         try:
+            if config.local:  # bash runs on this host: a folder of its own, so sandboxes never collide
+                self._root, self._made = _fresh_folder(config.workspace_dir)
+                self.workspace_dir = str(self._root / "workspace")
             self._checked(self._deployment.start(), "starting the deployment", config.startup_timeout)
             self._upload()
             self._open_session()
@@ -103,10 +127,10 @@ class SwerexSandbox:
             raise PermissionError(f"cannot write {path}: {e}") from e
 
     def download(self, path: str, dest: Path) -> bool:
-        parts = PurePosixPath(path).parts
-        if not parts or PurePosixPath(path).is_absolute() or ".." in parts:
+        parts = PurePosixPath(path).parts  # "." (the whole workspace) has none
+        if PurePosixPath(path).is_absolute() or ".." in parts:
             return False
-        tar = _tar_command(self.config.workspace_dir, parts)
+        tar = _tar_command(self.workspace_dir, parts)
         done = self._execute(["bash", "-c", tar], f"downloading {path}", TRANSFER_TIMEOUT)
         if done.exit_code != 0:
             return False
@@ -118,6 +142,11 @@ class SwerexSandbox:
                 raise SandboxError(f"downloading {path}: the deployment sent a broken archive ({e})") from e
             return copy_out(Path(scratch), str(PurePosixPath(*parts)), dest)
 
+    def exposes(self, host_path: Path) -> bool:
+        """The local deployment isolates nothing, so every host path is readable; a remote one (its own
+        container or machine) is shown no host path."""
+        return self.config.local
+
     def close(self) -> None:
         if self._closed:
             return
@@ -128,6 +157,11 @@ class SwerexSandbox:
         self._thread.join(5)
         if not self._thread.is_alive():
             self._loop.close()
+        if self._root is not None:
+            remove_tree(self._root)
+        for made in self._made:  # deepest first; one that another sandbox still uses is not empty and stays
+            with contextlib.suppress(OSError):
+                made.rmdir()
 
     @property
     def _runtime(self) -> Any:
@@ -164,18 +198,20 @@ class SwerexSandbox:
         return self._checked(self._runtime.execute(command), what, timeout + MARGIN)
 
     def _upload(self) -> None:
-        source, target = self.mounts.workspace, self.config.workspace_dir
+        """The workspace into `workspace_dir`; the rest of `Mounts.home` beside it (its home)."""
+        self._execute(["mkdir", "-p", "--", self.workspace_dir], f"creating {self.workspace_dir}")
         if self.mounts.home is not None:
-            source, target = self.mounts.home, posixpath.dirname(target)
-        self._execute(["mkdir", "-p", "--", target], f"creating {target}")
+            self._upload_children(self.mounts.home, posixpath.dirname(self.workspace_dir), skip=self.mounts.workspace)
+        self._upload_children(self.mounts.workspace, self.workspace_dir)
+        if self.mounts.read_only:
+            self._execute(["chmod", "-R", "a-w", "--", self.workspace_dir], "making the workspace read-only")
+
+    def _upload_children(self, source: Path, target: str, skip: Path | None = None) -> None:
         with tempfile.TemporaryDirectory(prefix="synthml-swerex-") as scratch:
-            folder = _without_links(source, Path(scratch))
-            for child in sorted(folder.iterdir()):
+            for child in _children_without_links(source, Path(scratch), skip):
                 request = self._rex.UploadRequest(source_path=str(child),
                                                   target_path=posixpath.join(target, child.name))
                 self._checked(self._runtime.upload(request), f"uploading {child}", TRANSFER_TIMEOUT)
-        if self.mounts.read_only:
-            self._execute(["chmod", "-R", "a-w", "--", self.config.workspace_dir], "making the workspace read-only")
 
     def _open_session(self) -> None:
         request = self._rex.CreateBashSessionRequest(session=self._session, startup_timeout=MARGIN)
@@ -183,7 +219,7 @@ class SwerexSandbox:
         self._speed_up()
         setup = ["unset PROMPT_COMMAND $(compgen -e | grep -vxE 'PS[012]') 2>/dev/null",
                  *(f"export {key}={shlex.quote(value)}" for key, value in self._env.items()),
-                 f"cd -- {shlex.quote(self.config.workspace_dir)}"]
+                 f"cd -- {shlex.quote(self.workspace_dir)}"]
         action = self._rex.BashAction(command="{ :\n" + "\n".join(setup) + "\n}", session=self._session,
                                       timeout=MARGIN, check="raise")
         self._checked(self._runtime.run_in_session(action), "setting up the bash session", 2 * MARGIN)
@@ -214,8 +250,8 @@ class SwerexSandbox:
     def _resolve(self, path: str) -> str:
         """Relative paths and paths under /home/agent/workspace resolve against `workspace_dir`."""
         if path == WORKSPACE or path.startswith(WORKSPACE + "/"):
-            path = self.config.workspace_dir + path[len(WORKSPACE) :]
-        return posixpath.normpath(posixpath.join(self.config.workspace_dir, path))
+            path = self.workspace_dir + path[len(WORKSPACE) :]
+        return posixpath.normpath(posixpath.join(self.workspace_dir, path))
 
 
 def _import_swerex() -> tuple[ModuleType, ModuleType, ModuleType]:
@@ -251,21 +287,30 @@ def _deployment(spec: dict) -> Any:
                                       f"{HINT}{extra}") from e
 
 
-def _without_links(root: Path, scratch: Path) -> Path:
-    """`root`, or a copy of it without symlinks (uploads follow them, which could carry host files)."""
-    if not any(path.is_symlink() for path in root.rglob("*")):
-        return root
-    for child in root.iterdir():
-        copy_out(root, child.name, scratch / child.name)
-    return scratch
+def _fresh_folder(parent: str | None) -> tuple[Path, list[Path]]:
+    """A new folder under `parent` (None: the temp folder) and the parents made for it, deepest first."""
+    base = Path(parent or tempfile.gettempdir())
+    made = [p for p in (base, *base.parents) if not p.exists()]
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="synthml-swerex-", dir=base)), made
+
+
+def _children_without_links(root: Path, scratch: Path, skip: Path | None) -> list[Path]:
+    """`root`'s children but `skip`, copied to `scratch` without symlinks if there are any (uploads
+    follow them, which could carry host files)."""
+    children = sorted(child for child in root.iterdir() if child != skip)
+    if not any(path.is_symlink() for child in children for path in (child, *child.rglob("*"))):
+        return children
+    return [scratch / child.name for child in children if copy_out(root, child.name, scratch / child.name)]
 
 
 def _tar_command(workspace_dir: str, parts: tuple[str, ...]) -> str:
-    """Archives workspace_dir/parts as base64; fails if it is absent or any part of its path is a link."""
-    no_links = " && ".join(f"test ! -L {shlex.quote(str(PurePosixPath(*parts[: i + 1])))}" for i in range(len(parts)))
+    """Archives workspace_dir/parts (no parts: all of it) as base64; fails if it is absent or any part
+    of its path is a link."""
     quoted = shlex.quote(str(PurePosixPath(*parts)))
-    return (f"set -o pipefail; cd -- {shlex.quote(workspace_dir)} && {no_links} && test -e {quoted} && "
-            f"tar -cf - -- {quoted} | base64 -w0")
+    checks = [f"test ! -L {shlex.quote(str(PurePosixPath(*parts[: i + 1])))}" for i in range(len(parts))]
+    return (f"set -o pipefail; cd -- {shlex.quote(workspace_dir)} && {' && '.join([*checks, f'test -e {quoted}'])}"
+            f" && tar -cf - -- {quoted} | base64 -w0")
 
 
 def _plain(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:

@@ -97,7 +97,7 @@ def test_a_baseline_submission_swapped_for_a_link_scores_nothing(fresh, baseline
     put_baseline(fresh, baseline_files)
     run(fresh, "ln -sf hidden/test_labels.csv submission.csv")
     _, reward, _, _, info = fresh.step("submit")
-    assert info["exit_status"] == "evaluation_error (submit)" and "score" not in info and reward == -1.0
+    assert info["exit_status"] == "submission_not_found (submit)" and "score" not in info and reward == -1.0
 
 
 def test_a_workspace_swapped_for_a_host_symlink_cannot_submit_host_files(fresh, tmp_path):

@@ -1,0 +1,79 @@
+"""The file paths a task names: all inside the task root, the required ones present, hidden files
+kept out of everything that is copied into the agent's workspace, and no link leading out.
+
+A generated task is untrusted: one that named `../../etc/shadow` as data, or shipped a symlink to a
+host file, would copy host files into the agent's sandbox.
+"""
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from synthml.errors import TaskError
+
+if TYPE_CHECKING:
+    from synthml.task_bank.task import Task
+
+
+def check_task_paths(task: "Task") -> None:
+    fields = _path_fields(task)
+    for field, paths in fields.items():
+        for p in paths:
+            inside(task.path(p), task.root, task.yaml_path, field)
+    for field in ("starter_code", "hidden_files", "requirements_path"):
+        for p in fields[field]:
+            if not task.path(p).exists():
+                raise TaskError(f"{task.yaml_path}: field '{field}': {p} does not exist under {task.root}")
+    _check_workspace_paths(task)
+    _check_hidden_unshipped(task, [*fields["starter_code"], *fields["data_path"]])
+    for p in (*fields["starter_code"], *fields["data_path"]):
+        _check_links(task, task.path(p))
+
+
+def inside(path: Path, root: Path, yaml_path: Path, field: str) -> Path:
+    """Refuse paths that leave the task root (by `..`, an absolute path or a symlink)."""
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise TaskError(f"{yaml_path}: field '{field}': {path} leaves the task root {root}; "
+                        "keep task files inside it")
+    return path
+
+
+def _path_fields(task: "Task") -> dict[str, list[str]]:
+    config = task.config
+    optional = {"requirements_path": config.requirements_path, "memory_path": config.memory_path,
+                "sample_submission": config.sample_submission}
+    fields = {name: [value] if value else [] for name, value in optional.items()}
+    return fields | {"starter_code": config.starter_code, "hidden_files": list(task.hidden_files),
+                     "data_path": [d.data_path for d in task.datasets if d.is_local]}
+
+
+def _check_workspace_paths(task: "Task") -> None:
+    """evaluation_paths and baseline_paths are relative to the workspace and come from starter_code."""
+    if not task.config.evaluation_paths:
+        raise TaskError(f"{task.yaml_path}: field 'evaluation_paths' is empty; name the evaluation script")
+    provided = {Path(p).name for p in task.config.starter_code}
+    for field in ("evaluation_paths", "baseline_paths"):
+        for p in getattr(task.config, field):
+            parts = PurePosixPath(p).parts
+            if PurePosixPath(p).is_absolute() or ".." in parts or parts[0] not in provided:
+                raise TaskError(f"{task.yaml_path}: field '{field}': '{p}' (relative to the workspace) is not "
+                                "provided by any starter_code entry; add it to starter_code")
+
+
+def _check_hidden_unshipped(task: "Task", shipped: list[str]) -> None:
+    for hidden in task.hidden_files:
+        path = task.path(hidden).resolve()
+        for entry in shipped:
+            if path.is_relative_to(task.path(entry).resolve()):
+                raise TaskError(f"{task.yaml_path}: field 'hidden_files': {hidden} lies in '{entry}', which is "
+                                "copied into the agent's workspace; keep hidden files apart (e.g. hidden/)")
+
+
+def _check_links(task: "Task", top: Path) -> None:
+    candidates = [top]
+    if top.is_dir() and not top.is_symlink():
+        for folder, dirs, files in os.walk(top):
+            candidates += [Path(folder) / name for name in (*dirs, *files)]
+    for path in candidates:
+        if path.is_symlink() and not path.resolve().is_relative_to(task.root.resolve()):
+            raise TaskError(f"{task.yaml_path}: {path} is a symlink out of the task root; ship the file itself")
