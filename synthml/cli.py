@@ -21,7 +21,7 @@ SHOWN = 1500
 @app.command()
 def run(
     task: Annotated[str | None, typer.Option(help="Task dir, task YAML or BANK:ID (default: a sample task).")] = None,
-    sandbox: Annotated[str, typer.Option(help="bwrap, docker or fake (swerex needs a deployment: use the API).")] = "bwrap",
+    sandbox: Annotated[str, typer.Option(help="bwrap, docker or fake (swerex: use the API).")] = "bwrap",
     seed: Annotated[int, typer.Option(help="Seeds the choice of sample task.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Steps before truncation and auto-submit.")] = 50,
 ) -> None:
