@@ -2,6 +2,7 @@
 PY ?= python3
 BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) apt-get install -y -qq
 
 .PHONY: run test system install
 
@@ -15,7 +16,10 @@ install: system $(BIN)/synthml
 	$(BIN)/synthml runtime
 
 system:
-	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "SynthML needs Python >= 3.11; run make PY=python3.11 (or newer)"; exit 1; }
+	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && $(APT) bubblewrap; }
+	@$(PY) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update -qq && $(APT) python3-venv; }
 
 $(BIN)/synthml: pyproject.toml
 	$(PY) -m venv .venv

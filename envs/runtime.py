@@ -18,11 +18,12 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from synthml.errors import SandboxError
+from synthml.errors import SandboxError, TaskError
 
 GENERIC = "generic"
-CPU_TORCH = "torch==2.13.0+cpu"
-"""Added to the generic runtime where this wheel installs; skipped with a note elsewhere."""
+CPU_TORCH = (("torch==2.13.0+cpu",), ("torch==2.13.0", "--index-url", "https://download.pytorch.org/whl/cpu"))
+"""Ways to add CPU torch to the generic runtime, tried in turn (a local wheel, then PyTorch's CPU
+index); where none installs, the runtime goes without torch, with a note."""
 _READY = "synthml-runtime.json"
 
 
@@ -33,10 +34,6 @@ class Runtime:
     @property
     def facts(self) -> dict:
         return json.loads((self.path / _READY).read_text())
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.path / "bin"
 
     def visible_paths(self) -> list[Path]:
         """Folders a sandbox must mount read-only for this runtime to work."""
@@ -59,17 +56,27 @@ def generic_requirements() -> list[str]:
 
 def generic_runtime(*, torch: bool = True, log=print) -> Runtime:
     """The generic runtime, built on first use (needs the package index once)."""
-    optional = [CPU_TORCH] if torch else []
+    optional = [CPU_TORCH] if torch else []  # one group of alternatives
     return ensure_runtime(GENERIC, generic_requirements(), optional=optional, log=log)
 
 
 def task_runtime(requirements_file: Path, *, log=print) -> Runtime:
-    """A per-task runtime from a requirements.txt, cached by the file's content."""
-    lines = [ln.strip() for ln in requirements_file.read_text().splitlines()]
-    return ensure_runtime("task", [ln for ln in lines if ln and not ln.startswith("#")], log=log)
+    """A per-task runtime from a requirements.txt, cached by the file's content. A task is untrusted:
+    only plain requirements (no pip options, URLs or paths) are accepted, and only wheels install,
+    so no code of the task's choosing runs on the host."""
+    lines = [ln.split("#", 1)[0].strip() for ln in requirements_file.read_text().splitlines()]
+    requirements = [ln for ln in lines if ln]
+    for line in requirements:
+        if line.startswith("-") or "://" in line or "@" in line or "/" in line:
+            raise TaskError(f"{requirements_file}: '{line}' is not a plain requirement (name and version "
+                            "specifier); pip options, URLs and paths are not accepted")
+    return ensure_runtime("task", requirements, log=log)
 
 
-def ensure_runtime(name: str, requirements: list[str], *, optional: list[str] = (), log=print) -> Runtime:
+def ensure_runtime(name: str, requirements: list[str], *, optional: list[tuple[tuple[str, ...], ...]] = (),
+                   log=print) -> Runtime:
+    """Build once, cached by Python version and requirements; each `optional` group is a list of
+    alternative pip arguments, the first that installs wins."""
     key = hashlib.sha256(json.dumps([sys.version, requirements, list(optional)]).encode()).hexdigest()[:16]
     path = cache_dir() / "runtimes" / f"{name}-{key}"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,18 +87,21 @@ def ensure_runtime(name: str, requirements: list[str], *, optional: list[str] = 
     return Runtime(path)
 
 
-def _build(path: Path, requirements: list[str], optional: list[str], log) -> None:
+def _build(path: Path, requirements: list[str], optional: list[tuple[tuple[str, ...], ...]], log) -> None:
     shutil.rmtree(path, ignore_errors=True)
     _check([sys.executable, "-m", "venv", str(path)], path)
-    pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           "--only-binary=:all:"]
     if requirements:
         _check([*pip, *requirements], path)
     installed_optional = []
-    for requirement in optional:
-        if subprocess.run([*pip, requirement], capture_output=True).returncode == 0:
-            installed_optional.append(requirement)
+    for alternatives in optional:
+        chosen = next((args for args in alternatives
+                       if subprocess.run([*pip, "--timeout", "20", *args], capture_output=True).returncode == 0), None)
+        if chosen is None:
+            log(f"note: {alternatives[0][0]} does not install here; the runtime goes without it")
         else:
-            log(f"note: {requirement} does not install here; the runtime goes without it")
+            installed_optional.append(chosen[0])
     facts = {"requirements": requirements, "optional": installed_optional, "python": sys.version,
              "base_prefix": sys.base_prefix, "base_site_packages": _base_site_packages()}
     (path / _READY).write_text(json.dumps(facts, indent=1))

@@ -51,4 +51,7 @@ MLGYM_TASKS: dict[str, MLGymTaskFacts] = {
     "titanicSurvival": MLGymTaskFacts((_max("Accuracy"),), ("submission.csv",)),
 }
 
-MLGYM_BENCHMARK_TASKS: tuple[str, ...] = tuple(list(MLGYM_TASKS)[:13])
+MLGYM_BENCHMARK_TASKS = ("imageClassificationCifar10", "imageClassificationFMnist", "imageCaptioningCOCO",
+                         "naturalLanguageInferenceMNLI", "languageModelingFineWeb", "regressionKaggleHousePrice",
+                         "3SATTime", "battleOfSexes", "prisonersDilemma", "blotto", "rlMetaMazeMisc",
+                         "rlMountainCarContinuous", "rlBreakoutMinAtar")

@@ -1,9 +1,11 @@
 """Task runtimes: the generic one, and per-task ones built from requirements_path and cached."""
 
+import pytest
 import yaml
 
 from synthml.envs.env import SynthMLEnv
 from synthml.envs.runtime import task_runtime
+from synthml.errors import TaskError
 
 
 def test_task_runtime_is_cached_by_its_requirements(tmp_path, monkeypatch):
@@ -30,3 +32,12 @@ def test_a_task_with_requirements_runs_in_its_own_runtime(task_dir, tmp_path, mo
     assert prefix.startswith(str(tmp_path / "cache" / "runtimes" / "task-"))
     assert "No module named 'numpy'" in env.step("python -c 'import numpy'")[0]
     env.close()
+
+
+@pytest.mark.parametrize("line", ["--index-url https://evil.example/simple", "pkg @ https://x/y.whl",
+                                  "-e git+https://x/y", "./local/package", "-r other.txt"])
+def test_task_requirements_are_plain_names_only(tmp_path, line):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"numpy\n{line}\n")
+    with pytest.raises(TaskError, match="not a plain requirement"):
+        task_runtime(requirements, log=lambda _: None)
