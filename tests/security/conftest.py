@@ -5,6 +5,7 @@ env still works afterwards. A case marked `xfail(strict=True)` is a real contain
 says what leaks and where. Host-side checks look at the episode's folders through `env._session`.
 """
 
+import os
 import socket
 import socketserver
 import threading
@@ -93,3 +94,14 @@ def canary_env(task_dir, runtime):
     env.reset(seed=0)
     yield env
     env.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """As a normal user the sandbox shares the user's uid, so host-side checks cannot tell its processes
+    from pytest's own (and /root is unreadable): the suite needs root, as CI has."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="the security suite needs root: it tells sandbox processes by their own uid")
+    for item in items:
+        if "tests/security/" in str(item.fspath):
+            item.add_marker(skip)
