@@ -64,9 +64,9 @@ class SynthMLEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         self._end_session()
         task = self._pick((options or {}).get("task"))
-        if task.id not in self._runtimes:
-            self._runtimes[task.id] = runtime_for(task, self.sandbox)
-        self._session = Session(task, self.sandbox, self._runtimes[task.id])
+        if task.version not in self._runtimes:
+            self._runtimes[task.version] = runtime_for(task, self.sandbox)
+        self._session = Session(task, self.sandbox, self._runtimes[task.version])
         self._aci = Aci(self._session.sandbox, self.command_timeout)
         self._steps, self._score, self._final, self._exit_status, self._done = 0, None, None, None, False
         self._last = task.description
