@@ -1,6 +1,7 @@
 """Constants and plain helpers the security tests share (conftest modules are not for importing)."""
 
 import contextlib
+import os
 import re
 import time
 import uuid
@@ -34,10 +35,10 @@ def host_pids(uid: int, within: float = 2.0) -> list[int]:
     deadline = time.monotonic() + within
     while True:
         pids = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            with contextlib.suppress(OSError):
-                if re.search(rf"^Uid:\s+{uid}\s", status.read_text(), re.MULTILINE):
-                    pids.append(int(status.parent.name))
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            with contextlib.suppress(OSError):  # the process may vanish while we look (ESRCH)
+                if re.search(rf"^Uid:\s+{uid}\s", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE):
+                    pids.append(int(pid))
         if not pids or time.monotonic() > deadline:
             return pids
         time.sleep(0.05)
