@@ -17,7 +17,8 @@ from typing import Literal
 
 from synthml.envs.sandbox import Mounts, Output, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
-from synthml.envs.workspace import link_tree, pristine_workspace, remove_tree
+from synthml.envs.sandbox.files import remove_tree
+from synthml.envs.workspace import link_tree, pristine_workspace
 from synthml.task_bank.task import Task
 
 Split = Literal["validation", "test"]
@@ -41,10 +42,11 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict |
     remove_tree(view)
     try:
         found = _stage(task, agent, view, split)
-        if not found:
-            return Evaluation(None, NOT_FOUND, "submission_not_found")
+        artefact = None if task.config.validation_split else _mlgym_artefact(task, view)
+        if not found or (not task.config.validation_split and artefact is None):
+            return Evaluation(None, NOT_FOUND, "submission_not_found")  # MLGym's class would not find it either
         submission = ", ".join(found)
-        command = evaluation_command(task, split, view)
+        command = evaluation_command(task, split, artefact)
         if command is None:
             return Evaluation(None, _unsupported(task), "evaluation_error", submission)
         evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
@@ -57,13 +59,14 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict |
     return _result(task, out, submission)
 
 
-def evaluation_command(task: Task, split: Split, view: Path) -> str | None:
-    """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them."""
+def evaluation_command(task: Task, split: Split, artefact: str | None) -> str | None:
+    """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them, with
+    the artefact those classes find."""
     script = task.config.evaluation_paths[0]  # relative: every sandbox starts in its workspace
     if task.config.validation_split:
         name = task.config.validation_split if split == "validation" else "test"
         return f"python {script} --split {shlex.quote(name)}"
-    entry, argument = task.config.task_entrypoint, _mlgym_artefact(task, view)
+    entry, argument = task.config.task_entrypoint, artefact
     if entry == "CSVSubmissionTasks":
         return f"python {script} --submission_file {argument}"
     if entry == "ModelSubmissionTasks":
@@ -104,8 +107,6 @@ def _stage(task: Task, agent: Sandbox, view: Path, split: Split) -> list[str]:
     if scores_test:
         for hidden in task.hidden_files:
             _replace(view / hidden, task.path(hidden))
-    if not task.config.validation_split and _mlgym_artefact(task, view) is None:
-        return []  # MLGym's task class would not find its artefact either
     return found
 
 
@@ -116,10 +117,7 @@ def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
 
 
 def _replace(dest: Path, source: Path) -> None:
-    if dest.is_dir() and not dest.is_symlink():
-        remove_tree(dest)
-    elif dest.exists() or dest.is_symlink():
-        dest.unlink()
+    remove_tree(dest)
     if source.is_dir():
         link_tree(source, dest)
     elif source.exists():

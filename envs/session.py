@@ -10,7 +10,8 @@ from synthml.envs.runtime import generic_runtime, task_runtime
 from synthml.envs.sandbox import Mounts, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
 from synthml.envs.sandbox.fake import FakeConfig
-from synthml.envs.workspace import clone_workspace, pristine_workspace, remove_tree
+from synthml.envs.sandbox.files import remove_tree
+from synthml.envs.workspace import clone_workspace, pristine_workspace
 from synthml.errors import SandboxError
 from synthml.task_bank.task import Task
 
@@ -27,11 +28,15 @@ class Session:
                 shutil.copy2(task.path(task.config.memory_path), home / "memory.json")
             self.sandbox: Sandbox = make_sandbox(self.sandbox_config, Mounts(
                 workspace=home / "workspace", home=home, runtime=runtime))
-            _refuse_exposed(self.sandbox, task)
         except BaseException:
             remove_tree(self.dir)
             raise
         self._cleanup = weakref.finalize(self, _clean_up, self.sandbox, self.dir)  # also if never closed
+        try:
+            _refuse_exposed(self.sandbox, task)
+        except SandboxError:
+            self.close()
+            raise
 
     def evaluate(self, split: Split) -> Evaluation:
         return evaluate(self.task, self.sandbox, split, sandbox=self.sandbox_config, runtime=self.runtime,
@@ -61,7 +66,6 @@ def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
     """Hidden files must not lie anywhere the agent's sandbox shows (e.g. a bank under /usr)."""
     for hidden in [task.path(h) for h in task.hidden_files]:
         if sandbox.exposes(hidden):
-            sandbox.close()
             raise SandboxError(f"{hidden}: the sandbox would show this hidden file of task {task.id} to the "
                                "agent; use an isolating sandbox, or keep the bank out of the folders it shows")
 

@@ -8,8 +8,6 @@ always come from here and never from what the agent left.
 import os
 import shutil
 import stat
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -92,27 +90,3 @@ def _link_or_copy(source: str, dest: str) -> None:
         os.link(source, dest)
     except OSError:
         shutil.copy2(source, dest)
-
-
-def remove_tree(path: Path) -> None:
-    """Remove a file or folder, even where the task or the agent made parts of it read-only."""
-
-    def make_writable(function, failed: str, _error) -> None:
-        os.chmod(os.path.dirname(failed), 0o755)
-        if os.path.isdir(failed) and not os.path.islink(failed):
-            os.chmod(failed, 0o755)
-        function(failed)
-
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-        return
-    if not path.exists():
-        return
-    try:
-        if sys.version_info >= (3, 12):
-            shutil.rmtree(path, onexc=make_writable)
-        else:
-            shutil.rmtree(path, onerror=make_writable)
-    except RecursionError:  # a folder nested thousands deep (Python 3.11's rmtree recurses)
-        subprocess.run(["chmod", "-R", "u+rwx", "--", str(path)], capture_output=True)
-        subprocess.run(["rm", "-rf", "--", str(path)], check=True, capture_output=True)

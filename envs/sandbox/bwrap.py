@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
-from synthml.envs.sandbox.files import copy_out, give_writable_to
+from synthml.envs.sandbox.files import copy_out, give_writable_to, remove_tree
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
 from synthml.envs.sandbox.shell import (
@@ -66,7 +66,9 @@ class BwrapSandbox:
         self._state = ShellState()
         self._env = sandbox_env(mounts.runtime, mounts.env)
         self._prepare_scratch()
-        self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args()]
+        self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args(), *self._user_args(),
+                      "/bin/bash", "--noprofile", "--norc", "-c"]
+        self._ulimit = config.limits.ulimit(processes=self.root_mode)
         self._closed = False
 
     def run(self, command: str, timeout: float) -> Output:
@@ -92,16 +94,14 @@ class BwrapSandbox:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            remove_tree(self.scratch)
 
     def exposes(self, host_path: Path) -> bool:
         """Whether a command could read `host_path` (the env checks hidden files against this)."""
         runtime = Runtime(self.mounts.runtime) if self.mounts.runtime else None
-        shown = [Path(p) for p in (*SYSTEM_DIRS, *(f"/etc/{n}" for n in ETC)) if os.path.exists(p)]
-        shown.append(self._workspace_source())
+        shown = [*map(Path, _system_paths()), self._workspace_source(), *(runtime.visible_paths() if runtime else [])]
         masked = runtime.masked_paths() if runtime else []
         path = host_path.resolve()
-        shown += runtime.visible_paths() if runtime else []
         return any(path.is_relative_to(p.resolve()) for p in shown) and not any(
             path.is_relative_to(m.resolve()) for m in masked)
 
@@ -109,11 +109,9 @@ class BwrapSandbox:
         if self._closed:
             raise SandboxError("this sandbox is closed; reset the env to get a new one")
         limits = self.config.limits
-        ulimit = limits.ulimit(processes=self.root_mode)
 
         def argv(fds: tuple[int, ...]) -> list[str]:
-            bash = script(command, self._state, self._env, state_fd=fds[0], preamble=ulimit)
-            return [*self._argv, *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c", bash]
+            return [*self._argv, script(command, self._state, self._env, state_fd=fds[0], preamble=self._ulimit)]
 
         refusal = too_long(command, self._state)
         if refusal:
@@ -144,11 +142,9 @@ class BwrapSandbox:
 
     def _mount_args(self) -> list[str]:
         args = ["--perms", "0755", "--dir", "/etc"]
-        for path in (*SYSTEM_DIRS, *(f"/etc/{name}" for name in ETC)):
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.exists(path):
-                args += ["--ro-bind", path, path]
+        for path in _system_paths():
+            link = os.readlink(path) if os.path.islink(path) else None
+            args += ["--symlink", link, path] if link else ["--ro-bind", path, path]
         args += ["--ro-bind", str(self.scratch / "passwd"), "/etc/passwd",
                  "--ro-bind", str(self.scratch / "group"), "/etc/group",
                  "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.config.limits.shm_mb << 20),
@@ -204,6 +200,11 @@ class BwrapSandbox:
         if self.root_mode and not self.mounts.read_only:
             give_writable_to(self._workspace_source(), self.uid)
 
+
+
+def _system_paths() -> list[str]:
+    """The system folders and /etc entries a sandbox shows, as far as this host has them."""
+    return [p for p in (*SYSTEM_DIRS, *(f"/etc/{name}" for name in ETC)) if os.path.lexists(p)]
 
 
 def _parent_dirs(path: Path) -> list[str]:

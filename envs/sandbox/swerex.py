@@ -29,10 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.capture import Capture
-from synthml.envs.sandbox.files import copy_out
+from synthml.envs.sandbox.files import copy_out, remove_tree
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.variables import sandbox_env
-from synthml.envs.workspace import remove_tree
 from synthml.errors import SandboxError, SandboxUnavailableError
 
 HINT = "pip install 'synthml[swerex]'"
