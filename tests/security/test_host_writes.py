@@ -63,7 +63,7 @@ def test_userns_mount_tricks_do_not_unmask_host_packages(fresh, runtime):
 ACI_WRITES = {  # setup, action, host path that must not appear, what the observation says
     "aci-create-dotdot-to-host-tmp": ("", f"create ../../../../tmp/pwned-{TOKEN}.py",
                                       Path(tempfile.gettempdir()) / f"pwned-{TOKEN}.py", "[File: /tmp/pwned-"),
-    "aci-create-in-etc": ("", f"create /etc/pwned-{TOKEN}", Path(f"/etc/pwned-{TOKEN}"), "Permission denied"),
+    "aci-create-in-etc": ("", f"create /etc/pwned-{TOKEN}", Path(f"/etc/pwned-{TOKEN}"), "Read-only file system"),
     "aci-create-in-usr": ("", f"create /usr/pwned-{TOKEN}.py", Path(f"/usr/pwned-{TOKEN}.py"), "Read-only file system"),
     "aci-edit-etc-passwd": ("open /etc/passwd", "edit 1:1\nroot::0:0:root:/root:/bin/bash\nend_of_edit", None,
                             "Read-only file system"),
