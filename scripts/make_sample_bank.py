@@ -16,15 +16,11 @@ import yaml
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
+from synthml.task_bank.task import write_task_yaml
+
 sys.path.insert(0, str(Path(__file__).parent))
 from sample_task_files import BASELINE, CLASSIFICATION_SCORE, DESCRIPTION, EVALUATE, REGRESSION_SCORE
 
-
-def _block_strings(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
-
-
-yaml.SafeDumper.add_representer(str, _block_strings)
 BANK = Path(__file__).resolve().parent.parent / "task_bank" / "samples"
 
 TASKS = [
@@ -87,8 +83,8 @@ def write_task(spec: dict) -> Path:
                "train_split": {"name": "train", "file_regex": "train.csv"},
                "valid_split": {"name": "validation", "file_regex": "validation.csv"},
                "test_split": {"name": "test", "file_regex": "test.csv"}}
-    (root / "datasets/dataset.yaml").write_text(yaml.safe_dump(dataset, sort_keys=False))
-    (root / "task.yaml").write_text(yaml.safe_dump(task_yaml(spec, frame), sort_keys=False, width=100))
+    write_task_yaml(root / "datasets/dataset.yaml", dataset)
+    write_task_yaml(root / "task.yaml", task_yaml(spec, frame))
     return root
 
 
@@ -128,7 +124,7 @@ def record_baseline(root: Path) -> None:
     env.close()
     data = yaml.safe_load((root / "task.yaml").read_text())
     data["baseline_scores"], data["baseline_validation_scores"] = [test], [validation]
-    (root / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False, width=100))
+    write_task_yaml(root / "task.yaml", data)
     print(root.name, "validation", validation, "test", test)
 
 

@@ -20,12 +20,13 @@ def check_task_paths(task: "Task") -> None:
     for field, paths in fields.items():
         for p in paths:
             inside(task.path(p), task.root, task.yaml_path, field)
-    for field in ("starter_code", "hidden_files", "requirements_path"):
+    for field in ("starter_code", "hidden_files", "requirements_path", "reference_solution"):
         for p in fields[field]:
             if not task.path(p).exists():
                 raise TaskError(f"{task.yaml_path}: field '{field}': {p} does not exist under {task.root}")
     _check_workspace_paths(task)
-    _check_hidden_unshipped(task, [*fields["starter_code"], *fields["data_path"]])
+    _check_unshipped(task, [*task.hidden_files, *fields["reference_solution"]],
+                     [*fields["starter_code"], *fields["data_path"]])
     for p in (*fields["starter_code"], *fields["data_path"]):
         _check_links(task, task.path(p))
 
@@ -41,7 +42,7 @@ def inside(path: Path, root: Path, yaml_path: Path, field: str) -> Path:
 def _path_fields(task: "Task") -> dict[str, list[str]]:
     config = task.config
     optional = {"requirements_path": config.requirements_path, "memory_path": config.memory_path,
-                "sample_submission": config.sample_submission}
+                "sample_submission": config.sample_submission, "reference_solution": config.reference_solution}
     fields = {name: [value] if value else [] for name, value in optional.items()}
     return fields | {"starter_code": config.starter_code, "hidden_files": list(task.hidden_files),
                      "data_path": [d.data_path for d in task.datasets if d.is_local]}
@@ -60,13 +61,15 @@ def _check_workspace_paths(task: "Task") -> None:
                                 "provided by any starter_code entry; add it to starter_code")
 
 
-def _check_hidden_unshipped(task: "Task", shipped: list[str]) -> None:
-    for hidden in task.hidden_files:
-        path = task.path(hidden).resolve()
+def _check_unshipped(task: "Task", kept_back: list[str], shipped: list[str]) -> None:
+    """Hidden files and the reference solution never reach the agent's workspace."""
+    for private in kept_back:
+        path = task.path(private).resolve()
+        field = "reference_solution" if private == task.config.reference_solution else "hidden_files"
         for entry in shipped:
             if path.is_relative_to(task.path(entry).resolve()):
-                raise TaskError(f"{task.yaml_path}: field 'hidden_files': {hidden} lies in '{entry}', which is "
-                                "copied into the agent's workspace; keep hidden files apart (e.g. hidden/)")
+                raise TaskError(f"{task.yaml_path}: field '{field}': {private} lies in '{entry}', which is "
+                                "copied into the agent's workspace; keep it apart (e.g. hidden/)")
 
 
 def _check_links(task: "Task", top: Path) -> None:

@@ -5,7 +5,7 @@ under "SynthML extensions" to the same YAML.
 """
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,7 @@ class Provenance(Schema):
     topic: str | None = Field(None, description="Research topic the task was sampled for.")
     dataset: DatasetProvenance | None = Field(None, description="Where the data came from.")
     model: str | None = Field(None, description="LLM that wrote the task, if any.")
+    knobs: dict[str, Any] | None = Field(None, description="Seeded choices that made this task (metric, twists).")
     created_at: datetime | None = Field(None, description="When the task was written (UTC).")
 
 
@@ -95,5 +96,9 @@ class TaskConfig(Schema):
     )
     baseline_validation_scores: list[dict[str, float]] = Field(
         [], description="Baseline metrics on the validation split."
+    )
+    reference_solution: str | None = Field(
+        None, description="A stronger solution by the task's author, never shown to the agent; the validator "
+        "runs it to measure headroom over the baseline."
     )
     provenance: Provenance | None = Field(None, description="Who wrote the task, from which data.")

@@ -6,6 +6,7 @@ Three ways to name a task: a task directory holding `task.yaml` (SynthML's layou
 """
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -70,12 +71,22 @@ class Task:
 
     @cached_property
     def version(self) -> str:
-        """Content hash of every file that defines the task (YAMLs, code, data, hidden files)."""
+        """Content hash of every file that defines the task (YAMLs, code, data, hidden files). The task
+        YAML counts by its fields, less the time it was written: the same task written twice is one version."""
         digest = hashlib.sha256()
         for path in sorted(self.files()):
             digest.update(str(path.relative_to(self.root)).encode() + b"\0")
-            digest.update(os.readlink(path).encode() if path.is_symlink() else _file_sha256(path).encode())
+            digest.update(self._content_hash(path).encode())
         return digest.hexdigest()[:16]
+
+    def _content_hash(self, path: Path) -> str:
+        if path.is_symlink():
+            return os.readlink(path)
+        if path == self.yaml_path:
+            fields = self.config.model_dump(mode="json", exclude_none=True,
+                                            exclude={"provenance": {"created_at"}})
+            return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+        return _file_sha256(path)
 
     def path(self, relative: str) -> Path:
         return self.root / relative
@@ -85,7 +96,8 @@ class Task:
         roots = [self.yaml_path, *self.dataset_yaml_paths()]
         roots += [self.path(p) for p in (*self.config.starter_code, *self.hidden_files)]
         roots += [self.path(d.data_path) for d in self.datasets if d.is_local]
-        optional = (self.config.requirements_path, self.config.memory_path, self.config.sample_submission)
+        optional = (self.config.requirements_path, self.config.memory_path, self.config.sample_submission,
+                    self.config.reference_solution)
         roots += [self.path(p) for p in optional if p]
         return {f for r in roots for f in ([r] if r.is_file() else r.rglob("*")) if f.is_file() or f.is_symlink()}
 
@@ -128,6 +140,24 @@ def resolve_task_yaml(spec: str | Path) -> Path:
     if sep and Path(bank).expanduser().is_dir():
         return find_in_bank(Path(bank).expanduser(), task_id)
     raise TaskError(f"{spec}: no such task dir, task YAML or BANK_DIR:TASK_ID")
+
+
+class _TaskYamlDumper(yaml.SafeDumper):
+    """Multi-line strings (the description) as literal blocks, so a task YAML reads like its text."""
+
+
+def _block_strings(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_TaskYamlDumper.add_representer(str, _block_strings)
+
+
+def write_task_yaml(path: Path, fields: dict) -> None:
+    """Write a task (or dataset) YAML atomically: a reader sees the old file or the new, never half."""
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(yaml.dump(fields, Dumper=_TaskYamlDumper, sort_keys=False, width=100, allow_unicode=True))
+    os.replace(staged, path)
 
 
 def bank_task_dirs(bank: Path) -> list[Path]:
