@@ -67,7 +67,7 @@ class BwrapSandbox:
         self.uid = 1_000_000 + secrets.randbelow(1 << 20) if self.root_mode else os.getuid()
         self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
         self._state = ShellState()
-        self._env = sandbox_env(mounts.runtime, mounts.env)
+        self._env = sandbox_env(mounts.runtime, config.limits.thread_env() | mounts.env)
         self._prepare_scratch()
         self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args(), *self._user_args(),
                       "/bin/bash", "--noprofile", "--norc", "-c"]

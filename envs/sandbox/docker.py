@@ -58,7 +58,7 @@ class DockerSandbox:
         if os.geteuid() == 0 and not mounts.read_only:
             give_writable_to(mounts.home if mounts.home is not None else mounts.workspace, self.uid)
         runtime = mounts.runtime if config.mount_runtime else None
-        self._env = sandbox_env(runtime, mounts.env)
+        self._env = sandbox_env(runtime, config.limits.thread_env() | mounts.env)
         self._state = ShellState()
         self._closed = False
         try:

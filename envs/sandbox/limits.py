@@ -12,8 +12,18 @@ class Limits(BaseModel):
     file_mb: int = Field(4096, gt=0, description="Largest file a process may write (RLIMIT_FSIZE), MiB.")
     open_files: int = Field(4096, gt=0, description="Open file descriptors per process (RLIMIT_NOFILE).")
     shm_mb: int = Field(1024, gt=0, description="Size of the sandbox's /dev/shm, MiB.")
+    threads: int | None = Field(None, gt=0, description="Threads of numeric libraries (OMP_NUM_THREADS and "
+                                "kin); None: their default, one a core.")
     output_kept_bytes: int = Field(1 << 20, gt=0, description="Output kept from each end of a command.")
     output_kill_bytes: int = Field(64 << 20, gt=0, description="Output after which a command is killed.")
+
+    def thread_env(self) -> dict[str, str]:
+        """Variables that cap the thread pools of OpenMP, BLAS and joblib (sklearn, numpy, torch)."""
+        if self.threads is None:
+            return {}
+        names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                 "LOKY_MAX_CPU_COUNT")
+        return dict.fromkeys(names, str(self.threads))
 
     def ulimit(self, *, processes: bool) -> str:
         """A bash line setting the limits (soft and hard, so the agent cannot raise them again);
