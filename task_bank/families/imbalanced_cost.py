@@ -1,0 +1,103 @@
+"""Cost-sensitive binary classification: a missed positive costs `fn_cost`, a false alarm 1; the score
+is the mean cost per row. Balanced data is made imbalanced by keeping few positives."""
+
+import random
+from typing import Any
+
+import pandas as pd
+
+from synthml.task_bank.catalog import DatasetEntry
+from synthml.task_bank.draft import TaskDraft
+from synthml.task_bank.families import common
+from synthml.task_bank.families.family import Family
+from synthml.task_bank.families.scripts import COST_PREDICT, COST_REFERENCE, models_code, reference_models, render
+from synthml.task_bank.families.tabular_classification import tree_baseline
+
+FN_COSTS = (5, 10, 20)
+MINORITY_RATES = (0.05, 0.1, 0.2)
+FP_COST = 1
+MIN_POSITIVES = 30
+
+
+def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
+    feasible = [r for r in MINORITY_RATES if entry.rows * r >= 2 * MIN_POSITIVES]
+    rate = None if entry.task_type == "imbalanced" else common.pick(rng, feasible)
+    return {"fn_cost": common.pick(rng, FN_COSTS), "minority_rate": rate}
+
+
+def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:
+    target = entry.target
+    frame = common.clean_table(entry, table, seed, classification=True)
+    frame, positive, docs = _binary(frame, target)
+    frame = _thin_positives(frame, target, positive, knobs["minority_rate"], seed)
+    common.require(int((frame[target] == positive).sum()) >= MIN_POSITIVES, entry, "too few positive rows")
+    train, validation, test = common.split_table(frame, target, seed, classification=True)
+    baseline, reference = _scripts(train, target, positive, knobs["fn_cost"])
+    rate = float((frame[target] == positive).mean())
+    return TaskDraft(
+        task_id=task_id, name=f"{entry.title}: cost-sensitive detection of {target} = {positive}", target=target,
+        intro=f"Detect the rare positive class `{target}` = {positive} ({rate:.1%} of rows) in the {entry.title} "
+              "data, where missing a positive case costs far more than a false alarm.",
+        kind="classification", metrics=common.metrics("expected_cost", ("expected_cost", "balanced_accuracy")),
+        metric_params={"positive_label": str(positive), "fn_cost": float(knobs["fn_cost"]),
+                       "fp_cost": float(FP_COST)},
+        train=train, validation=validation, test=test, column_docs=docs, notes=(_cost_note(target, positive, knobs),),
+        baseline_code=baseline[0], baseline_summary=baseline[1], reference_code=reference[0],
+        reference_summary=reference[1], family=FAMILY.name,
+        topic=f"Cost-sensitive learning on imbalanced data: a missed positive costs {knobs['fn_cost']} false alarms.",
+        knobs=knobs, dataset=entry)
+
+
+def _scripts(train: pd.DataFrame, target: str, positive: Any, fn_cost: float) -> tuple[tuple[str, str], ...]:
+    """((code, summary) of the baseline, (code, summary) of the reference): both decide by the costs."""
+    threshold = FP_COST / (FP_COST + fn_cost)
+    snippets = COST_PREDICT | {"decide": render(COST_PREDICT["decide"], positive=positive, threshold=threshold)}
+    code, summary = tree_baseline(train, target, balanced=False, snippets=snippets)
+    summary += (f", predicting {positive} where its leaf holds at least {threshold:.1%} positives (the "
+                "cost-optimal threshold fp_cost / (fp_cost + fn_cost))")
+    models = reference_models(True, len(train), "expected_cost", balanced=True)
+    doc = (f"{' or '.join(models)} with balanced class weights, the model and its decision threshold chosen on "
+           "validation to minimise the cost, refit on train + validation")
+    reference = render(COST_REFERENCE, {"doc": doc, **models_code(models)}, target=target, positive=positive,
+                       fn_cost=fn_cost, fp_cost=FP_COST)
+    return (code, summary), (reference, doc)
+
+
+def _binary(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, Any, dict[str, str]]:
+    """(frame, positive label, column docs): the rarest class is positive; more than two classes become 1/0."""
+    counts = frame[target].value_counts()
+    positive = min(counts.index[counts == counts.min()], key=str)
+    positive = positive.item() if hasattr(positive, "item") else positive  # a plain literal for the scripts
+    if len(counts) == 2:
+        return frame, positive, {}
+    labels = (frame[target] == positive).astype(int)
+    doc = f"1 where the original `{target}` is {positive}, else 0"
+    return frame.assign(**{target: labels}), 1, {target: doc}
+
+
+def _thin_positives(frame: pd.DataFrame, target: str, positive: Any, rate: float | None, seed: int) -> pd.DataFrame:
+    is_positive = frame[target] == positive
+    negatives = int((~is_positive).sum())
+    keep = round(rate * negatives / (1 - rate)) if rate else negatives
+    if rate is None or is_positive.sum() <= keep:
+        return frame
+    kept = common.take_fraction(frame[is_positive], keep / is_positive.sum(), seed)
+    return pd.concat([frame[~is_positive], kept]).sort_index(kind="stable").reset_index(drop=True)
+
+
+def _cost_note(target: str, positive: Any, knobs: dict[str, Any]) -> str:
+    note = (f"Costs: predicting anything but {positive} for a row whose `{target}` is {positive} (a missed positive) "
+            f"costs {knobs['fn_cost']}; predicting {positive} for any other row (a false alarm) costs {FP_COST}; "
+            "correct predictions cost nothing. The primary metric, expected_cost, is the mean cost per row "
+            "(lower is better): predict the label that minimises the expected cost, not the likeliest one.")
+    if knobs["minority_rate"]:
+        note += (f" Positive rows were subsampled so that they make up about {knobs['minority_rate']:.0%} of the "
+                 "data in every split.")
+    return note
+
+
+def _accepts(entry: DatasetEntry) -> bool:
+    return entry.rows >= 300 and len(common.feature_names(entry)) >= 1
+
+
+FAMILY = Family("imbalanced_cost", ("binary", "imbalanced"), sample_knobs, build, _accepts)

@@ -1,0 +1,87 @@
+"""Tabular classification: predict a class from the other columns, optionally with less training data
+or without the most informative feature."""
+
+import random
+from typing import Any
+
+import pandas as pd
+
+from synthml.task_bank.catalog import DatasetEntry
+from synthml.task_bank.draft import TaskDraft
+from synthml.task_bank.families import common
+from synthml.task_bank.families.family import Family
+from synthml.task_bank.families.scripts import PLAIN_PREDICT, TABULAR_BASELINE, render, tabular_reference
+
+TWISTS = ("none", "none", "drop_top_feature")
+"""Drawn uniformly: the plain task twice as often as the twist."""
+
+
+def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
+    return {"metric": common.pick(rng, _metrics(entry)),
+            "train_fraction": common.pick(rng, common.TRAIN_FRACTIONS),
+            "twist": common.pick(rng, TWISTS) if len(common.feature_names(entry)) > 2 else "none"}
+
+
+def _metrics(entry: DatasetEntry) -> tuple[str, ...]:
+    """Accuracy says little where one class dominates: predicting it scores high already."""
+    if entry.task_type == "imbalanced":
+        return tuple(m for m in common.CLASSIFICATION_METRICS if m != "accuracy")
+    return common.CLASSIFICATION_METRICS
+
+
+def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:
+    frame = common.clean_table(entry, table, seed, classification=True)
+    notes = [common.train_fraction_note(knobs["train_fraction"])]
+    if knobs["twist"] == "drop_top_feature":
+        dropped = common.rank_features(frame, entry.target, classification=True)[0]
+        frame = frame.drop(columns=[dropped])
+        notes.append(common.dropped_feature_note(dropped))
+    train, validation, test = common.split_table(frame, entry.target, seed, classification=True,
+                                                 train_fraction=knobs["train_fraction"])
+    baseline, reference = classification_scripts(train, entry.target, knobs["metric"])
+    return TaskDraft(
+        task_id=task_id, name=f"{entry.title}: classify {entry.target}", target=entry.target,
+        intro=f"Predict the class `{entry.target}` of each row of the {entry.title} data from its other columns "
+              f"({common.classes_text(frame[entry.target])}).",
+        kind="classification", metrics=common.metrics(knobs["metric"], common.CLASSIFICATION_METRICS),
+        train=train, validation=validation, test=test, notes=tuple(n for n in notes if n),
+        baseline_code=baseline[0], baseline_summary=baseline[1],
+        reference_code=reference[0], reference_summary=reference[1],
+        family=FAMILY.name, topic=_topic(knobs), knobs=knobs, dataset=entry)
+
+
+def classification_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[tuple[str, str], ...]:
+    """((code, summary) of the baseline, (code, summary) of the reference) for tabular classification; both
+    weight the classes equally unless the metric is accuracy."""
+    balanced = metric != "accuracy"
+    return (tree_baseline(train, target, balanced=balanced),
+            tabular_reference(target, True, len(train), metric, balanced=balanced))
+
+
+def tree_baseline(train: pd.DataFrame, target: str, *, balanced: bool,
+                  snippets: dict[str, str] = PLAIN_PREDICT) -> tuple[str, str]:
+    """(code, summary) of a depth-2 decision tree on the two most informative features; `snippets` say how
+    it turns the tree into predictions."""
+    features = common.rank_features(train, target, classification=True)[:2]
+    weights = ', class_weight="balanced"' if balanced else ""
+    summary = (f"a depth-2 decision tree{' with balanced class weights' if balanced else ''} on two features "
+               f"({', '.join(features)})")
+    model = f"DecisionTreeClassifier(max_depth=2, random_state=0{weights})"
+    code = render(TABULAR_BASELINE, {"doc": summary, "module": "tree", "model_class": "DecisionTreeClassifier",
+                                     "model": model, **snippets}, target=target, features=features)
+    return code, summary
+
+
+def _topic(knobs: dict[str, Any]) -> str:
+    if knobs["twist"] == "drop_top_feature":
+        return "Tabular classification when the strongest predictor is unavailable."
+    if knobs["train_fraction"] < 1:
+        return "Sample-efficient tabular classification from a small training set."
+    return f"Model choice and feature engineering for tabular classification, judged by {knobs['metric']}."
+
+
+def _accepts(entry: DatasetEntry) -> bool:
+    return entry.rows >= 100 and len(common.feature_names(entry)) >= 1
+
+
+FAMILY = Family("tabular_classification", ("binary", "multiclass", "imbalanced"), sample_knobs, build, _accepts)

@@ -1,0 +1,67 @@
+"""Tabular regression: predict a number from the other columns, optionally with less training data or
+without the most informative feature."""
+
+import random
+from typing import Any
+
+import pandas as pd
+
+from synthml.task_bank.catalog import DatasetEntry
+from synthml.task_bank.draft import TaskDraft
+from synthml.task_bank.families import common
+from synthml.task_bank.families.family import Family
+from synthml.task_bank.families.scripts import PLAIN_PREDICT, TABULAR_BASELINE, render, tabular_reference
+from synthml.task_bank.families.tabular_classification import TWISTS
+
+
+def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
+    return {"metric": common.pick(rng, common.REGRESSION_METRICS),
+            "train_fraction": common.pick(rng, common.TRAIN_FRACTIONS),
+            "twist": common.pick(rng, TWISTS) if len(common.feature_names(entry)) > 2 else "none"}
+
+
+def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:
+    frame = common.clean_table(entry, table, seed, classification=False)
+    frame = frame.astype({entry.target: float})
+    notes = [common.train_fraction_note(knobs["train_fraction"])]
+    if knobs["twist"] == "drop_top_feature":
+        dropped = common.rank_features(frame, entry.target, classification=False)[0]
+        frame = frame.drop(columns=[dropped])
+        notes.append(common.dropped_feature_note(dropped))
+    train, validation, test = common.split_table(frame, entry.target, seed, classification=False,
+                                                 train_fraction=knobs["train_fraction"])
+    baseline, reference = regression_scripts(train, entry.target, knobs["metric"])
+    return TaskDraft(
+        task_id=task_id, name=f"{entry.title}: predict {entry.target}", target=entry.target,
+        intro=f"Predict the number `{entry.target}` for each row of the {entry.title} data from its other columns "
+              f"(training values range from {train[entry.target].min():g} to {train[entry.target].max():g}).",
+        kind="regression", metrics=common.metrics(knobs["metric"], common.REGRESSION_METRICS),
+        train=train, validation=validation, test=test, notes=tuple(n for n in notes if n),
+        baseline_code=baseline[0], baseline_summary=baseline[1],
+        reference_code=reference[0], reference_summary=reference[1],
+        family=FAMILY.name, topic=_topic(knobs), knobs=knobs, dataset=entry)
+
+
+def regression_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[tuple[str, str], ...]:
+    """((code, summary) of the baseline, (code, summary) of the reference) for tabular regression."""
+    feature = common.rank_features(train, target, classification=False)[0]
+    summary = f"a linear regression on the single most informative feature ({feature})"
+    baseline = render(TABULAR_BASELINE, {"doc": summary, "module": "linear_model", "model_class": "LinearRegression",
+                                         "model": "LinearRegression()", **PLAIN_PREDICT},
+                      target=target, features=[feature])
+    return (baseline, summary), tabular_reference(target, False, len(train), metric)
+
+
+def _topic(knobs: dict[str, Any]) -> str:
+    if knobs["twist"] == "drop_top_feature":
+        return "Tabular regression when the strongest predictor is unavailable."
+    if knobs["train_fraction"] < 1:
+        return "Sample-efficient tabular regression from a small training set."
+    return f"Model choice and feature engineering for tabular regression, judged by {knobs['metric']}."
+
+
+def _accepts(entry: DatasetEntry) -> bool:
+    return entry.rows >= 100 and len(common.feature_names(entry)) >= 1
+
+
+FAMILY = Family("tabular_regression", ("regression",), sample_knobs, build, _accepts)
