@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from synthml.envs.runtime import cache_dir
+from synthml.envs.sandbox.files import remove_tree
 from synthml.errors import TaskError
 from synthml.task_bank.task import Task
 
@@ -21,7 +22,7 @@ READ_ONLY_FILE, READ_ONLY_DIR = 0o444, 0o555
 
 
 def pristine_workspace(task: Task) -> Path:
-    path = cache_dir() / "workspaces" / f"{task.id}-{task.version}"
+    path = _pristine_path(task)
     if path.is_dir():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +33,18 @@ def pristine_workspace(task: Task) -> Path:
             (staging / "workspace").rename(path)
             staging.rmdir()
     return path
+
+
+def forget_pristine_workspace(task: Task) -> None:
+    """Drop a task version's cached workspace (the validator's, once the task's scores change its version)."""
+    path = _pristine_path(task)
+    with FileLock(str(path) + ".lock"):
+        remove_tree(path)
+    Path(str(path) + ".lock").unlink(missing_ok=True)
+
+
+def _pristine_path(task: Task) -> Path:
+    return cache_dir() / "workspaces" / f"{task.id}-{task.version}"
 
 
 def clone_workspace(pristine: Path, dest: Path) -> None:

@@ -28,6 +28,19 @@ def task_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def good_task(tmp_path: Path) -> Path:
+    """A task the breast-cancer classification family writes; it validates as it stands."""
+    from synthml.task_bank.catalog import get_entry, load_table
+    from synthml.task_bank.draft import write_task
+    from synthml.task_bank.families import FAMILIES
+
+    entry = get_entry("sklearn/breast_cancer")
+    knobs = {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"}
+    draft = FAMILIES["tabular_classification"].build(entry, load_table(entry), knobs, 0, "breast-cancer-good")
+    return write_task(draft, tmp_path / "breast-cancer-good")
+
+
+@pytest.fixture
 def env(runtime: Path):
     env = SynthMLEnv(task=sample_bank() / REGRESSION, max_steps=20, command_timeout=10)
     yield env

@@ -1,0 +1,134 @@
+"""The validator on a good task and on planted bad ones, each rejected for the right reason."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from synthml.task_bank.task import load_task
+from synthml.task_bank.validator import improvement, validate_task
+
+pytestmark = pytest.mark.usefixtures("runtime")
+
+
+def _edit_yaml(task: Path, **fields) -> None:
+    data = yaml.safe_load((task / "task.yaml").read_text())
+    data.update(fields)
+    (task / "task.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _reasons(task: Path) -> list[str]:
+    return [r.reason for r in validate_task(task, record=False).rejections]
+
+
+def test_good_task_is_accepted_and_its_baseline_recorded(good_task: Path):
+    report = validate_task(good_task)
+    assert report.accepted, report.rejections
+    assert report.headroom >= report.margin
+    task = load_task(good_task)
+    assert task.baseline_score == report.baseline["test"][task.primary.name]
+    assert task.baseline_validation_score == report.baseline["validation"][task.primary.name]
+    assert report.probes and all(p.score is None or improvement(task.baseline_score, p.score, task.primary.sign) <= 0
+                                 for p in report.probes)
+
+
+def test_baseline_that_crashes(good_task: Path):
+    (good_task / "baseline.py").write_text("raise SystemExit('no model today')\n")
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["baseline_failed"]
+    assert "no model today" in report.rejections[0].detail
+
+
+def test_baseline_past_the_time_limit(good_task: Path):
+    _edit_yaml(good_task, training_timeout=2)
+    (good_task / "baseline.py").write_text("import time\ntime.sleep(30)\n")
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["baseline_failed"]
+    assert "time limit of 2 s" in report.rejections[0].detail
+
+
+def test_evaluator_that_prints_no_json(good_task: Path):
+    evaluator = good_task / "evaluate.py"
+    evaluator.write_text(evaluator.read_text().replace("print(json.dumps(", "print('scored', ("))
+    assert _reasons(good_task) == ["evaluation_failed"]
+
+
+def test_non_deterministic_evaluator(good_task: Path):
+    evaluator = good_task / "evaluate.py"
+    noise = "print(json.dumps({'noise': __import__('random').random()} | "
+    evaluator.write_text(evaluator.read_text().replace("print(json.dumps(", noise))
+    assert _reasons(good_task) == ["nondeterministic"]
+
+
+def test_labels_copied_into_a_visible_file(good_task: Path):
+    shutil.copy(good_task / "hidden/test_labels.csv", good_task / "data/extra.csv")
+    report = validate_task(good_task, record=False)
+    assert "leakage" in [r.reason for r in report.rejections]
+    assert any("data/extra.csv" in r.detail for r in report.rejections)
+
+
+def test_labels_as_a_column_of_the_test_features(good_task: Path):
+    labels = (good_task / "hidden/test_labels.csv").read_text().splitlines()
+    rows = (good_task / "data/test.csv").read_text().splitlines()
+    joined = [f"{row},{label.split(',')[1]}" for row, label in zip(rows, labels, strict=True)]
+    joined[0] = rows[0] + ",hint"
+    (good_task / "data/test.csv").write_text("\n".join(joined) + "\n")
+    report = validate_task(good_task, record=False)
+    assert any(r.reason == "leakage" and "'hint'" in r.detail for r in report.rejections)
+
+
+def test_a_visible_column_that_nearly_gives_the_labels_is_caught_by_the_probe(good_task: Path):
+    """97% of the labels: under the fingerprint's bar, but submitting it beats the baseline."""
+    labels = [line.split(",")[1] for line in (good_task / "hidden/test_labels.csv").read_text().splitlines()[1:]]
+    noisy = [label if i % 30 else _flip(label) for i, label in enumerate(labels)]
+    rows = (good_task / "data/test.csv").read_text().splitlines()
+    joined = [rows[0] + ",hint"] + [f"{row},{value}" for row, value in zip(rows[1:], noisy, strict=True)]
+    (good_task / "data/test.csv").write_text("\n".join(joined) + "\n")
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["leakage"]
+    assert "submitting data/test.csv:hint" in report.rejections[0].detail
+
+
+def test_reference_no_better_than_the_baseline(good_task: Path):
+    reference = load_task(good_task).config.reference_solution
+    shutil.copy(good_task / "baseline.py", good_task / reference)
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["no_headroom"]
+    assert report.headroom == 0
+
+
+def test_task_without_a_reference_solution(good_task: Path):
+    _edit_yaml(good_task, reference_solution=None)
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["schema"]
+    assert "reference_solution" in report.rejections[0].detail
+
+
+def test_malformed_yaml_is_a_schema_rejection(good_task: Path):
+    _edit_yaml(good_task, training_timeout="soon")
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["schema"]
+    assert "training_timeout" in report.rejections[0].detail
+
+
+def test_improvement_is_direction_aware():
+    assert improvement(0.8, 0.88, +1) == pytest.approx(0.1)
+    assert improvement(10.0, 9.0, -1) == pytest.approx(0.1)
+    assert improvement(0.0, -0.5, -1) == pytest.approx(0.5)
+
+
+def _flip(label: str) -> str:
+    return "benign" if label == "malignant" else "malignant"
+
+
+
+def test_cli_validate_prints_the_report_and_exits_by_verdict(good_task: Path):
+    synthml = str(Path(sys.executable).with_name("synthml"))
+    (good_task / "baseline.py").write_text("raise SystemExit(2)\n")
+    rejected = subprocess.run([synthml, "validate", str(good_task)], capture_output=True, text=True)
+    assert rejected.returncode == 1 and "rejected: baseline_failed" in rejected.stdout
+    missing = subprocess.run([synthml, "validate", str(good_task / "nope")], capture_output=True, text=True)
+    assert missing.returncode == 1 and "error:" in missing.stdout and "no such task dir" in missing.stdout
