@@ -1,4 +1,5 @@
-# Set-up on a fresh Debian/Ubuntu machine: `make run` (main job) or `make test` (test suite).
+# Set-up on a fresh Debian/Ubuntu machine: `make run` (main job: generate a small bank, play one of
+# its tasks) or `make test` (test suite).
 PY ?= python3
 BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -7,7 +8,8 @@ APT := $(SUDO) apt-get install -y -qq
 .PHONY: run test system install
 
 run: install
-	$(BIN)/synthml run
+	$(BIN)/synthml generate --out bank --n 8 --seed 0
+	$(BIN)/synthml run --bank bank
 
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q

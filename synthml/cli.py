@@ -1,5 +1,6 @@
 """The `synthml` command line: thin wrappers over library functions."""
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from synthml import ENV_ID
+from synthml.cli_bank import bank_app, catalog, export, generate, list_tasks, show, validate
 from synthml.errors import SynthMLError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -18,30 +20,49 @@ console = Console()
 SHOWN = 1500
 
 
+def friendly(command):
+    """Our errors (they name the file, field or flag and the fix) print as one line and exit 1."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SynthMLError as e:
+            console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True, highlight=False)
+            raise typer.Exit(1) from e
+    return wrapper
+
+
+app.command()(friendly(generate))
+app.command()(friendly(validate))
+app.command()(friendly(catalog))
+bank_app.command("list")(friendly(list_tasks))
+bank_app.command()(friendly(show))
+bank_app.command()(friendly(export))
+app.add_typer(bank_app, name="bank")
+
+
 @app.command()
+@friendly
 def run(
     task: Annotated[str | None, typer.Option(help="Task dir, task YAML or BANK:ID (default: a sample task).")] = None,
+    bank: Annotated[Path | None, typer.Option(help="Bank to draw the task from (seeded), if no --task.")] = None,
     sandbox: Annotated[str, typer.Option(help="bwrap, docker or fake (swerex: use the API).")] = "bwrap",
-    seed: Annotated[int, typer.Option(help="Seeds the choice of sample task.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seeds the choice of task from the bank.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Steps before truncation and auto-submit.")] = 50,
 ) -> None:
     """Play one episode with the scripted baseline agent: run the baseline, validate, submit.
 
-    Example: synthml run --task task_bank/samples/diabetes-progression
+    Example: synthml run --bank bank --seed 3     (or --task bank:TASK_ID, or a task dir)
     """
     from synthml.agents.scripted import baseline_actions, play
 
+    env = gym.make(ENV_ID, task=task, bank=bank, sandbox=sandbox, max_steps=max_steps)
     try:
-        env = gym.make(ENV_ID, task=task, sandbox=sandbox, max_steps=max_steps)
-        try:
-            observation, info = env.reset(seed=seed)
-            console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
-            steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
-        finally:
-            env.close()
-    except SynthMLError as e:
-        console.print(f"[red]error:[/red] {escape(str(e))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(1) from e
+        observation, info = env.reset(seed=seed)
+        console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
+        steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
+    finally:
+        env.close()
     final = steps[-1].info
     console.print(f"exit status: [bold]{final['exit_status']}[/bold]  score: {final.get('score')}  "
                   f"baseline: {final['baseline_score']}  reward: {steps[-1].reward or 0.0:+.4f}")

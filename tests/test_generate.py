@@ -1,0 +1,82 @@
+"""`generate`: the seeded plan, a real bank built in the sandbox, and every accepted task playing in
+SynthML-v0 with the baseline it recorded."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from synthml.envs.env import SynthMLEnv
+from synthml.errors import TaskError
+from synthml.task_bank.bank import TaskBank
+from synthml.task_bank.families import FAMILIES
+from synthml.task_bank.generate import generate, plan
+
+pytestmark = pytest.mark.usefixtures("runtime")
+PER_FAMILY = 2
+
+
+@pytest.fixture(scope="module")
+def bank(runtime, tmp_path_factory) -> tuple[Path, object]:
+    """Two candidates of every family, validated in the bubblewrap sandbox."""
+    out = tmp_path_factory.mktemp("bank") / "bank"
+    summary = generate(out, PER_FAMILY * len(FAMILIES), seed=0, workers=2)
+    return out, summary
+
+
+def test_plan_is_a_function_of_the_seed():
+    first, again, longer = plan(0, 30), plan(0, 30), plan(0, 45)
+    assert [c.task_id for c in first] == [c.task_id for c in again] == [c.task_id for c in longer[:30]]
+    assert [c.split_seed for c in first] == [c.split_seed for c in again]
+    assert [c.task_id for c in plan(1, 30)] != [c.task_id for c in first]
+    assert len({c.key for c in first}) == 30
+    assert {c.family for c in first[:len(FAMILIES)]} == set(FAMILIES)
+
+
+def test_plan_names_an_unknown_family():
+    with pytest.raises(TaskError, match="--families: unknown family tabluar.*tabular_classification"):
+        plan(0, 3, ["tabluar"])
+
+
+def test_every_family_makes_tasks_that_validate(bank):
+    _, summary = bank
+    accepted = {e.family for e in summary.accepted}
+    assert accepted == set(FAMILIES), {e.task_id: e.report.rejections for e in summary.rejected}
+    assert len(summary.accepted) + len(summary.rejected) == PER_FAMILY * len(FAMILIES)
+
+
+def test_bank_is_consistent_and_lists_reasons(bank):
+    out, summary = bank
+    opened = TaskBank(out)
+    assert opened.problems() == []
+    assert {e.task_id for e in opened.accepted()} == {e.task_id for e in summary.accepted}
+    for entry in summary.rejected:
+        assert entry.report.rejections and entry.report.rejections[0].detail
+        assert not (out / entry.task_id).exists()
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    assert [json.loads(line)["index"] for line in lines] == sorted(json.loads(line)["index"] for line in lines)
+
+
+def test_accepted_tasks_play_in_the_env_and_reproduce_their_baseline(bank):
+    out, summary = bank
+    for entry in summary.accepted:
+        env = SynthMLEnv(task=f"{out}:{entry.task_id}", max_steps=10)
+        try:
+            _, info = env.reset(seed=0)
+            assert info["task_version"] == entry.version
+            env.step("python baseline.py")
+            validation = env.step("validate")[4]["score"]
+            *_, terminated, _, info = env.step("submit")
+        finally:
+            env.close()
+        metric = entry.report.metric
+        assert terminated and info["exit_status"] == "submitted"
+        assert validation[metric] == entry.report.baseline["validation"][metric] == info["baseline_validation_score"]
+        assert info["score"][metric] == info["baseline_score"] == entry.report.baseline["test"][metric]
+
+
+def test_running_again_redoes_nothing(bank):
+    out, _ = bank
+    again = generate(out, PER_FAMILY * len(FAMILIES), seed=0, workers=2)
+    assert again.skipped == PER_FAMILY * len(FAMILIES)
+    assert again.accepted == again.rejected == []
