@@ -87,13 +87,34 @@ def split_table(frame: pd.DataFrame, target: str, seed: int, *, classification: 
 def rank_features(frame: pd.DataFrame, target: str, *, classification: bool) -> list[str]:
     """Features by the share of the target's variance their bins explain (correlation ratio), best first.
     Numeric features fall in ten quantile bins, categorical ones in their ten commonest values."""
-    y = pd.get_dummies(frame[target].astype(str), dtype=float) if classification else frame[[target]].astype(float)
-    total = float(((y - y.mean()) ** 2).to_numpy().sum()) or 1.0
-    scores = {}
-    for column in (c for c in frame.columns if c != target):
-        fitted = y.groupby(_bins(frame[column]).to_numpy()).transform("mean")
-        scores[column] = 1 - float(((y - fitted) ** 2).to_numpy().sum()) / total
+    y = _target_matrix(frame, target, classification)
+    scores = {c: _explained(y, _bins(frame[c])) for c in frame.columns if c != target}
     return sorted(scores, key=lambda c: (-round(scores[c], 12), c))
+
+
+def complementary_features(frame: pd.DataFrame, target: str, *, classification: bool, count: int = 2) -> list[str]:
+    """`count` features chosen greedily: the most informative one, then each time the feature whose bins,
+    crossed with those of the features chosen, explain the most (so a near copy of a chosen feature adds little)."""
+    y = _target_matrix(frame, target, classification)
+    bins = {c: _bins(frame[c]) for c in frame.columns if c != target}
+    chosen = rank_features(frame, target, classification=classification)[:1]
+    cells = bins[chosen[0]] if chosen else None
+    while 0 < len(chosen) < min(count, len(bins)):
+        scores = {c: _explained(y, cells + "|" + b) for c, b in bins.items() if c not in chosen}
+        chosen.append(min(scores, key=lambda c: (-round(scores[c], 12), c)))
+        cells = cells + "|" + bins[chosen[-1]]
+    return chosen
+
+
+def _target_matrix(frame: pd.DataFrame, target: str, classification: bool) -> pd.DataFrame:
+    return pd.get_dummies(frame[target].astype(str), dtype=float) if classification else frame[[target]].astype(float)
+
+
+def _explained(y: pd.DataFrame, groups: pd.Series) -> float:
+    """Share of the variance of `y` that the group means explain."""
+    total = float(((y - y.mean()) ** 2).to_numpy().sum()) or 1.0
+    fitted = y.groupby(groups.to_numpy()).transform("mean")
+    return 1 - float(((y - fitted) ** 2).to_numpy().sum()) / total
 
 
 def _bins(values: pd.Series) -> pd.Series:

@@ -10,7 +10,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.scripts import COST_PREDICT, COST_REFERENCE, models_code, reference_models, render
+from synthml.task_bank.families.scripts import cost_constants, tabular_reference
 from synthml.task_bank.families.tabular_classification import tree_baseline
 
 FN_COSTS = (5, 10, 20)
@@ -49,18 +49,15 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
 
 
 def _scripts(train: pd.DataFrame, target: str, positive: Any, fn_cost: float) -> tuple[tuple[str, str], ...]:
-    """((code, summary) of the baseline, (code, summary) of the reference): both decide by the costs."""
-    threshold = FP_COST / (FP_COST + fn_cost)
-    snippets = COST_PREDICT | {"decide": render(COST_PREDICT["decide"], positive=positive, threshold=threshold)}
-    code, summary = tree_baseline(train, target, balanced=False, snippets=snippets)
-    summary += (f", predicting {positive} where its leaf holds at least {threshold:.1%} positives (the "
-                "cost-optimal threshold fp_cost / (fp_cost + fn_cost))")
-    models = reference_models(True, len(train), "expected_cost", balanced=True)
-    doc = (f"{' or '.join(models)} with balanced class weights, the model and its decision threshold chosen on "
-           "validation to minimise the cost, refit on train + validation")
-    reference = render(COST_REFERENCE, {"doc": doc, **models_code(models)}, target=target, positive=positive,
-                       fn_cost=fn_cost, fp_cost=FP_COST)
-    return (code, summary), (reference, doc)
+    """((code, summary) of the baseline, (code, summary) of the reference): both predict the positive label
+    where its probability reaches the Bayes threshold fp_cost / (fp_cost + fn_cost)."""
+    constants = cost_constants(positive, fn_cost, FP_COST)
+    code, summary = tree_baseline(train, target, balanced=False, kind="cost", constants=constants)
+    threshold = f"{FP_COST / (FP_COST + fn_cost):.1%}"
+    summary += f", predicting {positive} where its leaf holds at least {threshold} positives"
+    reference, doc = tabular_reference(target, "cost", len(train), "expected_cost", constants=constants)
+    doc += f"; predicts {positive} where the probability of {positive} is at least {threshold}"
+    return (code, summary + " (the cost-optimal threshold fp_cost / (fp_cost + fn_cost))"), (reference, doc)
 
 
 def _binary(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, Any, dict[str, str]]:

@@ -1,23 +1,29 @@
-"""Baseline and reference scripts the tabular families share, as templates, and the renderer.
+"""Baseline and reference scripts the families share, as templates, and the renderer.
 
 A template names constants as `$name` (rendered with repr, so any value is a valid literal) and code
 snippets as `$name` too (passed in `code`, inserted as they are). Scripts run in the task runtime
 (pandas, scikit-learn) from the workspace root, read data/*.csv and write both prediction files.
 """
 
+import textwrap
 from string import Template
-from typing import Any
+from typing import Any, Literal
+
+Kind = Literal["classification", "regression", "cost"]
 
 SCORES = {
-    "accuracy": "metrics.accuracy_score(truth, predictions)",
-    "balanced_accuracy": "metrics.balanced_accuracy_score(truth, predictions)",
-    "f1_macro": 'metrics.f1_score(truth, predictions, average="macro")',
-    "rmse": "-metrics.root_mean_squared_error(truth, predictions)",
-    "mae": "-metrics.mean_absolute_error(truth, predictions)",
-    "r2": "metrics.r2_score(truth, predictions)",
-    "smape": "-100 * np.mean(2 * np.abs(truth - predictions) / np.maximum(np.abs(truth) + np.abs(predictions), 1e-12))",
+    "accuracy": "metrics.accuracy_score(t, p)",
+    "balanced_accuracy": "metrics.balanced_accuracy_score(t, p)",
+    "f1_macro": 'metrics.f1_score(t, p, average="macro")',
+    "expected_cost": "-np.mean(np.where(t == p, 0, np.where(t == str(POSITIVE), FN_COST, FP_COST)))",
+    "rmse": "-metrics.root_mean_squared_error(t, p)",
+    "mae": "-metrics.mean_absolute_error(t, p)",
+    "r2": "metrics.r2_score(t, p)",
+    "smape": "-100 * np.mean(2 * np.abs(t - p) / np.maximum(np.abs(t) + np.abs(p), 1e-12))",
 }
-"""The task's metrics as Python expressions of `truth` and `predictions`, higher is better (losses negated)."""
+"""The task's metrics as Python expressions of the truth `t` and the predictions `p` (labels as strings,
+numbers as floats), higher is better (losses negated); expected_cost needs the constants of `cost_constants`."""
+LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "expected_cost")
 
 
 def render(template: str, code: dict[str, str] | None = None, **constants: Any) -> str:
@@ -25,43 +31,46 @@ def render(template: str, code: dict[str, str] | None = None, **constants: Any) 
     return Template(template).substitute(values)
 
 
-def score_function(metric: str) -> str:
-    """Code of `score(truth, predictions)`: the metric, higher is better (needs numpy as np, sklearn's metrics)."""
-    return (f'def score(truth, predictions):\n    """Validation {metric}, higher is better."""\n'
-            f"    truth, predictions = np.asarray(truth), np.asarray(predictions)\n"
+def score_code(metric: str) -> dict[str, str]:
+    """Snippets `score` (the code of `score(truth, predictions)`: the metric, higher is better) and
+    `metrics_import` (the import it needs, if any)."""
+    kind = "str" if metric in LABEL_METRICS else "float"
+    code = (f'def score(truth, predictions):\n    """Validation {metric}, higher is better."""\n'
+            f"    t, p = np.asarray(truth).astype({kind}), np.asarray(predictions).astype({kind})\n"
             f"    return float({SCORES[metric]})\n")
+    return {"score": code, "metrics_import": "from sklearn import metrics\n" if "metrics." in SCORES[metric] else ""}
 
 
-def reference_models(classification: bool, n_train: int, metric: str, *, balanced: bool = False) -> dict[str, str]:
-    """Constructors of the reference's candidate models by name: a tree ensemble (a random forest on small
-    data, boosting on more) and a regularised linear model."""
-    weight = ', class_weight="balanced"' if balanced and classification else ""
-    suffix = "Classifier" if classification else "Regressor"
-    if n_train < 2000:
-        ensemble = f"RandomForest{suffix}(n_estimators=300, min_samples_leaf=2, random_state=0{weight})"
-    else:
-        loss = ', loss="absolute_error"' if metric == "mae" else ""
-        ensemble = (f"HistGradientBoosting{suffix}(max_iter=200, learning_rate=0.08, early_stopping=False, "
-                    f"random_state=0{loss}{weight})")
-    linear = f"LogisticRegression(C=1.0, max_iter=2000{weight})" if classification else "Ridge(alpha=1.0)"
-    return {ensemble.split("(")[0]: ensemble, linear.split("(")[0]: linear}
+def docstring(text: str) -> str:
+    """A module docstring holding `text`, wrapped to fit the line length."""
+    return '"""' + textwrap.fill(text, 116, break_on_hyphens=False) + '"""'
 
 
-def models_code(models: dict[str, str]) -> dict[str, str]:
-    """Code snippets `imports` and `models` (a dict of model factories) for a reference template."""
-    modules = {"Ridge": "linear_model", "LogisticRegression": "linear_model"}
-    imports = "\n".join(f"from sklearn.{modules.get(name, 'ensemble')} import {name}" for name in models)
-    entries = "".join(f"    {name!r}: lambda: {model},\n" for name, model in models.items())
-    return {"imports": imports, "models": "MODELS = {\n" + entries + "}"}
+_COST = '''POSITIVE = $positive
+FN_COST, FP_COST = $fn_cost, $fp_cost
+THRESHOLD = FP_COST / (FP_COST + FN_COST)
+"""Bayes decision threshold: predicting the positive label pays off where its probability reaches it."""
 
 
-TABULAR_BASELINE = '''"""Baseline: $doc. Writes validation_predictions.csv and submission.csv."""
+def decide(probabilities, classes):
+    """The positive label where its probability reaches THRESHOLD, else the other label."""
+    at = list(map(str, classes)).index(str(POSITIVE))
+    return np.where(probabilities[:, at] >= THRESHOLD, classes[at], classes[1 - at])
+'''
+
+
+def cost_constants(positive: Any, fn_cost: float, fp_cost: float) -> str:
+    """Code of the cost constants and `decide`, for the `constants` snippet of a cost task's scripts."""
+    return render(_COST, positive=positive, fn_cost=fn_cost, fp_cost=fp_cost)
+
+
+_BASELINE = '''$docstring
 ${numpy}import pandas as pd
 from sklearn.$module import $model_class
 
 TARGET = $target
 FEATURES = $features
-$decide
+$constants
 
 def design(rows, columns=None):
     """One-hot categorical features, numeric ones as they are."""
@@ -69,52 +78,58 @@ def design(rows, columns=None):
     return x if columns is None else x.reindex(columns=columns, fill_value=0.0)
 
 
-train = pd.read_csv("data/train.csv")
-x_train = design(train)
-fill = x_train.median()
-model = $model.fit(x_train.fillna(fill), train[TARGET])
-for split, out in (("validation", "validation_predictions.csv"), ("test", "submission.csv")):
-    rows = pd.read_csv(f"data/{split}.csv")
-    x = design(rows, x_train.columns).fillna(fill)
-    pd.DataFrame({"id": rows["id"], TARGET: $predict}).to_csv(out, index=False)
+def predict(known, rows):
+    """Fit the model on the `known` rows (their column medians fill gaps), then predict the others."""
+    x = design(known)
+    fill = x.median()
+    model = $model
+    model.fit(x.fillna(fill), known[TARGET])
+    x = design(rows, x.columns).fillna(fill)
+    return $predict
+
+
+train, validation, test = (pd.read_csv(f"data/{split}.csv") for split in ("train", "validation", "test"))
+predictions = predict(train, validation)
+pd.DataFrame({"id": validation["id"], TARGET: predictions}).to_csv("validation_predictions.csv", index=False)
+predictions = predict(pd.concat([train, validation]), test)  # refit on all labelled rows
+pd.DataFrame({"id": test["id"], TARGET: predictions}).to_csv("submission.csv", index=False)
 print("wrote validation_predictions.csv and submission.csv")
 '''
 
-PLAIN_PREDICT = {"numpy": "", "decide": "", "predict": "model.predict(x)"}
-"""The `decide` and `predict` snippets of a baseline that predicts what its model predicts."""
+_BASELINE_PREDICT = {
+    "classification": "model.predict(x)",
+    "regression": "np.clip(model.predict(x), known[TARGET].min(), known[TARGET].max())",
+    "cost": "decide(model.predict_proba(x), model.classes_)",
+}
+"""How a baseline turns its model into predictions, by kind: a regression stays within the training
+targets' range, a cost task decides at the Bayes threshold."""
 
-_COST_DECIDE = '''POSITIVE = $positive
-THRESHOLD = $threshold
-"""Bayes decision threshold fp_cost / (fp_cost + fn_cost): predicting positive pays off above it."""
 
+def tabular_baseline(target: str, features: list[str], doc: str, model: str, kind: Kind,
+                     constants: str = "") -> str:
+    """Code of a baseline that fits `model` (a scikit-learn constructor call) on one-hot `features`."""
+    name = model.split("(")[0]
+    module = "tree" if name.startswith("DecisionTree") else "linear_model"
+    text = f"Baseline: {doc}. Writes validation_predictions.csv and submission.csv."
+    code = {"docstring": docstring(text), "module": module, "model_class": name, "model": model,
+            "constants": constants,
+            "numpy": "" if kind == "classification" else "import numpy as np\n", "predict": _BASELINE_PREDICT[kind]}
+    return render(_BASELINE, code, target=target, features=features)
 
-def decide(probabilities):
-    """The positive label where its probability reaches the threshold, else the other label."""
-    labels = list(map(str, model.classes_))
-    negative = model.classes_[1 - labels.index(str(POSITIVE))]
-    return np.where(probabilities[:, labels.index(str(POSITIVE))] >= THRESHOLD, POSITIVE, negative)
-
-'''
-COST_PREDICT = {"numpy": "import numpy as np\n", "decide": _COST_DECIDE, "predict": "decide(model.predict_proba(x))"}
-"""The snippets of a cost-aware baseline: positive where the model's probability reaches the threshold
-(render `decide` first, with the positive label and the threshold)."""
-
-_PIPELINE = '''import os
+_REFERENCE = '''$docstring
+import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core in the sandbox: more OpenMP threads only contend
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics
-from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 $imports
 
 TARGET = $target
 $models
-
+CANDIDATES = [[name] for name in MODELS] + [list(MODELS)]
+"""Each model alone, and the average of both."""
+$constants
 
 def make_model(name):
     """Numeric features imputed by median and standardised, categorical ones one-hot encoded (20 levels at
@@ -127,85 +142,95 @@ def make_model(name):
     return make_pipeline(columns, MODELS[name]())
 
 
-def write(rows, predictions, out):
-    pd.DataFrame({"id": rows["id"], TARGET: predictions}).to_csv(out, index=False)
-
-
 def read(split):
     rows = pd.read_csv(f"data/{split}.csv")
     return rows.astype({c: str for c in rows.columns if rows[c].dtype == bool})  # True/False as categories
 
 
-train, validation, test = (read(split) for split in ("train", "validation", "test"))
-both = pd.concat([train, validation], ignore_index=True)
-features = [c for c in train.columns if c not in ("id", TARGET)]
+def write(rows, predictions, out):
+    pd.DataFrame({"id": rows["id"], TARGET: predictions}).to_csv(out, index=False)
 
 
-def fit(name, rows):
-    return make_model(name).fit(rows[features], rows[TARGET])
+def fit(names, rows):
+    return [make_model(name).fit(rows[features], rows[TARGET]) for name in names]
 
-'''
 
-TABULAR_REFERENCE = '''"""Reference solution: $doc."""
-''' + _PIPELINE + '''
+$predict
+
 $score
-fitted = {name: fit(name, train) for name in MODELS}
-scores = {name: score(validation[TARGET], model.predict(validation[features])) for name, model in fitted.items()}
-best = max(scores, key=scores.get)
-print(f"validation scores {scores}: refitting {best} on train + validation")
-write(validation, fitted[best].predict(validation[features]), "validation_predictions.csv")
-write(test, fit(best, both).predict(test[features]), "submission.csv")
+
+train, validation, test = (read(split) for split in ("train", "validation", "test"))
+features = [c for c in train.columns if c not in ("id", TARGET)]
+fitted = dict(zip(MODELS, fit(MODELS, train), strict=True))
+scores = {" + ".join(names): score(validation[TARGET], predict([fitted[n] for n in names], validation))
+          for names in CANDIDATES}
+best = max(CANDIDATES, key=lambda names: scores[" + ".join(names)])
+print(f"validation scores {scores}: refitting {' + '.join(best)} on train + validation")
+write(validation, predict([fitted[n] for n in best], validation), "validation_predictions.csv")
+write(test, predict(fit(best, pd.concat([train, validation], ignore_index=True)), test), "submission.csv")
 print("wrote validation_predictions.csv and submission.csv")
 '''
 
-COST_REFERENCE = '''"""Reference solution: $doc."""
-''' + _PIPELINE + '''POSITIVE = $positive
-FN_COST, FP_COST = $fn_cost, $fp_cost
+_PROBABILITIES = "np.mean([model.predict_proba(rows[features]) for model in models], axis=0)"
+REFERENCE_PREDICT = {
+    "classification": f'''def predict(models, rows):
+    """The class of the highest mean probability over the models."""
+    return models[0].classes_[{_PROBABILITIES}.argmax(axis=1)]
+''',
+    "regression": '''def predict(models, rows):
+    """The mean of the models' predictions."""
+    return np.mean([model.predict(rows[features]) for model in models], axis=0)
+''',
+    "cost": f'''def predict(models, rows):
+    """The positive label where its mean probability over the models reaches the cost threshold."""
+    return decide({_PROBABILITIES}, models[0].classes_)
+''',
+}
 
 
-def positive_probability(model, rows):
-    return model.predict_proba(rows[features])[:, list(map(str, model.classes_)).index(str(POSITIVE))]
+def reference_models(kind: Kind, n_train: int, metric: str, *, balanced: bool = False) -> dict[str, str]:
+    """Constructors of the reference's models by name: a tree ensemble (a random forest on small data,
+    boosting on more) and a regularised linear model."""
+    weight = ', class_weight="balanced"' if balanced and kind != "regression" else ""
+    suffix = "Regressor" if kind == "regression" else "Classifier"
+    if n_train < 2000:
+        ensemble = f"RandomForest{suffix}(n_estimators=300, min_samples_leaf=2, random_state=0{weight})"
+    else:
+        loss = ', loss="absolute_error"' if metric == "mae" else ""
+        ensemble = (f"HistGradientBoosting{suffix}(max_iter=200, learning_rate=0.08, early_stopping=False, "
+                    f"random_state=0{loss}{weight})")
+    linear = "Ridge(alpha=1.0)" if kind == "regression" else f"LogisticRegression(C=1.0, max_iter=2000{weight})"
+    return {ensemble.split("(")[0]: ensemble, linear.split("(")[0]: linear}
 
 
-def cost(threshold, probability, truth):
-    said_positive = probability >= threshold
-    return FN_COST * np.sum(~said_positive & truth) + FP_COST * np.sum(said_positive & ~truth)
+def tabular_reference(target: str, kind: Kind, n_train: int, metric: str, *, balanced: bool = False,
+                      constants: str = "") -> tuple[str, str]:
+    """(code, summary) of the tabular reference: its models and their average fit on train, the best on
+    validation refit on train + validation. `constants`: code the metric or the predictions need."""
+    models = reference_models(kind, n_train, metric, balanced=balanced)
+    ensemble, linear = models
+    averaged = "predictions" if kind == "regression" else "probabilities"
+    weights = " with balanced class weights" if balanced else ""
+    doc = (f"{ensemble}, {linear} or the average of their {averaged}, whichever scores the better {metric} on "
+           f"validation, on all features (median imputation and scaling, one-hot categoricals){weights}, refit on "
+           "train + validation")
+    code = {"docstring": docstring(f"Reference solution: {doc}."), "constants": constants,
+            "predict": REFERENCE_PREDICT[kind], **_models_code(models, score_code(metric))}
+    return render(_REFERENCE, code, target=target), doc
 
 
-def tune(probability, truth):
-    """(validation cost, threshold): the cheapest of the Bayes threshold and the midpoints between the
-    validation probabilities."""
-    values = np.unique(probability)
-    candidates = np.concatenate([[FP_COST / (FN_COST + FP_COST)], (values[1:] + values[:-1]) / 2])
-    threshold = min(candidates, key=lambda t: (cost(t, probability, truth), t))
-    return cost(threshold, probability, truth), threshold
+def _models_code(models: dict[str, str], score: dict[str, str]) -> dict[str, str]:
+    """Snippets `imports` (scikit-learn's, sorted), `models` (a dict of model factories) and `score`."""
+    modules = {"Ridge": "linear_model", "LogisticRegression": "linear_model"}
+    imports = sorted([f"from sklearn.{modules.get(name, 'ensemble')} import {name}" for name in models] + [
+        "from sklearn.compose import ColumnTransformer, make_column_selector",
+        "from sklearn.impute import SimpleImputer", "from sklearn.pipeline import make_pipeline",
+        "from sklearn.preprocessing import OneHotEncoder, StandardScaler"])
+    entries = "".join(_entry(name, model) for name, model in models.items())
+    return {"imports": score["metrics_import"] + "\n".join(imports), "models": "MODELS = {\n" + entries + "}",
+            "score": score["score"]}
 
 
-def decide(model, rows, threshold):
-    negative = next(c for c in model.classes_ if str(c) != str(POSITIVE))
-    positive = next(c for c in model.classes_ if str(c) == str(POSITIVE))
-    return np.where(positive_probability(model, rows) >= threshold, positive, negative)
-
-
-is_positive = (validation[TARGET].astype(str) == str(POSITIVE)).to_numpy()
-fitted = {name: fit(name, train) for name in MODELS}
-tuned = {name: tune(positive_probability(model, validation), is_positive) for name, model in fitted.items()}
-best = min(tuned, key=lambda name: tuned[name][0])
-threshold = tuned[best][1]
-print(f"validation (cost, threshold) {tuned}: refitting {best} on train + validation")
-write(validation, decide(fitted[best], validation, threshold), "validation_predictions.csv")
-write(test, decide(fit(best, both), test, threshold), "submission.csv")
-print("wrote validation_predictions.csv and submission.csv")
-'''
-
-
-def tabular_reference(target: str, classification: bool, n_train: int, metric: str, *,
-                      balanced: bool = False) -> tuple[str, str]:
-    """(code, summary) of the tabular reference: its candidate models fit on train, the better on validation
-    refit on train + validation."""
-    models = reference_models(classification, n_train, metric, balanced=balanced)
-    doc = (f"{' or '.join(models)}, whichever scores the better {metric} on validation, on all features (median "
-           "imputation and scaling, one-hot categoricals), refit on train + validation")
-    code = render(TABULAR_REFERENCE, {"doc": doc, "score": score_function(metric), **models_code(models)},
-                  target=target)
-    return code, doc
+def _entry(name: str, model: str) -> str:
+    line = f"    {name!r}: lambda: {model},\n"
+    return line if len(line) <= 121 else f"    {name!r}: lambda: {name}(\n        {model[len(name) + 1:]},\n"

@@ -10,7 +10,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.scripts import PLAIN_PREDICT, TABULAR_BASELINE, render, tabular_reference
+from synthml.task_bank.families.scripts import Kind, tabular_baseline, tabular_reference
 
 TWISTS = ("none", "none", "drop_top_feature")
 """Drawn uniformly: the plain task twice as often as the twist."""
@@ -55,21 +55,19 @@ def classification_scripts(train: pd.DataFrame, target: str, metric: str) -> tup
     weight the classes equally unless the metric is accuracy."""
     balanced = metric != "accuracy"
     return (tree_baseline(train, target, balanced=balanced),
-            tabular_reference(target, True, len(train), metric, balanced=balanced))
+            tabular_reference(target, "classification", len(train), metric, balanced=balanced))
 
 
-def tree_baseline(train: pd.DataFrame, target: str, *, balanced: bool,
-                  snippets: dict[str, str] = PLAIN_PREDICT) -> tuple[str, str]:
-    """(code, summary) of a depth-2 decision tree on the two most informative features; `snippets` say how
-    it turns the tree into predictions."""
-    features = common.rank_features(train, target, classification=True)[:2]
+def tree_baseline(train: pd.DataFrame, target: str, *, balanced: bool, kind: Kind = "classification",
+                  constants: str = "") -> tuple[str, str]:
+    """(code, summary) of a depth-2 decision tree on two complementary informative features, fit on train for
+    the validation predictions and refit on train + validation for the test predictions."""
+    features = common.complementary_features(train, target, classification=True)
     weights = ', class_weight="balanced"' if balanced else ""
-    summary = (f"a depth-2 decision tree{' with balanced class weights' if balanced else ''} on two features "
-               f"({', '.join(features)})")
+    summary = (f"a depth-2 decision tree{' with balanced class weights' if balanced else ''} on two informative, "
+               f"complementary features ({', '.join(features)}), refit on train + validation for the test predictions")
     model = f"DecisionTreeClassifier(max_depth=2, random_state=0{weights})"
-    code = render(TABULAR_BASELINE, {"doc": summary, "module": "tree", "model_class": "DecisionTreeClassifier",
-                                     "model": model, **snippets}, target=target, features=features)
-    return code, summary
+    return tabular_baseline(target, features, summary, model, kind, constants), summary
 
 
 def _topic(knobs: dict[str, Any]) -> str:

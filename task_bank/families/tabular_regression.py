@@ -10,7 +10,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.scripts import PLAIN_PREDICT, TABULAR_BASELINE, render, tabular_reference
+from synthml.task_bank.families.scripts import tabular_baseline, tabular_reference
 from synthml.task_bank.families.tabular_classification import TWISTS
 
 
@@ -45,11 +45,10 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
 def regression_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[tuple[str, str], ...]:
     """((code, summary) of the baseline, (code, summary) of the reference) for tabular regression."""
     feature = common.rank_features(train, target, classification=False)[0]
-    summary = f"a linear regression on the single most informative feature ({feature})"
-    baseline = render(TABULAR_BASELINE, {"doc": summary, "module": "linear_model", "model_class": "LinearRegression",
-                                         "model": "LinearRegression()", **PLAIN_PREDICT},
-                      target=target, features=[feature])
-    return (baseline, summary), tabular_reference(target, False, len(train), metric)
+    summary = (f"a linear regression on the single most informative feature ({feature}), its predictions clipped "
+               "to the range of the training targets, refit on train + validation for the test predictions")
+    baseline = tabular_baseline(target, [feature], summary, "LinearRegression()", "regression")
+    return (baseline, summary), tabular_reference(target, "regression", len(train), metric)
 
 
 def _topic(knobs: dict[str, Any]) -> str:

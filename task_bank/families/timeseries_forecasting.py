@@ -10,7 +10,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.scripts import render, score_function
+from synthml.task_bank.families.scripts import docstring, render, score_code
 
 METRICS = ("mae", "rmse", "smape")
 HORIZON_SEASONS = (0.5, 1, 2)
@@ -20,11 +20,10 @@ WINDOWS = 3
 MAX_POINTS = 2000
 """Longer series keep their most recent points."""
 
-BASELINE = '''"""Baseline: $doc. Writes validation_predictions.csv and submission.csv."""
+BASELINE = '''$docstring
 import numpy as np
 import pandas as pd
-from sklearn import metrics
-
+$metrics_import
 TARGET, WINDOWS = $target, $windows
 
 
@@ -51,11 +50,10 @@ write(test, rules[name](history), "submission.csv")
 print("wrote validation_predictions.csv and submission.csv")
 '''
 
-REFERENCE = '''"""Reference solution: $doc."""
+REFERENCE = '''$docstring
 import numpy as np
 import pandas as pd
-from sklearn import metrics
-from sklearn.linear_model import Ridge
+${metrics_import}from sklearn.linear_model import Ridge
 
 TARGET, SEASON = $target, $season
 LAGS = SEASON + 1 if SEASON > 1 else 5
@@ -126,15 +124,7 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
     common.require(len(series) - 2 * h >= 3 * h, entry, f"a horizon of {h} leaves too short a history")
     train, validation, test = series.iloc[:-2 * h], series.iloc[-2 * h:-h], series.iloc[-h:]
     season = entry.season or 1
-    baseline_doc = (f"a constant naive forecast: the last value or the training median (the sample submission's "
-                    f"constant), whichever scores better over the last {WINDOWS} horizons of train + validation "
-                    "(each forecast from the points before it); validation is forecast from train, test from "
-                    "train + validation")
-    reference_doc = (f"a ridge regression on {season + 1 if season > 1 else 5} lags"
-                     f"{', the position in the season' if season > 1 else ''} and a linear trend, or on the same "
-                     "features of the differenced series, whichever forecasts the validation horizon better "
-                     "(recursively, on the log scale for positive series); refit on train + validation")
-    code = {"score": score_function(knobs["metric"])}
+    baseline, reference = _scripts(target, season, knobs["metric"])
     seasonal = f", seasonal period {season} points" if season > 1 else ""
     return TaskDraft(
         task_id=task_id, name=f"{entry.title}: forecast {target} {h} steps ahead", target=target,
@@ -142,12 +132,28 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
               f"from {series[time].iloc[0]} to {series[time].iloc[-1]}{seasonal}).",
         kind="forecast", metrics=common.metrics(knobs["metric"], METRICS), train=train, validation=validation,
         test=test, notes=(_protocol_note(h),),
-        baseline_code=render(BASELINE, code | {"doc": baseline_doc}, target=target, windows=WINDOWS),
-        baseline_summary=baseline_doc,
-        reference_code=render(REFERENCE, code | {"doc": reference_doc}, target=target, season=season),
-        reference_summary=reference_doc, family=FAMILY.name,
+        baseline_code=baseline[0], baseline_summary=baseline[1], reference_code=reference[0],
+        reference_summary=reference[1], family=FAMILY.name,
         topic=f"Multi-step forecasting of a real series {h} steps ahead, judged by {knobs['metric']}.",
         knobs=knobs, dataset=entry)
+
+
+def _scripts(target: str, season: int, metric: str) -> tuple[tuple[str, str], ...]:
+    """((code, summary) of the baseline, (code, summary) of the reference)."""
+    baseline = (f"a constant naive forecast: the last value or the training median (the sample submission's "
+                f"constant), whichever scores better over the last {WINDOWS} horizons of train + validation (each "
+                "forecast from the points before it); validation is forecast from train, test from train + "
+                "validation")
+    reference = (f"a ridge regression on {season + 1 if season > 1 else 5} lags"
+                 f"{', the position in the season' if season > 1 else ''} and a linear trend, or on the same "
+                 "features of the differenced series, whichever forecasts the validation horizon better "
+                 "(recursively, on the log scale for positive series); refit on train + validation")
+    code = score_code(metric)
+    text = f"Baseline: {baseline}. Writes validation_predictions.csv and submission.csv."
+    baseline_code = render(BASELINE, code | {"docstring": docstring(text)}, target=target, windows=WINDOWS)
+    reference_code = render(REFERENCE, code | {"docstring": docstring(f"Reference solution: {reference}.")},
+                            target=target, season=season)
+    return (baseline_code, baseline), (reference_code, reference)
 
 
 def _protocol_note(h: int) -> str:
