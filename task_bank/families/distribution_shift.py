@@ -98,7 +98,8 @@ def _list_groups(values: pd.Series) -> str:
 
 
 def _accepts(entry: DatasetEntry) -> bool:
-    return entry.rows >= 150 and len(common.feature_names(entry)) >= 1
+    """Enough rows that the test part of the shifted range holds at least 60."""
+    return entry.rows >= 300 and len(common.feature_names(entry)) >= 1
 
 
 FAMILY = Family("distribution_shift", ("binary", "multiclass", "regression"), sample_knobs, build, _accepts)

@@ -65,11 +65,13 @@ def cost_constants(positive: Any, fn_cost: float, fp_cost: float) -> str:
 
 
 _BASELINE = '''$docstring
-${numpy}import pandas as pd
-from sklearn.$module import $model_class
+import numpy as np
+import pandas as pd
+$imports
 
 TARGET = $target
 FEATURES = $features
+$models
 $constants
 
 def design(rows, columns=None):
@@ -78,20 +80,25 @@ def design(rows, columns=None):
     return x if columns is None else x.reindex(columns=columns, fill_value=0.0)
 
 
-def predict(known, rows):
-    """Fit the model on the `known` rows (their column medians fill gaps), then predict the others."""
+def predict(name, known, rows):
+    """Fit the named model on the `known` rows (their column medians fill gaps), then predict the others."""
     x = design(known)
     fill = x.median()
-    model = $model
+    model = MODELS[name]()
     model.fit(x.fillna(fill), known[TARGET])
     x = design(rows, x.columns).fillna(fill)
     return $predict
 
 
+$score
+
 train, validation, test = (pd.read_csv(f"data/{split}.csv") for split in ("train", "validation", "test"))
-predictions = predict(train, validation)
+scores = {name: score(validation[TARGET], predict(name, train, validation)) for name in MODELS}
+best = max(scores, key=scores.get)  # on a tie, the model listed first
+print(f"validation scores {scores}: refitting {best} on train + validation")
+predictions = predict(best, train, validation)
 pd.DataFrame({"id": validation["id"], TARGET: predictions}).to_csv("validation_predictions.csv", index=False)
-predictions = predict(pd.concat([train, validation]), test)  # refit on all labelled rows
+predictions = predict(best, pd.concat([train, validation]), test)  # refit on all labelled rows
 pd.DataFrame({"id": test["id"], TARGET: predictions}).to_csv("submission.csv", index=False)
 print("wrote validation_predictions.csv and submission.csv")
 '''
@@ -103,17 +110,19 @@ _BASELINE_PREDICT = {
 }
 """How a baseline turns its model into predictions, by kind: a regression stays within the training
 targets' range, a cost task decides at the Bayes threshold."""
+_CONSTANT = {"classification": 'DummyClassifier(strategy="most_frequent")',
+             "regression": 'DummyRegressor(strategy="median")', "cost": 'DummyClassifier(strategy="prior")'}
+"""The baseline's fallback, the sample submission's kind of prediction (a cost task's decides by the prior)."""
 
 
-def tabular_baseline(target: str, features: list[str], doc: str, model: str, kind: Kind,
+def tabular_baseline(target: str, features: list[str], doc: str, models: dict[str, str], kind: Kind, metric: str,
                      constants: str = "") -> str:
-    """Code of a baseline that fits `model` (a scikit-learn constructor call) on one-hot `features`."""
-    name = model.split("(")[0]
-    module = "tree" if name.startswith("DecisionTree") else "linear_model"
+    """Code of a baseline that fits each of `models` (name: scikit-learn constructor call) on one-hot
+    `features`, and a constant model after them, and keeps the one that scores best on validation."""
+    models = {**models, "constant": _CONSTANT[kind]}
     text = f"Baseline: {doc}. Writes validation_predictions.csv and submission.csv."
-    code = {"docstring": docstring(text), "module": module, "model_class": name, "model": model,
-            "constants": constants,
-            "numpy": "" if kind == "classification" else "import numpy as np\n", "predict": _BASELINE_PREDICT[kind]}
+    code = {"docstring": docstring(text), "constants": constants, "predict": _BASELINE_PREDICT[kind],
+            **_models_code(models, score_code(metric))}
     return render(_BASELINE, code, target=target, features=features)
 
 _REFERENCE = '''$docstring
@@ -127,8 +136,7 @@ $imports
 
 TARGET = $target
 $models
-CANDIDATES = [[name] for name in MODELS] + [list(MODELS)]
-"""Each model alone, and the average of both."""
+$candidates
 $constants
 
 def make_model(name):
@@ -171,6 +179,10 @@ write(test, predict(fit(best, pd.concat([train, validation], ignore_index=True))
 print("wrote validation_predictions.csv and submission.csv")
 '''
 
+_CANDIDATES = ('''CANDIDATES = [[name] for name in MODELS] + [list(MODELS)]
+"""Each model alone, and the average of both."""''', '''CANDIDATES = [list(MODELS)]
+"""The average of both (a cost task's few validation positives would choose between them too noisily)."""''')
+"""The candidates the reference chooses from on validation: for a cost task, only the average."""
 _PROBABILITIES = "np.mean([model.predict_proba(rows[features]) for model in models], axis=0)"
 REFERENCE_PREDICT = {
     "classification": f'''def predict(models, rows):
@@ -190,10 +202,14 @@ REFERENCE_PREDICT = {
 
 def reference_models(kind: Kind, n_train: int, metric: str, *, balanced: bool = False) -> dict[str, str]:
     """Constructors of the reference's models by name: a tree ensemble (a random forest on small data,
-    boosting on more) and a regularised linear model."""
+    boosting on more; for a cost task, strongly regularised boosting, whose probabilities stay close enough
+    to calibrated for a decision threshold far from one half) and a regularised linear model."""
     weight = ', class_weight="balanced"' if balanced and kind != "regression" else ""
     suffix = "Regressor" if kind == "regression" else "Classifier"
-    if n_train < 2000:
+    if kind == "cost":
+        ensemble = ("HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, "
+                    "min_samples_leaf=40, l2_regularization=1.0, early_stopping=False, random_state=0)")
+    elif n_train < 2000:
         ensemble = f"RandomForest{suffix}(n_estimators=300, min_samples_leaf=2, random_state=0{weight})"
     else:
         loss = ', loss="absolute_error"' if metric == "mae" else ""
@@ -211,21 +227,30 @@ def tabular_reference(target: str, kind: Kind, n_train: int, metric: str, *, bal
     ensemble, linear = models
     averaged = "predictions" if kind == "regression" else "probabilities"
     weights = " with balanced class weights" if balanced else ""
-    doc = (f"{ensemble}, {linear} or the average of their {averaged}, whichever scores the better {metric} on "
-           f"validation, on all features (median imputation and scaling, one-hot categoricals){weights}, refit on "
+    choice = (f"the average of the probabilities of {ensemble} and {linear}" if kind == "cost" else
+              f"{ensemble}, {linear} or the average of their {averaged}, whichever scores the better {metric} on "
+              "validation")
+    doc = (f"{choice}, on all features (median imputation and scaling, one-hot categoricals){weights}, refit on "
            "train + validation")
     code = {"docstring": docstring(f"Reference solution: {doc}."), "constants": constants,
-            "predict": REFERENCE_PREDICT[kind], **_models_code(models, score_code(metric))}
+            "candidates": _CANDIDATES[kind == "cost"], "predict": REFERENCE_PREDICT[kind],
+            **_models_code(models, score_code(metric), _PIPELINE_IMPORTS)}
     return render(_REFERENCE, code, target=target), doc
 
 
-def _models_code(models: dict[str, str], score: dict[str, str]) -> dict[str, str]:
+_PIPELINE_IMPORTS = ("from sklearn.compose import ColumnTransformer, make_column_selector",
+                     "from sklearn.impute import SimpleImputer", "from sklearn.pipeline import make_pipeline",
+                     "from sklearn.preprocessing import OneHotEncoder, StandardScaler")
+_MODULES = {"Ridge": "linear_model", "LogisticRegression": "linear_model", "LinearRegression": "linear_model",
+            "DecisionTreeClassifier": "tree", "DecisionTreeRegressor": "tree", "DummyClassifier": "dummy",
+            "DummyRegressor": "dummy"}
+"""The scikit-learn module of each model class the scripts use (the ensembles' is `ensemble`)."""
+
+
+def _models_code(models: dict[str, str], score: dict[str, str], extra_imports: tuple[str, ...] = ()) -> dict[str, str]:
     """Snippets `imports` (scikit-learn's, sorted), `models` (a dict of model factories) and `score`."""
-    modules = {"Ridge": "linear_model", "LogisticRegression": "linear_model"}
-    imports = sorted([f"from sklearn.{modules.get(name, 'ensemble')} import {name}" for name in models] + [
-        "from sklearn.compose import ColumnTransformer, make_column_selector",
-        "from sklearn.impute import SimpleImputer", "from sklearn.pipeline import make_pipeline",
-        "from sklearn.preprocessing import OneHotEncoder, StandardScaler"])
+    classes = {model.split("(")[0] for model in models.values()}
+    imports = sorted({f"from sklearn.{_MODULES.get(c, 'ensemble')} import {c}" for c in classes} | set(extra_imports))
     entries = "".join(_entry(name, model) for name, model in models.items())
     return {"imports": score["metrics_import"] + "\n".join(imports), "models": "MODELS = {\n" + entries + "}",
             "score": score["score"]}
@@ -233,4 +258,5 @@ def _models_code(models: dict[str, str], score: dict[str, str]) -> dict[str, str
 
 def _entry(name: str, model: str) -> str:
     line = f"    {name!r}: lambda: {model},\n"
-    return line if len(line) <= 121 else f"    {name!r}: lambda: {name}(\n        {model[len(name) + 1:]},\n"
+    cls = model.split("(")[0]
+    return line if len(line) <= 121 else f"    {name!r}: lambda: {cls}(\n        {model[len(cls) + 1:]},\n"

@@ -18,7 +18,7 @@ TWISTS = ("none", "none", "drop_top_feature")
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     return {"metric": common.pick(rng, _metrics(entry)),
-            "train_fraction": common.pick(rng, common.TRAIN_FRACTIONS),
+            "train_fraction": common.train_fraction(rng, entry),
             "twist": common.pick(rng, TWISTS) if len(common.feature_names(entry)) > 2 else "none"}
 
 
@@ -51,23 +51,31 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
 
 
 def classification_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[tuple[str, str], ...]:
-    """((code, summary) of the baseline, (code, summary) of the reference) for tabular classification; both
-    weight the classes equally unless the metric is accuracy."""
-    balanced = metric != "accuracy"
-    return (tree_baseline(train, target, balanced=balanced),
-            tabular_reference(target, "classification", len(train), metric, balanced=balanced))
+    """((code, summary) of the baseline, (code, summary) of the reference) for tabular classification; the
+    reference weights the classes equally unless the metric is accuracy."""
+    return (tree_baseline(train, target, metric),
+            tabular_reference(target, "classification", len(train), metric, balanced=metric != "accuracy"))
 
 
-def tree_baseline(train: pd.DataFrame, target: str, *, balanced: bool, kind: Kind = "classification",
-                  constants: str = "") -> tuple[str, str]:
-    """(code, summary) of a depth-2 decision tree on two complementary informative features, fit on train for
-    the validation predictions and refit on train + validation for the test predictions."""
+def tree_baseline(train: pd.DataFrame, target: str, metric: str, *, kind: Kind = "classification",
+                  constants: str = "", decision: str = "") -> tuple[str, str]:
+    """(code, summary) of a depth-2 decision tree on two complementary informative features (with and without
+    balanced class weights, unless the metric is accuracy), or a constant, whichever scores best on
+    validation; refit on train + validation for the test predictions. `decision`: how the tree labels a row,
+    where not by its leaf's commonest class."""
     features = common.complementary_features(train, target, classification=True)
-    weights = ', class_weight="balanced"' if balanced else ""
-    summary = (f"a depth-2 decision tree{' with balanced class weights' if balanced else ''} on two informative, "
-               f"complementary features ({', '.join(features)}), refit on train + validation for the test predictions")
-    model = f"DecisionTreeClassifier(max_depth=2, random_state=0{weights})"
-    return tabular_baseline(target, features, summary, model, kind, constants), summary
+    tree = "DecisionTreeClassifier(max_depth=2, random_state=0)"
+    models = {"tree": tree}
+    if kind == "classification" and metric != "accuracy":
+        models["balanced tree"] = tree.replace(")", ', class_weight="balanced")')
+    weights = ", with or without balanced class weights," if len(models) > 1 else ""
+    summary = (f"a depth-2 decision tree{weights} on two informative, complementary features "
+               f"({', '.join(features)}){decision}, or the {_CONSTANT_DOC[kind]}, whichever scores the better "
+               f"{metric} on validation, refit on train + validation for the test predictions")
+    return tabular_baseline(target, features, summary, models, kind, metric, constants), summary
+
+
+_CONSTANT_DOC = {"classification": "commonest training label", "cost": "label the class prior decides"}
 
 
 def _topic(knobs: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from synthml.task_bank.families.tabular_classification import TWISTS
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     return {"metric": common.pick(rng, common.REGRESSION_METRICS),
-            "train_fraction": common.pick(rng, common.TRAIN_FRACTIONS),
+            "train_fraction": common.train_fraction(rng, entry),
             "twist": common.pick(rng, TWISTS) if len(common.feature_names(entry)) > 2 else "none"}
 
 
@@ -46,8 +46,9 @@ def regression_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[t
     """((code, summary) of the baseline, (code, summary) of the reference) for tabular regression."""
     feature = common.rank_features(train, target, classification=False)[0]
     summary = (f"a linear regression on the single most informative feature ({feature}), its predictions clipped "
-               "to the range of the training targets, refit on train + validation for the test predictions")
-    baseline = tabular_baseline(target, [feature], summary, "LinearRegression()", "regression")
+               f"to the range of the training targets, or the training median, whichever scores the better {metric} "
+               "on validation, refit on train + validation for the test predictions")
+    baseline = tabular_baseline(target, [feature], summary, {"linear": "LinearRegression()"}, "regression", metric)
     return (baseline, summary), tabular_reference(target, "regression", len(train), metric)
 
 

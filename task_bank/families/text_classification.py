@@ -56,7 +56,7 @@ print("wrote validation_predictions.csv and submission.csv")
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     knobs = {"metric": common.pick(rng, common.CLASSIFICATION_METRICS),
-             "train_fraction": common.pick(rng, common.TRAIN_FRACTIONS),
+             "train_fraction": common.train_fraction(rng, entry),
              "label_set": common.pick(rng, LABEL_SETS)}
     if knobs["label_set"] == "one_vs_rest":
         knobs["positive_rank"] = rng.randrange(3)
