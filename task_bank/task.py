@@ -1,8 +1,8 @@
 """A loaded task: its YAML validated, paths resolved and checked, metrics settled, version hashed.
 
-Three ways to name a task: a task directory holding `task.yaml` (SynthML's layout), a task YAML
+Four ways to name a task: a task directory holding `task.yaml` (SynthML's layout), a task YAML
 (an MLGym checkout's `configs/tasks/X.yaml` resolves paths against the checkout root and
-`configs/`, as MLGym does), or `BANK_DIR:TASK_ID`.
+`configs/`, as MLGym does), `BANK_DIR:TASK_ID`, or `MLGYM_ROOT:tasks/X.yaml` (see `mlgym.py`).
 """
 
 import hashlib
@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from synthml.errors import TaskError
-from synthml.task_bank.mlgym import MLGYM_TASKS
+from synthml.task_bank.mlgym import MLGYM_TASKS, is_mlgym_checkout, mlgym_config
 from synthml.task_bank.paths import check_task_paths, inside
 from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
 
@@ -138,8 +138,10 @@ def resolve_task_yaml(spec: str | Path) -> Path:
         return path.resolve()
     bank, sep, task_id = str(spec).rpartition(":")
     if sep and Path(bank).expanduser().is_dir():
+        if is_mlgym_checkout(Path(bank).expanduser()):  # MLGYM_ROOT:tasks/X.yaml, as MLGym's run.py names it
+            return mlgym_config(bank, task_id)
         return find_in_bank(Path(bank).expanduser(), task_id)
-    raise TaskError(f"{spec}: no such task dir, task YAML or BANK_DIR:TASK_ID")
+    raise TaskError(f"{spec}: no such task dir, task YAML, BANK_DIR:TASK_ID or MLGYM_ROOT:tasks/X.yaml")
 
 
 class _TaskYamlDumper(yaml.SafeDumper):
