@@ -1,0 +1,138 @@
+"""ExpertAgent: a researcher with no LLM, on real tasks in the bubblewrap sandbox. It beats the baseline,
+works only through the workspace (never hidden/ or reference/), explains every step and submits."""
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+from synthml.agents import expert_scripts as scripts
+from synthml.agents.expert import ExpertAgent, parse_profile, parse_score, read_facts, script
+from synthml.agents.expert_plan import Candidate, Facts, combine, plan
+from synthml.agents.trajectory import Trajectory
+from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.task_bank.families import FAMILIES
+from synthml.task_bank.generate import generate
+from synthml.task_bank.task import bank_task_dirs, load_task
+
+from .conftest import CLASSIFICATION, REGRESSION
+
+OFF_LIMITS = re.compile(r"(^|[\s/'\"])(hidden|reference)/")
+COST_NOTE = ("Detect the rare positive class `deny` = yes (12.0% of rows).\n\nCosts: predicting anything but yes for "
+             "a row whose `deny` is yes (a missed positive) costs 10; predicting yes for any other row (a false alarm) "
+             "costs 1; correct predictions cost nothing.")
+KINDS = ("classification", "regression", "cost", "image", "text", "forecast")
+
+
+def play(task: Path, max_steps: int = 25, run: int = 0) -> Trajectory:
+    env = SynthMLEnv(task=task, max_steps=max_steps)
+    try:
+        return ExpertAgent().run(env, seed=0, run=run)
+    finally:
+        env.close()
+
+
+def check_episode(trajectory: Trajectory) -> None:
+    """A researcher's episode: a thought on every step, no hidden or reference file touched, a submission."""
+    assert trajectory.exit_status == "submitted", trajectory.exit_status
+    assert trajectory.steps[-1].action == "submit"
+    for step in trajectory.steps:
+        assert step.thought.strip(), f"no thought for {step.action[:80]!r}"
+        assert not OFF_LIMITS.search(step.action), step.action
+    validations = [s for s in trajectory.scores if s.split == "validation"]
+    assert len(validations) >= 3, "the baseline and at least two candidates are validated"
+
+
+def gain(trajectory: Trajectory) -> float:
+    """The final test score's improvement over the baseline's, positive when better in the metric's direction."""
+    return trajectory.direction * (trajectory.final[trajectory.metric] - trajectory.baseline["test"])
+
+
+@pytest.mark.usefixtures("runtime")
+@pytest.mark.parametrize("task", [CLASSIFICATION, REGRESSION])
+def test_expert_beats_the_baseline_on_the_sample_tasks(task: str) -> None:
+    trajectory = play(sample_bank() / task)
+    check_episode(trajectory)
+    assert trajectory.agent == "expert"
+    assert gain(trajectory) > 0, (trajectory.final, trajectory.baseline)
+    written = [s.action for s in trajectory.steps if s.action.startswith("cat > try_")]
+    assert written and all("<<'EOF'" in a and "\npython try_" in a for a in written)
+    assert any("Hypothesis:" in s.thought and "Result:" in s.thought for s in trajectory.steps)
+
+
+@pytest.mark.usefixtures("runtime")
+def test_expert_fits_its_candidates_into_the_step_limit() -> None:
+    trajectory = play(sample_bank() / REGRESSION, max_steps=12)
+    assert trajectory.exit_status == "submitted"  # not cut by the limit and auto-submitted
+    assert len(trajectory.steps) <= 12
+    assert sum(s.action.startswith("cat > try_") for s in trajectory.steps) == 2
+
+
+def test_reads_the_cost_note_and_the_kind_of_data() -> None:
+    table = {"rows": {"train": 500}, "columns": {"income": {"min": 0.0, "unique": 400, "missing": 0.0},
+                                                 "job": {"mean_length": 6.0, "unique": 3, "missing": 0.0}}}
+    cost = read_facts(COST_NOTE, {"metric": "expected_cost", "direction": -1}, {"target": "deny", **table})
+    assert (cost.kind, cost.positive, cost.fn_cost, cost.fp_cost) == ("cost", "yes", 10.0, 1.0)
+    assert read_facts("", {"metric": "f1_macro", "direction": 1}, table).kind == "classification"
+    assert read_facts("", {"metric": "mae", "direction": -1}, table).kind == "regression"
+    pixels = {"rows": {"train": 300}, "columns": {f"p{i}": {"min": 0.0, "max": 16.0, "unique": 17, "missing": 0.0}
+                                                  for i in range(16)}}
+    image = read_facts("", {"metric": "accuracy", "direction": 1}, pixels)
+    assert (image.kind, image.pixel_max) == ("image", 16.0)
+    text = {"rows": {"train": 300}, "columns": {"text": {"mean_length": 140.0, "unique": 298, "missing": 0.0}}}
+    facts = read_facts("", {"metric": "accuracy", "direction": 1}, text)
+    assert (facts.kind, facts.text) == ("text", "text")
+    series = {"rows": {"train": 200}, "columns": {"date": {"mean_length": 10.0, "unique": 200, "missing": 0.0,
+                                                           "dates": True, "median_step_days": 31.0}}}
+    forecast = read_facts("Forecast the series.", {"metric": "rmse", "direction": -1}, series)
+    assert (forecast.kind, forecast.season) == ("forecast", 12)
+    stated = read_facts("(seasonal period 4 points)", {"metric": "smape", "direction": -1}, series)
+    assert (stated.kind, stated.season) == ("forecast", 4)
+
+
+def test_parses_scores_and_profiles() -> None:
+    observation = ("Baseline Score: {'rmse': 3.0}\nEvaluation Score: {'rmse': 2.5, 'r2': nan}")
+    assert parse_score(observation, "rmse") == 2.5
+    assert parse_score(observation, "r2") is None
+    assert parse_score("Submission artefact not found.", "rmse") is None
+    assert parse_profile('noise\n{"target": "y", "rows": {"train": 3}}\n') == {"target": "y", "rows": {"train": 3}}
+    assert parse_profile("Traceback (most recent call last): ...") == {}
+
+
+def test_plans_are_seeded_and_every_script_compiles() -> None:
+    changed = False
+    for kind in KINDS:
+        facts = Facts(kind, "y", "rmse" if kind in ("regression", "forecast") else "f1_macro", 1, text="text",
+                      season=12, log_target=kind == "regression")
+        runs = [plan(facts, random.Random(f"expert:0:{run}"), run) for run in range(4)]
+        assert _shown(runs[0]) == _shown(plan(facts, random.Random("expert:0:0"), 0))
+        changed |= any(_shown(r) != _shown(runs[0]) for r in runs[1:])
+        for candidate in [*runs[0], *(combine(facts, runs[0][0], other) for other in runs[0][1:])]:
+            compile(script(facts, candidate, 0), f"{kind}: {candidate.label}", "exec")
+    assert changed, "repeated runs try the same candidates in the same order"
+    compile(scripts.profile_script(None), "profile", "exec")
+
+
+def _shown(candidates: list[Candidate]) -> list[str]:
+    return [f"{c.label}: {c.describe()}" for c in candidates]
+
+
+@pytest.fixture(scope="module")
+def bank(runtime: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One generated task of each procedural family (about two and a half minutes on two cores)."""
+    out = tmp_path_factory.mktemp("expert-bank") / "bank"
+    generate(out, len(FAMILIES), seed=0, workers=1)
+    return out
+
+
+@pytest.mark.slow
+def test_expert_beats_the_baseline_in_every_family(bank: Path) -> None:
+    gains, families = {}, set()
+    for task in bank_task_dirs(bank):
+        families.add(load_task(task).config.provenance.generator)
+        trajectory = play(task)
+        check_episode(trajectory)
+        gains[trajectory.task_id] = gain(trajectory)
+    assert len(families) >= 5, families
+    assert all(g > 0 for g in gains.values()), gains
