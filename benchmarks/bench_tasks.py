@@ -140,14 +140,21 @@ def task_ref(spec: str | Path) -> TaskRef:
 
 
 def _split_spec(spec: str) -> tuple[Path, list[str] | None]:
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return path, None
+    if _is_dir(spec):
+        return Path(spec).expanduser(), None
     root, sep, ids = spec.rpartition(":")
-    if sep and Path(root).expanduser().is_dir():
+    if sep and _is_dir(root):
         return Path(root).expanduser(), [i.strip() for i in ids.split(",") if i.strip()]
     raise SynthMLError(f"--tasks {spec}: no such folder; pass a bank dir or an MLGym checkout, optionally "
                        "followed by :ID1,ID2 to pick tasks")
+
+
+def _is_dir(text: str) -> bool:
+    """Whether `text` names a folder (a long list of ids after the root is too long a name to ask the OS about)."""
+    try:
+        return Path(text).expanduser().is_dir()
+    except OSError:
+        return False
 
 
 def _choose(ids: list[str] | None, known: list[str], spec: str) -> list[str]:

@@ -94,6 +94,8 @@ def test_resolve_tasks_reads_a_bank_and_picks_ids():
     task = load_task(picked.spec)  # a SynthML task: attempts are on its validation split, beside that baseline
     assert (picked.attempt_split, picked.attempt_baseline) == ("validation", task.baseline_validation_score)
     assert picked.attempt_baseline != picked.baseline == task.baseline_score
+    many = ",".join([REGRESSION, CLASSIFICATION] * 20)  # longer than a file name may be
+    assert [t.id for t in resolve_tasks(f"{sample_bank()}:{many}").tasks] == [REGRESSION, CLASSIFICATION]
 
 
 def test_resolve_tasks_says_what_is_wrong(tmp_path):
