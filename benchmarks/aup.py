@@ -11,7 +11,6 @@ Reference: MLGym `scripts/evaluation/get_ranks.py` (`calculate_performance_ratio
 Where MLGym crashes (no feasible score on a task, a zero score it divides by) we say what we do instead.
 """
 
-import difflib
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthml.errors import SynthMLError
+from synthml.errors import SynthMLError, did_you_mean
 
 TASK = "Task"
 BASELINE = "baseline"
@@ -207,6 +206,5 @@ def _check_minimize(tables: Sequence[pd.DataFrame], minimize: Collection[str]) -
     known = sorted({str(task) for table in tables for task in table.index})
     for name in minimize:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"tasks: {', '.join(known)}"
-            raise SynthMLError(f"--minimize names task '{name}', which no score table has; {hint}")
+            raise SynthMLError(f"--minimize names task '{name}', which no score table has; "
+                               f"{did_you_mean(name, known)}")

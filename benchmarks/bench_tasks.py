@@ -2,13 +2,12 @@
 holding what the score tables need even if every episode on it fails; MLGym tasks that cannot run here are
 `SkippedTask`s with the reason."""
 
-import difflib
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.errors import SynthMLError
+from synthml.errors import SynthMLError, did_you_mean
 from synthml.task_bank.bank import MANIFEST, TaskBank
 from synthml.task_bank.mlgym import MLGYM_BENCHMARK_CONFIGS, MLGymTask, mlgym_tasks, prepare_mlgym_data
 from synthml.task_bank.task import TASK_YAML, bank_task_dirs, load_task
@@ -102,9 +101,8 @@ def _choose_mlgym(root: Path, ids: list[str] | None) -> list[MLGymTask]:
                                f"({', '.join(t.ref for t in found)}); name one of them")
         if not found:
             known = [*dict.fromkeys(t.id for t in surveyed), *(t.ref for t in surveyed)]
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"tasks: {', '.join(t.ref for t in surveyed)}"
-            raise SynthMLError(f"--tasks {root}:{name}: no MLGym task '{name}' in {root}/configs/tasks; {hint}")
+            raise SynthMLError(f"--tasks {root}:{name}: no MLGym task '{name}' in {root}/configs/tasks; "
+                               f"{did_you_mean(name, known)}")
         chosen += found
     return list({task.ref: task for task in chosen}.values())
 
@@ -162,7 +160,5 @@ def _choose(ids: list[str] | None, known: list[str], spec: str) -> list[str]:
         return known
     for task_id in ids:
         if task_id not in known:
-            close = difflib.get_close_matches(task_id, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"tasks: {', '.join(known)}"
-            raise SynthMLError(f"--tasks {spec}: no task '{task_id}' in this bank; {hint}")
+            raise SynthMLError(f"--tasks {spec}: no task '{task_id}' in this bank; {did_you_mean(task_id, known)}")
     return list(dict.fromkeys(ids))

@@ -1,5 +1,8 @@
 """The error tree. Messages name the file, field or flag at fault and say the fix."""
 
+import difflib
+from collections.abc import Sequence
+
 
 class SynthMLError(Exception):
     """Root of every error SynthML raises on purpose."""
@@ -19,3 +22,9 @@ class SandboxUnavailableError(SandboxError):
 
 class LLMError(SynthMLError, RuntimeError):
     """A language-model endpoint failed or answered garbage."""
+
+
+def did_you_mean(name: str, known: Sequence[str], listed: str = "tasks") -> str:
+    """The end of an unknown-name message: the closest known name, else every known one."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else f"{listed}: {', '.join(known)}"
