@@ -8,6 +8,7 @@ JSON line; `to_swe_agent_traj` and `results_json` write what SWE-agent/MLGym too
 
 import fcntl
 import json
+import logging
 import os
 import time
 import uuid
@@ -24,6 +25,8 @@ from synthml.agents.llm import Usage
 from synthml.envs.aci import command_name
 from synthml.errors import SandboxError, SynthMLError
 from synthml.task_bank.task import Task, load_task
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 INFRA_ERRORS = (SandboxError, OSError)
@@ -276,14 +279,28 @@ def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
         os.close(fd)  # releases the lock
 
 
-def read_trajectories(path: str | Path) -> list[Trajectory]:
-    """Every trajectory in a JSONL file; a malformed line raises SynthMLError naming the file and line."""
-    trajectories = []
+def read_trajectories(path: str | Path, skip_torn: bool = False) -> list[Trajectory]:
+    """Every trajectory in a JSONL file; a malformed line raises SynthMLError naming the file and line.
+    `skip_torn`: leave out (with a warning) lines that are not JSON at all, as a writer killed mid-line leaves."""
+    trajectories, torn = [], []
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
-            if line.strip():
+            if skip_torn and line.strip() and not _is_json(line):
+                torn.append(number)
+            elif line.strip():
                 trajectories.append(_parse_line(line, f"{path}:{number}"))
+    if torn:
+        log.warning("%s: skipping line(s) %s, cut short by a process that was killed while writing", path,
+                    ", ".join(map(str, torn)))
     return trajectories
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_line(line: str, where: str) -> Trajectory:

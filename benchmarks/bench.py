@@ -13,7 +13,6 @@ data not generated) are listed as skipped, with why, in the report.
 """
 
 import json
-import logging
 import os
 import platform
 import time
@@ -40,8 +39,6 @@ from synthml.benchmarks.bench_tasks import SkippedTask, TaskRef, resolve_tasks
 from synthml.benchmarks.report import Report, write_report
 from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError
-
-log = logging.getLogger(__name__)
 
 AGENTS = ("baseline", "expert", "llm")
 CONFIG = "bench.json"
@@ -251,26 +248,8 @@ def _done_keys(path: Path) -> set[tuple]:
 
 
 def stored_trajectories(path: Path) -> list[Trajectory]:
-    """The JSONL's trajectories, less the torn line a process killed mid-write may leave (not JSON at all:
-    its job simply runs again). A line that is JSON but no trajectory still raises, naming the line."""
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    torn = [n for n, line in enumerate(lines, 1) if line.strip() and not _is_json(line)]
-    if not torn:
-        return read_trajectories(path)
-    log.warning("%s: skipping line(s) %s, cut short by a process that was killed while writing", path,
-                ", ".join(map(str, torn)))
-    return [t for n, line in enumerate(lines, 1) if line.strip() and n not in torn
-            for t in [Trajectory.model_validate_json(line)]]
-
-
-def _is_json(line: str) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
+    """The JSONL's trajectories, less a torn line a killed process may leave (its job simply runs again)."""
+    return read_trajectories(path, skip_torn=True) if path.is_file() else []
 
 
 def _play(job: Job, config: BenchConfig, out: Path) -> JobResult:
