@@ -81,7 +81,10 @@ class LLM(Protocol):
     name: str
     """The model name recorded in trajectories."""
 
-    def complete(self, messages: list[dict], tools: list[dict] | None = None) -> Reply: ...
+    def complete(self, messages: list[dict], tools: list[dict] | None = None, *,
+                 response_format: dict | None = None) -> Reply:
+        """One completion; `response_format` (OpenAI's field) asks for JSON where the endpoint supports it."""
+        ...
 
 
 class OpenAIChatConfig(BaseModel):
@@ -115,8 +118,9 @@ class OpenAIChat:
     def __repr__(self) -> str:
         return f"OpenAIChat(model={self.config.model!r}, base_url={_url(self.config)!r})"
 
-    def complete(self, messages: list[dict], tools: list[dict] | None = None) -> Reply:
-        return _reply(self._request(_params(self.config, messages, tools)), self.config)
+    def complete(self, messages: list[dict], tools: list[dict] | None = None, *,
+                 response_format: dict | None = None) -> Reply:
+        return _reply(self._request(_params(self.config, messages, tools, response_format)), self.config)
 
     def close(self) -> None:
         """Closes the connection pool (it is also closed when the object is collected)."""
@@ -174,13 +178,16 @@ def _client(config: OpenAIChatConfig, key: str) -> Any:
     return openai.OpenAI(api_key=key, base_url=_url(config), timeout=config.timeout_s, max_retries=0)
 
 
-def _params(config: OpenAIChatConfig, messages: list[dict], tools: list[dict] | None) -> dict:
+def _params(config: OpenAIChatConfig, messages: list[dict], tools: list[dict] | None,
+            response_format: dict | None = None) -> dict:
     """The request: only the knobs the config sets, so each server keeps its own defaults."""
     params: dict[str, Any] = {"model": config.model, "messages": messages}
     knobs = {"temperature": config.temperature, "top_p": config.top_p, "max_tokens": config.max_tokens}
     params.update({name: value for name, value in knobs.items() if value is not None})
     if tools:
         params["tools"] = tools
+    if response_format:
+        params["response_format"] = response_format
     if config.extra_body:
         params["extra_body"] = dict(config.extra_body)
     return params
@@ -283,12 +290,15 @@ class ScriptedLLM:
         self.name = name
         self.replies = list(replies)
         self.calls: list[list[dict]] = []
+        self.response_formats: list[dict | None] = []
 
     def __repr__(self) -> str:
         return f"ScriptedLLM(name={self.name!r}, replies={len(self.replies)}, calls={len(self.calls)})"
 
-    def complete(self, messages: list[dict], tools: list[dict] | None = None) -> Reply:
+    def complete(self, messages: list[dict], tools: list[dict] | None = None, *,
+                 response_format: dict | None = None) -> Reply:
         self.calls.append(copy.deepcopy(messages))  # a copy: the agent loop goes on appending to its list
+        self.response_formats.append(response_format)
         if len(self.calls) > len(self.replies):
             raise LLMError(f"ScriptedLLM {self.name!r} ran out of replies: it had {len(self.replies)} and was "
                            f"asked for reply {len(self.calls)}; give it more replies or end the episode sooner")

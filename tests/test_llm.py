@@ -119,6 +119,14 @@ def test_completion_text_usage_and_cost(server: FakeOpenAI, key: str) -> None:
     assert llm.name == "test-model" and isinstance(llm, LLM)
 
 
+def test_response_format_is_sent_as_given(server: FakeOpenAI, key: str) -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    chat(server).complete(MESSAGES, response_format={"type": "json_object", "schema": schema})
+    chat(server).complete(MESSAGES)
+    assert server.requests[0]["body"]["response_format"] == {"type": "json_object", "schema": schema}
+    assert "response_format" not in server.requests[1]["body"]
+
+
 def test_tool_call_completion(server: FakeOpenAI, key: str) -> None:
     calls = [{"id": "call_1", "type": "function", "function": {"name": "bash", "arguments": '{"cmd": "ls"}'}}]
     server.script = [(200, completion(text=None, tool_calls=calls), 0.0)]
