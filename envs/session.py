@@ -55,11 +55,16 @@ def _clean_up(sandbox: Sandbox, folder: Path) -> None:
 
 def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | None:
     """The task's runtime folder (built on first use); none for the fake sandbox."""
+    if task.config.use_generic_conda or not task.config.requirements_path:
+        return generic_runtime_for(sandbox)
     if isinstance(sandbox_config(sandbox), FakeConfig):
         return None
-    if task.config.use_generic_conda or not task.config.requirements_path:
-        return generic_runtime().path
     return task_runtime(task.path(task.config.requirements_path)).path
+
+
+def generic_runtime_for(sandbox: "str | dict | SandboxConfig") -> Path | None:
+    """The generic runtime's folder (built on first use); none for the fake sandbox."""
+    return None if isinstance(sandbox_config(sandbox), FakeConfig) else generic_runtime().path
 
 
 def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:

@@ -23,6 +23,8 @@ from synthml.task_bank.validator import ValidationReport
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"
 MANIFEST_VERSION = 1
+PROVENANCE = "provenance"
+"""A task's record of how it was written (LLM calls, data preparation), kept out of its version."""
 
 
 class ManifestEntry(BaseModel):
@@ -42,6 +44,8 @@ class ManifestEntry(BaseModel):
     seed: int | None = Field(None, description="Seed of the `generate` run that planned it.")
     index: int | None = Field(None, description="Its place in that run's plan.")
     report: ValidationReport = Field(description="The validator's report.")
+    rounds: int | None = Field(None, description="LLM tasks: validation rounds used (1: accepted as first written).")
+    usage: dict[str, int | float] | None = Field(None, description="LLM tasks: tokens, calls and cost of writing it.")
     created_at: datetime = Field(description="When it was recorded (UTC).")
 
 
@@ -152,7 +156,8 @@ def export_bank(bank: TaskBank, out: Path) -> int:
 def _export_row(bank: TaskBank, entry: ManifestEntry) -> dict:
     task = load_task(bank.task_dir(entry.task_id))
     report = entry.report
-    files = [{"path": str(p.relative_to(task.root)), "content": p.read_bytes()} for p in sorted(task.files())]
+    paths = task.files() | {p for p in (task.root / PROVENANCE).rglob("*") if p.is_file()}
+    files = [{"path": str(p.relative_to(task.root)), "content": p.read_bytes()} for p in sorted(paths)]
     return {"task_id": entry.task_id, "version": entry.version, "name": task.config.name,
             "generator": entry.generator, "family": entry.family, "dataset": entry.dataset,
             "task_type": entry.task_type, "metric": report.metric, "direction": report.direction,

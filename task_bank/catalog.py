@@ -322,14 +322,23 @@ class HubCheck(BaseModel):
 
 def verify_hub_dataset(repo_id: str, revision: str | None = None, *, timeout: float = 5.0) -> HubCheck:
     """Ask the Hub (HF_ENDPOINT, default huggingface.co) whether `repo_id` exists at `revision`."""
+    if (why := hub_unavailable(timeout)) is not None:
+        return _check(repo_id, "offline", why)
+    return _ask_hub(repo_id, revision, _hub_endpoint(), timeout)
+
+
+def hub_unavailable(timeout: float = 5.0) -> str | None:
+    """Why the Hub cannot be asked now (an offline flag, no route to it), or None when it can."""
     flag = next((name for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE") if _truthy(os.environ.get(name))), None)
     if flag:
-        return _check(repo_id, "offline", f"The Hub is not consulted because {flag}={os.environ[flag]}.")
-    endpoint = (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
+        return f"The Hub is not consulted because {flag}={os.environ[flag]}."
+    endpoint = _hub_endpoint()
     host = _unreachable(endpoint, timeout)
-    if host is not None:
-        return _check(repo_id, "offline", f"The Hub at {endpoint} is unreachable: no route to {host}.")
-    return _ask_hub(repo_id, revision, endpoint, timeout)
+    return None if host is None else f"The Hub at {endpoint} is unreachable: no route to {host}."
+
+
+def _hub_endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
 
 
 def _ask_hub(repo_id: str, revision: str | None, endpoint: str, timeout: float) -> HubCheck:

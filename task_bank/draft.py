@@ -56,6 +56,10 @@ class TaskDraft:
     column_docs: dict[str, str] = field(default_factory=dict)
     """Descriptions of columns the family made or changed; the catalog's describe the rest."""
     training_timeout: int = 600
+    generator: str = ""
+    """What wrote the task, for its provenance; empty: procedural/<family>."""
+    model: str | None = None
+    """The LLM that wrote the task, if any."""
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -158,7 +162,8 @@ def task_yaml(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) ->
 def provenance(draft: TaskDraft) -> dict:
     entry = draft.dataset
     package = PACKAGES.get(entry.source, entry.source)
-    return {"generator": f"procedural/{draft.family}", "topic": draft.topic,
+    model = {"model": draft.model} if draft.model else {}
+    return {"generator": draft.generator or f"procedural/{draft.family}", "topic": draft.topic, **model,
             "dataset": {"id": entry.id, "source": f"{package} {entry.loader}",
                         "revision": f"{package} {_version(package)}", "sha256": entry.sha256,
                         "license": entry.license},

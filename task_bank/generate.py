@@ -129,7 +129,7 @@ def generate(out: Path, n: int, seed: int = 0, *, families: list[str] | None = N
              on_result: Callable[[ManifestEntry], None] | None = None) -> Summary:
     """Plan n candidates, validate those the bank has not recorded, and record each outcome."""
     started = time.monotonic()
-    sandbox = _share_cores(sandbox_config(sandbox), workers)
+    sandbox = share_cores(sandbox_config(sandbox), workers)
     bank = TaskBank(out)
     bank.recover()
     candidates = plan(seed, n, families)
@@ -148,7 +148,7 @@ def generate(out: Path, n: int, seed: int = 0, *, families: list[str] | None = N
     return summary
 
 
-def _share_cores(config: SandboxConfig, workers: int) -> SandboxConfig:
+def share_cores(config: SandboxConfig, workers: int) -> SandboxConfig:
     """Each of the parallel validations gets its share of the cores (unless the config says otherwise):
     thread pools that each take every core slow all of them down, badly on small machines."""
     limits = getattr(config, "limits", None)

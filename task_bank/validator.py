@@ -24,7 +24,10 @@ from synthml.task_bank.leakage import cheating_probes, fingerprint_leaks, hidden
 from synthml.task_bank.task import TASK_YAML, Task, load_task, write_task_yaml
 
 Reason = Literal["generation_failed", "schema", "baseline_failed", "evaluation_failed", "nondeterministic",
-                 "reference_failed", "no_headroom", "leakage", "duplicate"]
+                 "reference_failed", "no_headroom", "leakage", "duplicate",
+                 "dataset_unverified", "prepare_failed", "llm_failed"]
+"""The last three come from the LLM pipeline: a proposed dataset nobody could verify, data preparation
+code that failed, replies that never parsed."""
 MARGIN = 0.02
 SPLITS: tuple[Split, ...] = ("validation", "test")
 
