@@ -22,12 +22,47 @@ def generate(
     workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
     sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
     margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
+    llm: Annotated[bool, typer.Option("--llm", help="Write tasks with an LLM (the paper's pipeline) instead of "
+                                      "the procedural families.", rich_help_panel="LLM pipeline")] = False,
+    model: Annotated[str | None, typer.Option(help="Model, as the endpoint names it.",
+                                              rich_help_panel="LLM pipeline")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 "
+                                                 "(default: OpenAI's).", rich_help_panel="LLM pipeline")] = None,
+    api_key_env: Annotated[str, typer.Option(help="Environment variable holding the API key.",
+                                             rich_help_panel="LLM pipeline")] = "OPENAI_API_KEY",
+    max_rounds: Annotated[int, typer.Option(min=1, help="Validation rounds per task (repairs + 1).",
+                                            rich_help_panel="LLM pipeline")] = 5,
+    max_cost: Annotated[float | None, typer.Option(help="USD this run may spend; it then stops cleanly.",
+                                                   rich_help_panel="LLM pipeline")] = None,
+    in_flight: Annotated[int, typer.Option(min=1, help="Tasks in progress at once.",
+                                           rich_help_panel="LLM pipeline")] = 4,
+    structured: Annotated[str, typer.Option(help="JSON output: auto (probe), json_schema (OpenAI, vLLM), "
+                                            "json_object (llama.cpp) or off.",
+                                            rich_help_panel="LLM pipeline")] = "auto",
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="Cap on each reply's tokens.",
+                                                   rich_help_panel="LLM pipeline")] = None,
+    temperature: Annotated[float | None, typer.Option(min=0, help="Sampling temperature.",
+                                                      rich_help_panel="LLM pipeline")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds one LLM request may take (a busy local server "
+                                           "queues requests: raise it, or lower --in-flight).",
+                                           rich_help_panel="LLM pipeline")] = 120.0,
+    price_input: Annotated[float, typer.Option(min=0, help="USD per million prompt tokens, for costs.",
+                                               rich_help_panel="LLM pipeline")] = 0.0,
+    price_output: Annotated[float, typer.Option(min=0, help="USD per million completion tokens.",
+                                                rich_help_panel="LLM pipeline")] = 0.0,
 ) -> None:
-    """Fill a bank with validated tasks built from the offline dataset catalog.
+    """Fill a bank with validated tasks built from the offline dataset catalog, by the procedural
+    families or, with --llm, by an LLM with a self-debugging loop.
 
     Example: synthml generate --out bank --n 20 --seed 0 --workers 2
+
+    Example: synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --n 10 --out llm-bank
     """
     from synthml.envs.runtime import generic_runtime
+
+    if llm or model or base_url:
+        _generate_llm(out, n, seed, locals())
+        return
     from synthml.task_bank.generate import generate as run_generate
 
     generic_runtime(log=console.print)
@@ -46,6 +81,30 @@ def generate(
                                on_result=advance)
         progress.update(bar, completed=n)
     print_summary(summary, out)
+
+
+def _generate_llm(out: Path, n: int, seed: int, options: dict) -> None:
+    from synthml.cli_synthesis import generate_llm
+    from synthml.errors import LLMError
+    from synthml.task_bank.synthesis.pipeline import SynthesisConfig
+    from synthml.task_bank.synthesis.replies import MODES
+
+    if not options["llm"]:
+        raise LLMError("--model and --base-url choose the LLM of the LLM pipeline: add --llm")
+    if not options["model"]:
+        raise LLMError("--llm needs --model (and --base-url for a server other than OpenAI's), e.g. "
+                       "synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --out bank")
+    if options["structured"] not in MODES:
+        raise LLMError(f"--structured {options['structured']}: choose one of {', '.join(MODES)}")
+    spec = {"model": options["model"], "base_url": options["base_url"], "api_key_env": options["api_key_env"],
+            "max_tokens": options["max_tokens"], "temperature": options["temperature"], "timeout_s": options["timeout"],
+            "price_per_million_input": options["price_input"], "price_per_million_output": options["price_output"]}
+    config = SynthesisConfig(max_rounds=options["max_rounds"], max_cost=options["max_cost"],
+                             in_flight=options["in_flight"], workers=options["workers"],
+                             structured=options["structured"], sandbox=options["sandbox"], margin=options["margin"])
+    summary = generate_llm(out, n, seed, spec, config)
+    if summary.stopped:
+        raise typer.Exit(1)
 
 
 def print_summary(summary, out: Path) -> None:
@@ -98,11 +157,11 @@ def list_tasks(
     for e in entries:
         r = e.report
         if rejected:
-            table.add_row(e.task_id, e.family, e.dataset, r.metric, "", "", r.rejections[0].reason)
+            table.add_row(e.task_id, e.family or e.generator, e.dataset, r.metric, "", "", r.rejections[0].reason)
         else:
-            table.add_row(e.task_id, e.family, e.dataset, f"{r.metric} ({'max' if r.direction == 1 else 'min'})",
-                          f"{r.baseline['test'][r.metric]:.4g}", f"{r.reference['test'][r.metric]:.4g}",
-                          f"{r.headroom:+.1%}")
+            metric = f"{r.metric} ({'max' if r.direction == 1 else 'min'})"
+            scores = [f"{getattr(r, who)['test'][r.metric]:.4g}" for who in ("baseline", "reference")]
+            table.add_row(e.task_id, e.family or e.generator, e.dataset, metric, *scores, f"{r.headroom:+.1%}")
     console.print(table)
     console.print(f"{len(entries)} {'rejected' if rejected else 'accepted'} tasks in {bank}")
 

