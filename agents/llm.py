@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthml.errors import LLMError
+from synthml.errors import LLMError, LLMRequestRejected
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ PLACEHOLDER_KEY = "EMPTY"
 MAX_BACKOFF_S = 60.0
 RETRY_STATUS = (408, 429)
 """HTTP statuses worth retrying besides 5xx: the server was busy or slow, not wrong."""
+REQUEST_FAULTS = (400, 413, 422)
+"""HTTP statuses that blame the request (e.g. a prompt past the context window), not the endpoint."""
 
 
 class Usage(BaseModel):
@@ -136,7 +138,8 @@ class OpenAIChat:
                 return self._client.chat.completions.create(**params)
             except openai.APIError as e:
                 if not _retryable(e):
-                    raise LLMError(self._scrub(_rejected(e, self.config))) from e
+                    refused = LLMRequestRejected if getattr(e, "status_code", None) in REQUEST_FAULTS else LLMError
+                    raise refused(self._scrub(_rejected(e, self.config))) from e
                 last = e
             except ValueError as e:  # the SDK's JSON decoding of a body that claims to be JSON
                 raise LLMError(f"{_where(self.config)} answered something that is not JSON ({e}); "
@@ -217,7 +220,8 @@ def _rejected(error: Exception, config: OpenAIChatConfig) -> str:
     fixes = {401: f"set {config.api_key_env} to a valid key for this endpoint",
              403: f"the key in {config.api_key_env} lacks access to this model; use another key or model",
              404: "check the model name (the server's /v1/models lists them) and that base_url ends in /v1",
-             400: "check the messages, tools and the config's temperature, top_p, max_tokens and extra_body"}
+             400: "check the messages (one longer than the model's context window is refused too), tools and "
+                  "the config's temperature, top_p, max_tokens and extra_body"}
     fix = fixes.get(status, "check the endpoint's logs") if status else "check base_url and the server"
     what = f"HTTP {status}" if status else type(error).__name__
     return f"{_where(config)} rejected the request ({what}: {_message(error)}); {fix}"

@@ -13,7 +13,7 @@ from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.workspace import clone_workspace, pristine_workspace
 from synthml.errors import SandboxError
-from synthml.task_bank.task import Task
+from synthml.task_bank.task import PROVENANCE, Task
 
 
 class Session:
@@ -68,9 +68,11 @@ def generic_runtime_for(sandbox: "str | dict | SandboxConfig") -> Path | None:
 
 
 def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
-    """Hidden files must not lie anywhere the agent's sandbox shows (e.g. a bank under /usr)."""
-    for hidden in [task.path(h) for h in task.hidden_files]:
-        if sandbox.exposes(hidden):
-            raise SandboxError(f"{hidden}: the sandbox would show this hidden file of task {task.id} to the "
-                               "agent; use an isolating sandbox, or keep the bank out of the folders it shows")
+    """What the agent must not read (test labels, the reference solution, the record of how the task was
+    written) must not lie anywhere its sandbox shows (e.g. a bank under /usr)."""
+    private = [*task.hidden_files, task.config.reference_solution, PROVENANCE]
+    for path in [task.path(p) for p in private if p and task.path(p).exists()]:
+        if sandbox.exposes(path):
+            raise SandboxError(f"{path}: the sandbox would show this file of task {task.id} to the agent; use "
+                               "an isolating sandbox, or keep the bank out of the folders it shows")
 

@@ -37,6 +37,8 @@ def print_llm_summary(summary: Summary, out: Path) -> None:
     rate = f" ({len(summary.accepted) / done:.0%})" if done else ""
     console.print(f"[bold]{len(summary.accepted)} of {done} accepted{rate}[/bold] in {summary.seconds:.0f} s "
                   f"({summary.skipped} already in the manifest) -> {out}", highlight=False)
+    if summary.structured:
+        console.print(f"  structured output: {summary.structured}", highlight=False)
     topics = summary.topics
     if topics:
         console.print(f"  topics: {topics['topics']} ({topics['from_llm']} from the LLM) over {topics['areas']} of "

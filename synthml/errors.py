@@ -24,6 +24,10 @@ class LLMError(SynthMLError, RuntimeError):
     """A language-model endpoint failed or answered garbage."""
 
 
+class LLMRequestRejected(LLMError):
+    """The endpoint refused this one request (HTTP 400, 413 or 422): the prompt is at fault, not the endpoint."""
+
+
 def did_you_mean(name: str, known: Sequence[str], listed: str = "tasks") -> str:
     """The end of an unknown-name message: the closest known name, else every known one."""
     close = difflib.get_close_matches(name, list(known), n=1)

@@ -17,14 +17,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.errors import TaskError
-from synthml.task_bank.task import TASK_YAML, load_task
+from synthml.task_bank.task import PROVENANCE, TASK_YAML, load_task
 from synthml.task_bank.validator import ValidationReport
 
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"
 MANIFEST_VERSION = 1
-PROVENANCE = "provenance"
-"""A task's record of how it was written (LLM calls, data preparation), kept out of its version."""
 
 
 class ManifestEntry(BaseModel):

@@ -22,6 +22,8 @@ from synthml.task_bank.paths import check_task_paths, inside
 from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
 
 TASK_YAML = "task.yaml"
+PROVENANCE = "provenance"
+"""A task's record of how it was written (LLM calls, data preparation): never shown, not in its version."""
 M = TypeVar("M", TaskConfig, DatasetConfig)
 ENTRYPOINT_SUBMISSIONS = {"CSVSubmissionTasks": ("submission.csv",),
                           "ModelSubmissionTasks": ("checkpoints", "config.yaml")}

@@ -38,3 +38,13 @@ def test_local_deployment_is_refused_for_a_task_with_hidden_files(runtime):
     with pytest.raises(SandboxError, match="test_labels.csv"):
         env.reset(seed=0)
     env.close()
+
+
+def test_local_deployment_is_refused_for_a_task_that_records_how_it_was_written(tmp_path, runtime):
+    checkout = write_checkout(tmp_path)
+    (checkout / "provenance").mkdir()
+    (checkout / "provenance/llm_calls.jsonl").write_text('{"reply": "the reference solution"}\n')
+    env = SynthMLEnv(task=checkout / "configs/tasks/toyTitanic.yaml", sandbox=LOCAL)
+    with pytest.raises(SandboxError, match="provenance"):
+        env.reset(seed=0)
+    env.close()

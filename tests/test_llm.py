@@ -19,7 +19,7 @@ from synthml.agents.llm import (
     Usage,
     make_llm,
 )
-from synthml.errors import LLMError
+from synthml.errors import LLMError, LLMRequestRejected
 
 KEY_ENV = "SYNTHML_TEST_LLM_KEY"
 KEY = "sk-test-0123456789secret"
@@ -166,6 +166,7 @@ def test_client_errors_fail_at_once_with_the_fix(server: FakeOpenAI, key: str, s
         chat(server).complete(MESSAGES)
     assert len(server.requests) == 1
     assert server.url in str(raised.value) and "test-model" in str(raised.value)
+    assert isinstance(raised.value, LLMRequestRejected) == (status == 400)  # 400 blames the request, 404 the setup
 
 
 def test_dead_endpoint_raises_naming_base_url_in_bounded_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 the real sandbox, validator and bank; one run against the real local model server."""
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -14,11 +15,12 @@ from typer.testing import CliRunner
 from synthml.agents.llm import OpenAIChat, OpenAIChatConfig, Reply, ScriptedLLM, Usage
 from synthml.cli import app
 from synthml.envs.workspace import pristine_workspace
+from synthml.errors import LLMRequestRejected
 from synthml.task_bank.bank import TaskBank, export_bank
 from synthml.task_bank.synthesis.calls import CALLS, CallLog, Recorder
 from synthml.task_bank.synthesis.pipeline import SynthesisConfig, synthesize
 from synthml.task_bank.synthesis.replies import parse_reply
-from synthml.task_bank.synthesis.spec import TaskSpec
+from synthml.task_bank.synthesis.spec import Proposal, TaskSpec
 from synthml.task_bank.synthesis.topics import diversity, sample_topics
 from synthml.task_bank.task import load_task
 from tests import synthesis_replies as replies
@@ -148,26 +150,42 @@ def test_the_cost_cap_stops_cleanly_and_a_rerun_replays_what_was_paid_for(tmp_pa
     assert len(TaskBank(tmp_path / "bank").entries()) == 2
 
 
-def test_a_killed_run_resumes_without_asking_again(tmp_path):
-    bank = tmp_path / "bank"
+def start_child(bank, n):
+    """synthesize() in a child process, with answers for n tasks; returns once the first task is being
+    validated (its three calls are in the log, nothing in the manifest)."""
     script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
               "from tests import synthesis_replies as r\n"
               "from synthml.agents.llm import ScriptedLLM\n"
               "from synthml.task_bank.synthesis.pipeline import SynthesisConfig, synthesize\n"
-              "answers = [r.topics_reply(2), r.proposal_reply(), r.task_reply(), r.proposal_reply(), r.task_reply()]\n"
-              f"synthesize({str(bank)!r}, 2, ScriptedLLM(answers), config=SynthesisConfig(in_flight=1, workers=1))\n")
-    process = subprocess.Popen([sys.executable, "-c", script])
-    log = bank / CALLS
-    deadline = time.monotonic() + 120
+              f"answers = [r.topics_reply({n})] + [r.proposal_reply(), r.task_reply()] * {n}\n"
+              f"summary = synthesize({str(bank)!r}, {n}, ScriptedLLM(answers), "
+              "config=SynthesisConfig(in_flight=1, workers=1))\n"
+              "print(summary.stopped, len(summary.accepted), summary.unfinished)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    log, deadline = bank / CALLS, time.monotonic() + 120
     while not (log.is_file() and log.read_text().count("\n") >= 3) and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.kill()  # the first task is being validated: its three calls are in the log, nothing in the manifest
-    process.wait()
-    assert TaskBank(bank).entries() == []
+    return child
+
+
+def test_a_killed_run_resumes_without_asking_again(tmp_path):
+    child = start_child(tmp_path / "bank", 2)
+    child.kill()
+    child.wait()
+    assert TaskBank(tmp_path / "bank").entries() == []
 
     summary, llm = run(tmp_path, [replies.proposal_reply(), replies.task_reply()], n=2)
     assert summary.replayed == 2 and len(llm.calls) == 2  # the first task's answers came from the log
-    assert len(summary.accepted) + len(summary.rejected) == 2 and len(TaskBank(bank).entries()) == 2
+    assert len(summary.accepted) + len(summary.rejected) == 2 and len(TaskBank(tmp_path / "bank").entries()) == 2
+
+
+def test_ctrl_c_finishes_the_current_step_and_starts_nothing_new(tmp_path):
+    child = start_child(tmp_path / "bank", 3)
+    child.send_signal(signal.SIGINT)
+    out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0 and out.split() == ["interrupted", "(Ctrl-C)", "1", "2"], out
+    [entry] = TaskBank(tmp_path / "bank").entries()  # the task under validation was judged and recorded
+    assert entry.status == "accepted"
 
 
 def test_a_dead_endpoint_stops_the_run_and_records_nothing(tmp_path):
@@ -187,6 +205,21 @@ class ByStep:
         text = (replies.topics_reply(3) if prompt.startswith("List") else
                 replies.proposal_reply() if "Propose one dataset" in prompt else replies.task_reply())
         return Reply(text=text, usage=Usage(prompt_tokens=1, completion_tokens=1, calls=1))
+
+
+class RefusesTasks(ByStep):
+    """An endpoint that refuses the task prompt as too long (HTTP 400)."""
+
+    def complete(self, messages, tools=None, *, response_format=None):
+        if messages[-1]["content"].startswith("Write an ML research task"):
+            raise LLMRequestRejected("HTTP 400: this model's maximum context length is 8192 tokens")
+        return super().complete(messages, tools, response_format=response_format)
+
+
+def test_a_prompt_the_endpoint_refuses_rejects_that_task_only(tmp_path):
+    summary = synthesize(tmp_path / "bank", 2, RefusesTasks(), config=ONE_AT_A_TIME)
+    assert summary.stopped is None and summary.reasons() == {"llm_failed": 2}
+    assert "maximum context length" in summary.rejected[0].report.rejections[0].detail
 
 
 def test_many_tasks_in_flight_share_the_validation_workers(tmp_path):
@@ -210,6 +243,21 @@ def test_replies_are_parsed_from_prose_fences_and_named_code_blocks():
                     '[{"name": "rmse", "direction": "min"}], "files": {}}', TaskSpec, TaskSpec.missing)
     with pytest.raises(ValueError, match="field 'kind'"):
         parse_reply('{"kind": "clustering"}', TaskSpec)
+    code_first = '```python prepare.py\nCOLUMNS = {"x": 1}\n```\n```json\n{"dataset_id": "sklearn/wine"}\n```'
+    assert parse_reply(code_first, Proposal).dataset_id == "sklearn/wine"  # never a dict from inside the code
+
+
+def test_the_call_log_survives_a_line_torn_by_a_kill(tmp_path):
+    log = CallLog(tmp_path)
+    recorder = Recorder(ScriptedLLM(["a", "b"]), log)
+    recorder.complete([{"role": "user", "content": "1"}], task_id="t", purpose="p")
+    with log.path.open("ab") as f:
+        f.write('{"task_id": "t", "purpose": "p", "reply": "\u00e9'.encode()[:-1])  # cut inside a character
+    again = Recorder(ScriptedLLM(["b"]), CallLog(tmp_path))
+    again.complete([{"role": "user", "content": "2"}], task_id="t", purpose="p")
+    reread = CallLog(tmp_path)
+    assert [reread.get(r.key).reply for r in again.used("t")] == ["b"] and again.replayed == 0
+    assert reread.get(recorder.used("t")[0].key).reply == "a"
 
 
 def test_topics_drop_placeholders_and_duplicates_fill_from_the_taxonomy_and_stay_put(tmp_path):
@@ -229,6 +277,8 @@ def test_topics_drop_placeholders_and_duplicates_fill_from_the_taxonomy_and_stay
     (["--llm"], "--llm needs --model"),
     (["--model", "m"], "add --llm"),
     (["--llm", "--model", "m", "--structured", "xml"], "--structured xml: choose one of auto, json_schema"),
+    (["--llm", "--model", "m", "--families", "text_classification"], "--families picks procedural families"),
+    (["--llm", "--model", "m", "--max-cost", "5"], "--max-cost needs the model's prices"),
 ])
 def test_bad_llm_flags_say_the_fix(tmp_path, flags, message):
     result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "bank"), *flags])

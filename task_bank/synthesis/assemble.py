@@ -12,13 +12,13 @@ import pandas as pd
 from synthml.envs.sandbox import Mounts
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
 from synthml.errors import SynthMLError, TaskError
-from synthml.task_bank.bank import PROVENANCE
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.schema import Metric
 from synthml.task_bank.synthesis.prompts import STANDARD_METRICS
 from synthml.task_bank.synthesis.spec import TaskSpec
 from synthml.task_bank.synthesis.topics import Topic
+from synthml.task_bank.task import PROVENANCE
 
 SPLITS = ("train", "validation", "test")
 PREPARE_TIMEOUT = 300
@@ -52,11 +52,9 @@ def assemble(spec: TaskSpec, entry: DatasetEntry, topic: Topic, task_id: str, ou
             reference_code=spec.files["reference.py"], reference_summary="", family="llm", topic=topic.topic,
             dataset=entry, knobs=knobs, generator="llm", model=model)
         write_task(draft, out)
-    except TaskError as e:
-        raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote do not make a task: {e}") from None
     except Exception as e:  # whatever odd data trips the writer is this task's failure, not the run's
-        raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote do not make a task: "
-                             f"{type(e).__name__}: {e}") from None
+        why = str(e) if isinstance(e, TaskError) else f"{type(e).__name__}: {e}"
+        raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote do not make a task: {why}") from None
     if evaluator := spec.files.get("evaluate.py", "").strip():
         (out / "evaluate.py").write_text(evaluator + "\n")
     (out / PROVENANCE).mkdir()

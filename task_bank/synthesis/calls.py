@@ -54,12 +54,16 @@ class CallLog:
         self._lock = threading.Lock()
         self._by_key: dict[str, CallRecord] = {}
         if self.path.is_file():
-            for line in self.path.read_text().splitlines():
+            data = self.path.read_bytes()
+            for line in data.decode("utf-8", errors="replace").splitlines():
                 try:
                     record = CallRecord.model_validate_json(line)
                 except ValidationError:
                     continue  # torn by a kill mid-write: the call is simply asked again
                 self._by_key[record.key] = record
+            if data and not data.endswith(b"\n"):
+                with self.path.open("ab") as f:  # end the torn line, or the next record would join it
+                    f.write(b"\n")
 
     def get(self, key: str) -> CallRecord | None:
         return self._by_key.get(key)
@@ -101,8 +105,8 @@ class Recorder:
             return known
         with self._lock:
             if self.max_cost is not None and self.spent.cost >= self.max_cost:
-                raise CostCapReached(f"--max-cost {self.max_cost:g} USD reached ({self.spent.cost:.4f} USD spent); "
-                                     "run the same command with a higher --max-cost to go on where it stopped")
+                raise CostCapReached(f"--max-cost {self.max_cost:g} USD reached ({self.spent.cost:.4f} USD spent by "
+                                     "this run); the same command goes on where it stopped, with a new budget")
         started = time.monotonic()
         reply = self.llm.complete(messages, response_format=response_format)
         record = CallRecord(task_id=task_id, purpose=purpose, round=round, key=key, model=reply.model or self.llm.name,

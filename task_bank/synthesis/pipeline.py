@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +23,9 @@ from pathlib import Path
 from synthml.agents.llm import LLM, Usage
 from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
 from synthml.envs.session import generic_runtime_for
-from synthml.errors import LLMError
+from synthml.errors import LLMError, LLMRequestRejected, SandboxError
 from synthml.task_bank import generate
-from synthml.task_bank.bank import PROVENANCE, ManifestEntry, TaskBank
+from synthml.task_bank.bank import ManifestEntry, TaskBank
 from synthml.task_bank.catalog import load_table
 from synthml.task_bank.dedupe import duplicate_of
 from synthml.task_bank.generate import share_cores
@@ -36,11 +36,13 @@ from synthml.task_bank.synthesis.proposal import Unverified, Verified, propose_d
 from synthml.task_bank.synthesis.replies import Structured, Unparsed, ask, structured_mode
 from synthml.task_bank.synthesis.spec import REPAIR_SCHEMA, TASK_SCHEMA, TaskSpec
 from synthml.task_bank.synthesis.topics import Topic, diversity, sample_topics
-from synthml.task_bank.task import load_task
+from synthml.task_bank.task import PROVENANCE, load_task
 from synthml.task_bank.validator import MARGIN, ValidationReport, validate_task
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
+HALTS = (CostCapReached, LLMError, SandboxError, OSError)
+"""What stops the whole run (the budget, the endpoint, the sandbox, the disk), leaving the candidate for the next."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Summary(generate.Summary):
     """New calls of this run; replayed answers cost nothing."""
     replayed: int = 0
     topics: dict = field(default_factory=dict)
+    structured: str = ""
+    """The structured-output form used."""
 
     def rounds(self) -> Counter:
         """Validation rounds used, over every task that reached validation."""
@@ -104,16 +108,18 @@ def synthesize(out: Path, n: int, llm: LLM, *, seed: int = 0, config: SynthesisC
     summary = Summary(planned=n)
     try:
         run = _Run(bank, recorder, config, structured_mode(llm, config.structured))
+        summary.structured = run.mode
         topics = sample_topics(bank.root, n, seed, recorder, run.mode)
         summary.topics = diversity(topics)
         candidates = [Candidate(seed, i, topics[i % len(topics)]) for i in range(n)]  # short of topics: cycle
         pending = [c for c in candidates if bank.get(c.task_id) is None]
         summary.skipped = n - len(pending)
         run.all(pending, summary, on_result)
-    except (CostCapReached, LLMError) as e:
+    except HALTS as e:
         summary.stopped = str(e)
     finally:
         bank.recover()
+        summary.unfinished = n - summary.skipped - len(summary.accepted) - len(summary.rejected)
         summary.spent, summary.replayed = recorder.spent, recorder.replayed
         summary.seconds = time.monotonic() - started
     return summary
@@ -129,22 +135,49 @@ class _Run:
 
     def all(self, pending: list[Candidate], summary: Summary, on_result) -> None:
         with ThreadPoolExecutor(max(1, self.config.in_flight), thread_name_prefix="synthml-synthesize") as pool:
-            futures = [pool.submit(self.one, c) for c in pending]
-            for future in as_completed(futures):
-                try:
-                    entry = future.result()
-                except (CostCapReached, LLMError) as e:
-                    self.stop.set()  # candidates not started yet return at once
-                    summary.stopped = summary.stopped or str(e)
-                    entry = None
-                if entry is None:
-                    summary.unfinished += 1
-                    continue
-                entry = self._unless_duplicate(entry)
-                self.bank.record(entry)
-                (summary.accepted if entry.status == "accepted" else summary.rejected).append(entry)
-                if on_result:
-                    on_result(entry)
+            waiting = {pool.submit(self.one, c) for c in pending}
+            try:
+                self._drain(waiting, summary, on_result)
+            except BaseException:
+                self.stop.set()  # whatever ends the loop, queued candidates must not run on unseen
+                _cancel(waiting)
+                raise
+
+    def _drain(self, waiting: set[Future], summary: Summary, on_result) -> None:
+        """Record candidates as they finish; the first Ctrl-C stops them after their current step, the next exits."""
+        while waiting:
+            try:
+                for future in as_completed(waiting):
+                    waiting.discard(future)
+                    self._collect(future, summary, on_result)
+            except KeyboardInterrupt:
+                if self.stop.is_set():
+                    raise
+                self._halt(summary, "interrupted (Ctrl-C)")
+                _cancel(waiting)
+
+    def _collect(self, future: Future, summary: Summary, on_result) -> None:
+        try:
+            entry = None if future.cancelled() else future.result()
+        except HALTS as e:
+            self._halt(summary, f"{type(e).__name__}: {e}" if isinstance(e, OSError) else str(e))
+            entry = None
+        if entry is None:
+            return
+        entry = self._unless_duplicate(entry)
+        self.bank.record(entry)
+        (summary.accepted if entry.status == "accepted" else summary.rejected).append(entry)
+        if on_result:
+            on_result(entry)
+
+    def _halt(self, summary: Summary, why: str) -> None:
+        """No candidate starts another step; what is recorded stays, what is not is left for the next run."""
+        self.stop.set()
+        summary.stopped = summary.stopped or why
+
+    def _go_on(self) -> None:
+        if self.stop.is_set():
+            raise _Halted
 
     def _unless_duplicate(self, entry: ManifestEntry) -> ManifestEntry:
         """Tasks validated side by side may duplicate each other: the first recorded wins."""
@@ -158,12 +191,11 @@ class _Run:
         return entry.model_copy(update={"status": "rejected", "version": None, "report": report})
 
     def one(self, candidate: Candidate) -> ManifestEntry | None:
-        """The candidate's manifest entry; None when the run stopped before it began."""
-        if self.stop.is_set():
-            return None
+        """The candidate's manifest entry; None when the run stopped before it was done."""
         attempt = _Attempt(candidate, self.bank.staging_dir(candidate.task_id),
                            ValidationReport(task_id=candidate.task_id, margin=self.config.margin))
         try:
+            self._go_on()
             attempt.verified = propose_dataset(self.recorder, self.mode, candidate.topic, candidate.task_id,
                                                candidate.seed)
             self._rounds(attempt)
@@ -171,7 +203,11 @@ class _Run:
             attempt.report.reject("dataset_unverified", str(e))
         except Unparsed as e:
             attempt.report.reject("llm_failed", str(e))
-        except (CostCapReached, LLMError):
+        except LLMRequestRejected as e:  # this task's prompt, not the endpoint: e.g. past the context window
+            attempt.report.reject("llm_failed", str(e))
+        except _Halted:
+            return None
+        except HALTS:
             raise  # the run stops; this candidate is left for the next one
         except Exception as e:  # a bug that one task's odd output trips is that task's rejection, not a dead run
             log.exception("candidate %s", candidate.task_id)
@@ -187,11 +223,14 @@ class _Run:
         spec = ask(self.recorder, messages, TaskSpec, TASK_SCHEMA, mode=self.mode, task_id=candidate.task_id,
                    purpose="task", check=TaskSpec.missing)
         for attempt.rounds in range(1, self.config.max_rounds + 1):
+            self._go_on()
             attempt.report = self._validate(attempt, spec)
             if attempt.report.accepted or attempt.report.rejections[0].reason == "duplicate" \
                     or attempt.rounds == self.config.max_rounds:
                 return
-            repair = prompts.repair(messages, spec, attempt.report, attempt.rounds, self.config.max_rounds)
+            self._go_on()
+            repair = prompts.repair(messages, spec, attempt.report, attempt.rounds, self.config.max_rounds,
+                                    attempt.staged)
             spec = spec.merged(ask(self.recorder, repair, TaskSpec, REPAIR_SCHEMA, mode=self.mode,
                                    task_id=candidate.task_id, purpose="repair", round=attempt.rounds))
 
@@ -200,12 +239,10 @@ class _Run:
         report = ValidationReport(task_id=candidate.task_id, margin=self.config.margin)
         shutil.rmtree(staged, ignore_errors=True)
         staged.parent.mkdir(parents=True, exist_ok=True)
-        knobs = {"area": candidate.topic.area, "topic_source": candidate.topic.source,
-                 "proposed": verified.proposed, "verified_by": verified.verified_by}
         with self.cpu:
             try:
                 assemble(spec, verified.entry, candidate.topic, candidate.task_id, staged, sandbox=self.sandbox,
-                         runtime=self.runtime, model=self.recorder.llm.name, knobs=knobs)
+                         runtime=self.runtime, model=self.recorder.llm.name, knobs=attempt.knobs)
             except AssemblyFailed as e:
                 return report.reject(e.reason, e.detail)
             task = load_task(staged)
@@ -228,9 +265,18 @@ class _Run:
             version=load_task(attempt.staged).version if report.accepted else None,
             content_hash=attempt.content_hash, generator="llm",
             dataset=verified.entry.id if verified else None, task_type=verified.entry.task_type if verified else None,
-            knobs={"area": candidate.topic.area, "topic": candidate.topic.topic}, key=attempt.key,
+            knobs=attempt.knobs, key=attempt.key,
             seed=candidate.seed, index=candidate.index, report=report, rounds=attempt.rounds, usage=usage.model_dump(),
             created_at=datetime.now(UTC).replace(microsecond=0))
+
+
+def _cancel(futures: set[Future]) -> None:
+    for future in futures:
+        future.cancel()
+
+
+class _Halted(Exception):
+    """The run is stopping: the candidate ends unfinished, unrecorded."""
 
 
 @dataclass
@@ -245,6 +291,15 @@ class _Attempt:
     """Validation rounds run so far."""
     content_hash: str | None = None
     """Of the task as last written, before validation recorded scores in it."""
+
+    @property
+    def knobs(self) -> dict:
+        """The choices that made the task, in its YAML and its manifest entry."""
+        topic = self.candidate.topic
+        knobs = {"area": topic.area, "topic": topic.topic, "topic_source": topic.source}
+        if self.verified:
+            knobs |= {"proposed": self.verified.proposed, "verified_by": self.verified.verified_by}
+        return knobs
 
     @property
     def key(self) -> str:

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -47,10 +48,12 @@ def task(topic: "Topic", entry: DatasetEntry, table: pd.DataFrame) -> list[dict]
                  f"\n\n{dataset_card(entry, table)}\n\n{CONTRACT}")
 
 
-def repair(task_messages: list[dict], spec: "TaskSpec", report: ValidationReport, round: int,
-           rounds: int) -> list[dict]:
-    """The task prompt, the task as it stands, and why it failed: the context stays one task long."""
-    failure = report.rejections[0]
+def repair(task_messages: list[dict], spec: "TaskSpec", report: ValidationReport, round: int, rounds: int,
+           task_dir: Path) -> list[dict]:
+    """The task prompt, the task as it stands, and why it failed: the context stays one task long. Paths
+    are the task's own (where the bank lives is no business of the LLM's, nor of the call log's key)."""
+    failure = report.rejections[0].model_copy(update={"detail": report.rejections[0].detail.replace(
+        f"{task_dir}/", "")})
     scores = "".join(f"\n{who} scores: {json.dumps(getattr(report, who))}" for who in ("baseline", "reference")
                      if getattr(report, who))
     current = spec.model_dump_json(exclude_none=True)

@@ -47,7 +47,7 @@ def structured_mode(llm: LLM, requested: Structured) -> Structured:
         return requested
     if not isinstance(llm, OpenAIChat):
         return "json_schema"
-    probe = OpenAIChat(llm.config.model_copy(update={"max_retries": 0, "max_tokens": 16}))
+    probe = OpenAIChat(llm.config.model_copy(update={"max_retries": 1}))  # a busy server gets a second chance
     try:
         for mode in ("json_schema", "json_object"):
             try:
@@ -97,20 +97,27 @@ def parse_reply(text: str, model: type[R], check: Callable[[R], list[str]] | Non
 
 
 def _json_object(text: str) -> dict:
-    """The reply's JSON object: all of it, a json (or unlabelled) fenced block, or the first object in
-    the prose around the fences (never inside a code block). A reply of named code blocks only is {}."""
-    candidates = [text.strip()] + [body for info, body in FENCE.findall(text) if info.strip() in ("", "json")]
-    candidates.append(FENCE.sub("", text))
-    decoder, error = json.JSONDecoder(strict=False), None  # strict=False: raw newlines in strings
-    for candidate in candidates:
-        for start in [m.start() for m in re.finditer(r"\{", candidate)][:20]:
-            try:
-                value, _ = decoder.raw_decode(candidate, start)
-            except json.JSONDecodeError as e:
-                error = error or e
-                continue
-            if isinstance(value, dict):
-                return value
+    """The reply's JSON object: all of it, a fenced block that is one object, or the first object in the
+    prose around the fences (never one inside a code block). A reply of named code blocks only is {}."""
+    decoder, error = json.JSONDecoder(strict=False), None  # strict=False: raw newlines inside strings
+    whole = [text.strip()] + [body.strip() for _, body in FENCE.findall(text)]
+    for candidate in [c for c in whole if c.startswith("{")]:
+        try:
+            value, _ = decoder.raw_decode(candidate)
+        except json.JSONDecodeError as e:
+            error = error or e
+            continue
+        if isinstance(value, dict):
+            return value
+    prose = FENCE.sub("", text)
+    for start in [m.start() for m in re.finditer(r"\{", prose)][:20]:
+        try:
+            value, _ = decoder.raw_decode(prose, start)
+        except json.JSONDecodeError as e:
+            error = error or e
+            continue
+        if isinstance(value, dict):
+            return value
     if fenced_files(text):
         return {}
     raise ValueError(f"no JSON object in the reply ({error.msg} at character {error.pos})" if error
