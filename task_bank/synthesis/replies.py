@@ -42,12 +42,13 @@ def response_format(mode: Structured, name: str, schema: dict) -> dict | None:
 
 
 def structured_mode(llm: LLM, requested: Structured) -> Structured:
-    """`auto`: the first form the endpoint accepts for a tiny probe (no retries), else `off`."""
+    """`auto`: the first form the endpoint accepts for a tiny probe (no retries), else `off`; the summary
+    names the form chosen."""
     if requested != "auto":
         return requested
     if not isinstance(llm, OpenAIChat):
         return "json_schema"
-    probe = OpenAIChat(llm.config.model_copy(update={"max_retries": 1}))  # a busy server gets a second chance
+    probe = OpenAIChat(llm.config.model_copy(update={"max_retries": 0}))  # llama.cpp answers json_schema with a 500
     try:
         for mode in ("json_schema", "json_object"):
             try:
