@@ -6,10 +6,13 @@ process killed at any moment leaves either the old bank or the new one: `recover
 is opened) finishes a move the manifest already records and drops leftover staging dirs.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +25,7 @@ from synthml.task_bank.validator import ValidationReport
 
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"
+LOCK = ".lock"
 MANIFEST_VERSION = 1
 
 
@@ -70,6 +74,21 @@ class TaskBank:
 
     def staging_dir(self, task_id: str) -> Path:
         return self.staging / task_id
+
+    @contextmanager
+    def exclusive(self) -> Iterator["TaskBank"]:
+        """Held by a run that writes the bank: a second one, in any process, fails at once instead of
+        interleaving its manifest writes and staging dirs with the first's."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK).open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TaskError(f"{self.root}: another `synthml generate` is writing this bank; wait for it to "
+                                "end, or give this run another --out") from None
+            with self._lock:
+                self._entries = self._read()  # what a writer that just let go recorded
+            yield self
 
     def record(self, entry: ManifestEntry) -> None:
         """Record a validated task; an accepted one moves from its staging dir into the bank."""

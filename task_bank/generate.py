@@ -131,19 +131,20 @@ def generate(out: Path, n: int, seed: int = 0, *, families: list[str] | None = N
     started = time.monotonic()
     sandbox = share_cores(sandbox_config(sandbox), workers)
     bank = TaskBank(out)
-    bank.recover()
-    candidates = plan(seed, n, families)
-    pending = [c for c in candidates if bank.get(c.task_id) is None]
-    summary = Summary(planned=n, skipped=n - len(pending))
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="synthml-generate") as pool:
-        futures = [pool.submit(_make, bank, c, sandbox, margin) for c in pending]
-        for future in as_completed(futures):
-            entry = future.result()
-            bank.record(entry)
-            (summary.accepted if entry.status == "accepted" else summary.rejected).append(entry)
-            if on_result:
-                on_result(entry)
-    bank.recover()  # nothing left to finish: this only clears the staging folder
+    with bank.exclusive():
+        bank.recover()
+        candidates = plan(seed, n, families)
+        pending = [c for c in candidates if bank.get(c.task_id) is None]
+        summary = Summary(planned=n, skipped=n - len(pending))
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="synthml-generate") as pool:
+            futures = [pool.submit(_make, bank, c, sandbox, margin) for c in pending]
+            for future in as_completed(futures):
+                entry = future.result()
+                bank.record(entry)
+                (summary.accepted if entry.status == "accepted" else summary.rejected).append(entry)
+                if on_result:
+                    on_result(entry)
+        bank.recover()  # nothing left to finish: this only clears the staging folder
     summary.seconds = time.monotonic() - started
     return summary
 

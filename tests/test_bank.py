@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from synthml.errors import TaskError
 from synthml.task_bank.bank import MANIFEST, TaskBank
 from synthml.task_bank.task import load_task
 
@@ -111,3 +112,12 @@ def test_a_corrupt_manifest_line_is_named(uninterrupted, tmp_path):
     (copy / MANIFEST).write_text("\n".join([lines[0], lines[1][: len(lines[1]) // 2]]) + "\n")
     with pytest.raises(TaskError, match=r"manifest.jsonl, line 2: not a manifest entry"):
         TaskBank(copy)
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_bank(tmp_path):
+    first, second = TaskBank(tmp_path / "bank"), TaskBank(tmp_path / "bank")
+    with first.exclusive(), pytest.raises(TaskError, match="another `synthml generate` is writing this bank"), \
+            second.exclusive():
+        pass
+    with second.exclusive():  # let go when the first run ended
+        pass

@@ -91,7 +91,7 @@ def _read_split(path: Path) -> pd.DataFrame:
         raise AssemblyFailed("prepare_failed", f"data/{path.name} is not a CSV file under {MAX_SPLIT_BYTES >> 20} MB")
     try:
         frame = pd.read_csv(path)
-    except (ValueError, pd.errors.ParserError) as e:
+    except ValueError as e:  # pandas' parser errors among them
         raise AssemblyFailed("prepare_failed", f"data/{path.name} is not readable CSV: {e}") from None
     if frame.empty:
         raise AssemblyFailed("prepare_failed", f"data/{path.name} has no rows")

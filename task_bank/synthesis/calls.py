@@ -24,7 +24,7 @@ class CostCapReached(SynthMLError):
 class CallRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(description="The candidate task the call was for ('topics' for the taxonomy).")
+    task_id: str = Field(description="The candidate task the call was for ('topics-<seed>' for the topics).")
     purpose: str = Field(description="Pipeline step: topics, proposal, task, repair, or a re-ask of one.")
     round: int = Field(description="Validation round the call belongs to (0 before the first).")
     key: str = Field(description="Hash of model, task, purpose, round and messages: what the call asked.")

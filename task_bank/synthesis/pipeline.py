@@ -75,7 +75,7 @@ class Candidate:
 @dataclass
 class Summary(generate.Summary):
     unfinished: int = 0
-    """Candidates left for the next run (stopped by the cost cap or an endpoint failure)."""
+    """Candidates left for the next run (it stopped early: see `stopped`)."""
     stopped: str | None = None
     spent: Usage = field(default_factory=Usage)
     """New calls of this run; replayed answers cost nothing."""
@@ -103,25 +103,26 @@ def synthesize(out: Path, n: int, llm: LLM, *, seed: int = 0, config: SynthesisC
     """Plan n candidates from the seed's topics, write and validate those the bank has not recorded."""
     started = time.monotonic()
     bank = TaskBank(out)
-    bank.recover()
-    recorder = Recorder(llm, CallLog(bank.root), config.max_cost)
-    summary = Summary(planned=n)
-    try:
-        run = _Run(bank, recorder, config, structured_mode(llm, config.structured))
-        summary.structured = run.mode
-        topics = sample_topics(bank.root, n, seed, recorder, run.mode)
-        summary.topics = diversity(topics)
-        candidates = [Candidate(seed, i, topics[i % len(topics)]) for i in range(n)]  # short of topics: cycle
-        pending = [c for c in candidates if bank.get(c.task_id) is None]
-        summary.skipped = n - len(pending)
-        run.all(pending, summary, on_result)
-    except HALTS as e:
-        summary.stopped = str(e)
-    finally:
+    with bank.exclusive():
         bank.recover()
-        summary.unfinished = n - summary.skipped - len(summary.accepted) - len(summary.rejected)
-        summary.spent, summary.replayed = recorder.spent, recorder.replayed
-        summary.seconds = time.monotonic() - started
+        recorder = Recorder(llm, CallLog(bank.root), config.max_cost)
+        summary = Summary(planned=n)
+        try:
+            run = _Run(bank, recorder, config, structured_mode(llm, config.structured))
+            summary.structured = run.mode
+            topics = sample_topics(bank.root, n, seed, recorder, run.mode)
+            summary.topics = diversity(topics)
+            candidates = [Candidate(seed, i, topics[i % len(topics)]) for i in range(n)]  # short of topics: cycle
+            pending = [c for c in candidates if bank.get(c.task_id) is None]
+            summary.skipped = n - len(pending)
+            run.all(pending, summary, on_result)
+        except HALTS as e:
+            summary.stopped = str(e)
+        finally:
+            bank.recover()
+            summary.unfinished = n - summary.skipped - len(summary.accepted) - len(summary.rejected)
+            summary.spent, summary.replayed = recorder.spent, recorder.replayed
+            summary.seconds = time.monotonic() - started
     return summary
 
 
@@ -201,9 +202,7 @@ class _Run:
             self._rounds(attempt)
         except Unverified as e:
             attempt.report.reject("dataset_unverified", str(e))
-        except Unparsed as e:
-            attempt.report.reject("llm_failed", str(e))
-        except LLMRequestRejected as e:  # this task's prompt, not the endpoint: e.g. past the context window
+        except (Unparsed, LLMRequestRejected) as e:  # garbage replies, or a prompt refused (past the context)
             attempt.report.reject("llm_failed", str(e))
         except _Halted:
             return None
