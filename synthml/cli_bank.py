@@ -61,15 +61,17 @@ def generate(
     from synthml.envs.runtime import generic_runtime
 
     if llm or model or base_url:
+        from synthml.cli_synthesis import check_llm_flags, generate_llm
         from synthml.task_bank.synthesis.pipeline import SynthesisConfig
 
-        _check_llm_flags(llm, model, structured, families, max_cost, price_input + price_output)
+        check_llm_flags(llm, model, structured, families, max_cost, price_input + price_output)
         spec = {"model": model, "base_url": base_url, "api_key_env": api_key_env, "max_tokens": max_tokens,
                 "temperature": temperature, "timeout_s": timeout, "price_per_million_input": price_input,
                 "price_per_million_output": price_output}
         config = SynthesisConfig(max_rounds=max_rounds, max_cost=max_cost, in_flight=in_flight, workers=workers,
                                  structured=structured, sandbox=sandbox, margin=margin)
-        _generate_llm(out, n, seed, spec, config)
+        if generate_llm(out, n, seed, spec, config).stopped:
+            raise typer.Exit(1)
         return
     from synthml.task_bank.generate import generate as run_generate
 
@@ -89,33 +91,6 @@ def generate(
                                on_result=advance)
         progress.update(bar, completed=n)
     print_summary(summary, out)
-
-
-def _check_llm_flags(llm: bool, model: str | None, structured: str, families: list[str] | None,
-                     max_cost: float | None, prices: float) -> None:
-    from synthml.errors import LLMError
-    from synthml.task_bank.synthesis.replies import MODES
-
-    if not llm:
-        raise LLMError("--model and --base-url choose the LLM of the LLM pipeline: add --llm")
-    if not model:
-        raise LLMError("--llm needs --model (and --base-url for a server other than OpenAI's), e.g. "
-                       "synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --out bank")
-    if structured not in MODES:
-        raise LLMError(f"--structured {structured}: choose one of {', '.join(MODES)}")
-    if families:
-        raise LLMError("--families picks procedural families; with --llm the LLM writes every task: drop one")
-    if max_cost is not None and prices == 0:
-        raise LLMError("--max-cost needs the model's prices (--price-input, --price-output, USD per million "
-                       "tokens): without them every call costs 0 and the cap never binds")
-
-
-def _generate_llm(out: Path, n: int, seed: int, spec: dict, config) -> None:
-    from synthml.cli_synthesis import generate_llm
-
-    summary = generate_llm(out, n, seed, spec, config)
-    if summary.stopped:
-        raise typer.Exit(1)
 
 
 def print_summary(summary, out: Path) -> None:

@@ -4,10 +4,29 @@ from pathlib import Path
 
 from rich.console import Console
 
+from synthml.errors import LLMError
 from synthml.task_bank.synthesis.pipeline import Summary, SynthesisConfig
+from synthml.task_bank.synthesis.replies import MODES
 
 console = Console()
 BAR = 30
+
+
+def check_llm_flags(llm: bool, model: str | None, structured: str, families: list[str] | None,
+                     max_cost: float | None, prices: float) -> None:
+    """Flags that make no sense together fail before anything starts, with the fix."""
+    if not llm:
+        raise LLMError("--model and --base-url choose the LLM of the LLM pipeline: add --llm")
+    if not model:
+        raise LLMError("--llm needs --model (and --base-url for a server other than OpenAI's), e.g. "
+                       "synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --out bank")
+    if structured not in MODES:
+        raise LLMError(f"--structured {structured}: choose one of {', '.join(MODES)}")
+    if families:
+        raise LLMError("--families picks procedural families; with --llm the LLM writes every task: drop one")
+    if max_cost is not None and prices == 0:
+        raise LLMError("--max-cost needs the model's prices (--price-input, --price-output, USD per million "
+                       "tokens): without them every call costs 0 and the cap never binds")
 
 
 def generate_llm(out: Path, n: int, seed: int, llm_spec: dict, config: SynthesisConfig) -> Summary:

@@ -15,8 +15,7 @@ from synthml.errors import SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.schema import Metric
-from synthml.task_bank.synthesis.prompts import STANDARD_METRICS
-from synthml.task_bank.synthesis.spec import TaskSpec
+from synthml.task_bank.synthesis.spec import STANDARD_METRICS, TaskSpec
 from synthml.task_bank.synthesis.topics import Topic
 from synthml.task_bank.task import PROVENANCE
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from synthml.task_bank.catalog import DatasetEntry
-from synthml.task_bank.families.evaluate import METRICS
+from synthml.task_bank.synthesis.spec import STANDARD_METRICS
 from synthml.task_bank.validator import ValidationReport
 
 if TYPE_CHECKING:
@@ -17,8 +17,6 @@ if TYPE_CHECKING:
 
 SYSTEM = ("You design machine-learning research tasks for AI research agents. Each task is a small, real "
           "experiment on one dataset with a fair baseline and a measurable goal. Answer with JSON only.")
-STANDARD_METRICS = tuple(name for name in METRICS if name != "expected_cost")
-"""What the standard evaluator scores without parameters."""
 MAX_COLUMNS = 24
 CELL = 60
 

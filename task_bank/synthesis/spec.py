@@ -9,9 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from synthml.task_bank.families.evaluate import METRICS
+
 FILES = ("prepare.py", "baseline.py", "evaluate.py", "reference.py")
 """The code of a task; evaluate.py may be left out for the standard evaluator of known metrics."""
 REQUIRED_FILES = ("prepare.py", "baseline.py", "reference.py")
+STANDARD_METRICS = tuple(name for name in METRICS if name != "expected_cost")
+"""What the standard evaluator (used when a task brings no evaluate.py) scores without parameters."""
 HUB_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}"
 
 
