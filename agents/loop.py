@@ -21,6 +21,8 @@ from synthml.envs.aci import WINDOW
 from synthml.envs.sandbox import WORKSPACE
 from synthml.errors import LLMError
 
+LLM_FAILURE = "LLM endpoint"
+"""How an endpoint failure starts the infra error it records (a rollout tells it from a sandbox's this way)."""
 _BLOCK = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 
 
@@ -92,7 +94,7 @@ class LLMAgent:
             try:
                 reply = self.llm.complete(messages, [t.RUN_COMMAND_TOOL] if self.config.tool_calling else None)
             except LLMError as e:
-                recorder.fail(f"LLM endpoint: {e}")
+                recorder.fail(f"{LLM_FAILURE}: {e}")
                 return None
             parsed = parse_tool_call(reply) if self.config.tool_calling else parse_block(reply.text)
             if parsed.error:

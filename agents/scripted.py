@@ -60,7 +60,8 @@ class ReplayAgent:
 
     name = "replay"
 
-    def __init__(self, source: Trajectory | Sequence[str]) -> None:
+    def __init__(self, source: Trajectory | Sequence[str], name: str = "replay") -> None:
+        self.name = name
         if isinstance(source, Trajectory):
             self.steps = [(s.action, s.thought) for s in source.steps if s.format_error is None]
             self.task_id, self.source_id = source.task_id or None, source.trajectory_id

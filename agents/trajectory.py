@@ -64,6 +64,8 @@ class Trajectory(BaseModel):
 
     schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Bumped when a field changes meaning.")
     trajectory_id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Unique id (uuid4 hex).")
+    episode_id: str | None = Field(None, description="A rollout's deterministic id of this episode (task, version, "
+                                   "sample, seed): one record per id; None outside rollouts.")
     env_id: str = Field(ENV_ID, description="The env id, whose version fixes observation/reward semantics.")
     task_id: str = Field("", description="The task's id (empty only when reset failed before a task was known).")
     task_version: str = Field("", description="The task's content hash (empty as task_id).")
@@ -261,10 +263,15 @@ def _refuse_secrets(config: Any, where: str) -> None:
 
 
 def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
-    """Appends one line, flushed and fsynced; safe with concurrent writers (an flock around one O_APPEND write)."""
+    """Appends the trajectory as one line (see `append_line`)."""
+    append_line(path, trajectory.model_dump_json())
+
+
+def append_line(path: str | Path, text: str) -> None:
+    """Appends one JSONL line, flushed and fsynced; safe with concurrent writers (an flock around O_APPEND writes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (trajectory.model_dump_json() + "\n").encode()
+    line = (text + "\n").encode()
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.llm import OpenAIChatConfig
+from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import (
     INFRA_STATUS,
     Trajectory,
@@ -107,24 +108,12 @@ class BenchResult:
 
 
 def make_agent(name: str, llm: OpenAIChatConfig | None = None) -> Any:
-    """An agent by name: `baseline` replays the task's baseline, `expert` is the scripted researcher
-    (profiles, tries candidates, submits the best on validation), `llm` an LLM over an OpenAI-compatible API."""
-    if name == "baseline":
-        from synthml.agents.scripted import BaselineAgent
-
-        return BaselineAgent()
-    if name == "expert":
-        from synthml.agents.expert import ExpertAgent
-
-        return ExpertAgent()
-    if name == "llm":
-        if llm is None:
-            raise SynthMLError("--agents llm needs --llm-model (and --llm-base-url for a local server)")
-        from synthml.agents.llm import OpenAIChat
-        from synthml.agents.loop import AgentConfig, LLMAgent
-
-        return LLMAgent(OpenAIChat(llm), AgentConfig())
-    raise SynthMLError(f"--agents: unknown agent '{name}'; choose from {', '.join(AGENTS)}")
+    """An agent by name (see `synthml.agents.spec`): baseline, expert, or llm over `llm`'s endpoint."""
+    if name not in AGENTS:
+        raise SynthMLError(f"--agents: unknown agent '{name}'; choose from {', '.join(AGENTS)}")
+    if name == "llm" and llm is None:
+        raise SynthMLError("--agents llm needs --llm-model (and --llm-base-url for a local server)")
+    return build_agent(AgentSpec(name=name), llm)
 
 
 def run_bench(tasks_spec: str | Path, agents: list[str], runs: int, out: Path, workers: int = 2,
