@@ -13,6 +13,7 @@ from rich.panel import Panel
 from synthml import ENV_ID
 from synthml.cli_bank import bank_app, catalog, export, generate, list_tasks, show, validate
 from synthml.cli_bench import aup_command, bench_command
+from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
 from synthml.errors import SynthMLError
 
@@ -39,6 +40,7 @@ app.command()(friendly(validate))
 app.command()(friendly(catalog))
 app.command("aup")(friendly(aup_command))
 app.command("bench")(friendly(bench_command))
+app.command("rollout")(friendly(rollout_command))
 app.command("serve-llm")(friendly(serve_llm_command))
 bank_app.command("list")(friendly(list_tasks))
 bank_app.command()(friendly(show))

@@ -1,0 +1,145 @@
+"""The rollout's parts that need no Ray: episode ids, the store, endpoint routing, agent specs, config checks."""
+
+import pytest
+
+from synthml.agents.spec import AgentSpec, agent_spec, build_agent
+from synthml.agents.trajectory import Trajectory
+from synthml.benchmarks.bench_tasks import resolve_tasks
+from synthml.envs.env import sample_bank
+from synthml.errors import SynthMLError
+from synthml.training.endpoints import EndpointPool, check_endpoints, choose_model
+from synthml.training.episodes import plan_episodes
+from synthml.training.rollout import RolloutConfig, _save_config
+from synthml.training.store import ATTEMPTS, Attempt, RolloutStore
+
+
+def record(episode_id: str, task_id: str = "t") -> Trajectory:
+    return Trajectory(episode_id=episode_id, task_id=task_id, agent="baseline", exit_status="submitted",
+                      started_at="2026-11-27T00:00:00Z")
+
+
+def test_episode_ids_and_seeds_are_deterministic_and_grouped_by_task():
+    tasks = resolve_tasks(sample_bank()).tasks
+    first, again = plan_episodes(tasks, 3, seed=7), plan_episodes(tasks, 3, seed=7)
+    assert first == again
+    assert len({e.episode_id for e in first}) == len(first) == 3 * len(tasks)
+    assert [e.task.id for e in first[:3]] == [tasks[0].id] * 3  # a task's samples are neighbours (GRPO groups)
+    assert [e.sample for e in first[:3]] == [0, 1, 2]
+    assert len({e.seed for e in first}) == len(first)
+    other = plan_episodes(tasks, 3, seed=8)
+    assert {e.episode_id for e in other}.isdisjoint(e.episode_id for e in first)
+    assert plan_episodes(tasks, 4, seed=7)[:3] == first[:3]  # more samples later: the first ones keep their ids
+
+
+def test_store_records_each_episode_once_across_shards(tmp_path):
+    store = RolloutStore(tmp_path, shard_records=2)
+    with store.exclusive():
+        assert [store.record(record(f"e{n}")) for n in range(5)] == [True] * 5
+        assert store.record(record("e3")) is False
+    shards = sorted((tmp_path / "trajectories").glob("part-*.jsonl"))
+    assert [len(p.read_text().splitlines()) for p in shards] == [2, 2, 1]
+    again = RolloutStore(tmp_path, shard_records=2)
+    with again.exclusive():
+        assert again.finished() == {f"e{n}" for n in range(5)}
+        again.record(record("e5"))
+    assert len(shards[-1].read_text().splitlines()) == 2  # the last shard filled up before a new one began
+
+
+def test_store_cuts_a_line_torn_by_a_kill(tmp_path):
+    with RolloutStore(tmp_path).exclusive() as store:
+        store.record(record("done"))
+    shard = tmp_path / "trajectories" / "part-00000.jsonl"
+    shard.write_bytes(shard.read_bytes() + record("torn").model_dump_json()[:40].encode())
+    (tmp_path / ATTEMPTS).write_text('{"episode_id": "to')
+    with RolloutStore(tmp_path).exclusive() as store:
+        assert store.finished() == {"done"}  # the torn episode was never recorded: it runs again
+        assert store.attempts() == []
+        store.record(record("torn"))
+        store.log_attempt(Attempt(episode_id="x", attempt=1, kind="sandbox", error="e", final=False, worker="w",
+                                  seconds=0.1))
+    assert [t.episode_id for t in RolloutStore(tmp_path).trajectories()] == ["done", "torn"]
+    assert [a.episode_id for a in RolloutStore(tmp_path).attempts()] == ["x"]
+
+
+def test_second_rollout_on_a_store_is_refused(tmp_path):
+    with RolloutStore(tmp_path).exclusive(), pytest.raises(SynthMLError, match="another rollout is writing"):
+        with RolloutStore(tmp_path).exclusive():
+            pass
+
+
+def test_rollout_refuses_a_store_of_other_episodes(tmp_path):
+    config = RolloutConfig(tasks="bank", agent=AgentSpec(name="baseline"), episodes_per_task=2)
+    store = RolloutStore(tmp_path)
+    _save_config(store, config)
+    _save_config(store, config.model_copy(update={"episodes_per_task": 4, "workers": 8}))  # more samples: fine
+    with pytest.raises(SynthMLError, match=r"holds a rollout with seed 0, not 1.*another --out"):
+        _save_config(store, config.model_copy(update={"seed": 1}))
+    with pytest.raises(SynthMLError, match="holds a rollout with agent"):
+        _save_config(store, config.model_copy(update={"agent": AgentSpec(name="expert")}))
+
+
+def test_endpoint_pool_is_least_loaded_and_sticky_until_released():
+    pool = EndpointPool(["a", "b"], revive=lambda url: False)
+    assert [pool.acquire(), pool.acquire(), pool.acquire()] == ["a", "b", "a"]
+    pool.release("a")
+    pool.release("a")
+    assert pool.acquire() == "a"
+    assert pool.acquire(avoid="a") == "b"  # a retry goes elsewhere when it can
+    pool.failed("b", "connection refused")
+    assert pool.acquire(avoid="a") == "a"
+    pool.failed("a", "timeout")
+    assert pool.acquire() is None
+    assert pool.revive() is False
+    assert pool.why_down() == "b: connection refused; a: timeout"
+
+
+def test_endpoint_pool_takes_back_an_endpoint_that_answers_again():
+    back = set()
+    pool = EndpointPool(["a"], revive=lambda url: url in back)
+    pool.failed("a", "down")
+    assert pool.revive() is False
+    back.add("a")
+    assert pool.revive() is True
+    assert pool.acquire() == "a"
+
+
+def test_dead_endpoint_and_model_choice_errors_say_the_fix():
+    with pytest.raises(SynthMLError, match=r"1 of 1 endpoint\(s\) do not answer: http://127.0.0.1:9/v1.*serve-llm"):
+        check_endpoints(["http://127.0.0.1:9/v1"])
+    assert choose_model({"a": ["m"], "b": ["m", "n"]}, None) == "m"
+    with pytest.raises(SynthMLError, match="--model x: not served by a"):
+        choose_model({"a": ["m"]}, "x")
+    with pytest.raises(SynthMLError, match="serve m, n; pass --model"):
+        choose_model({"a": ["m", "n"]}, None)
+
+
+def test_agent_spec_files(tmp_path):
+    path = tmp_path / "agent.yaml"
+    path.write_text("name: llm\nmodel: m\nllm: {temperature: 0.5, max_retries: 0}\nloop: {max_steps: 7}\n")
+    spec = agent_spec(str(path))
+    assert spec.loop.max_steps == 7
+    chat = spec.chat_config("http://h/v1", model="ignored")
+    assert (chat.model, chat.base_url, chat.temperature, chat.max_retries) == ("m", "http://h/v1", 0.5, 0)
+    assert build_agent(agent_spec("baseline")).name == "baseline"
+    commands = AgentSpec(name="commands", commands=["ls", "validate"])
+    assert build_agent(commands).name == "commands"
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("name: llm\nllm: {temprature: 1}\n", r"agent.yaml: llm.*temprature"),
+    ("name: llm\nllm: {base_url: http://x}\n", r"llm.base_url: set by the run"),
+    ("name: baseline\nmodel: m\n", r"only the llm agent talks to a model"),
+    ("name: commands\n", r"needs a non-empty list"),
+    ("name: llm\nloop: {max_step: 3}\n", r"loop.max_step"),
+    ("name: [llm\n", r"not YAML or JSON"),
+])
+def test_bad_agent_spec_names_the_file_and_field(tmp_path, text, error):
+    path = tmp_path / "agent.yaml"
+    path.write_text(text)
+    with pytest.raises(SynthMLError, match=error):
+        agent_spec(str(path))
+
+
+def test_unknown_agent_names_the_choices():
+    with pytest.raises(SynthMLError, match=r"--agent nope: neither an agent \(baseline, expert, llm, commands\)"):
+        agent_spec("nope")

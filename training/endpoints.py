@@ -1,0 +1,104 @@
+"""Endpoint routing: each episode keeps one OpenAI-compatible endpoint (sticky: its prefix cache stays warm),
+chosen as the least loaded of those that are up.
+
+An endpoint an episode failed on is set aside until it answers `GET /v1/models` again; `revive` asks
+each one set aside (a launched server is first restarted by its launcher, see `vllm_server`).
+"""
+
+import os
+from collections.abc import Callable
+
+from synthml.agents.llm import PLACEHOLDER_KEY
+from synthml.errors import LLMError, SynthMLError
+
+PROBE_TIMEOUT_S = 10.0
+
+
+def served_models(base_url: str, api_key_env: str = "OPENAI_API_KEY", timeout_s: float = PROBE_TIMEOUT_S) -> list[str]:
+    """The model ids an endpoint serves (`GET /v1/models`); LLMError if it does not answer."""
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=os.environ.get(api_key_env) or PLACEHOLDER_KEY,
+                           timeout=timeout_s, max_retries=0)
+    try:
+        return [model.id for model in client.models.list()]
+    except openai.OpenAIError as e:
+        raise LLMError(f"{base_url}: GET /models failed: {type(e).__name__}: {e}") from None
+
+
+class EndpointPool:
+    """Least-loaded, sticky choice among endpoints; `revive(url)` says whether one set aside is back."""
+
+    def __init__(self, urls: list[str], revive: Callable[[str], bool]) -> None:
+        if not urls:
+            raise SynthMLError("--endpoints: give at least one OpenAI-compatible base URL")
+        self.load = dict.fromkeys(urls, 0)
+        self.down: dict[str, str] = {}
+        """Endpoints set aside, with why."""
+        self._revive = revive
+
+    def acquire(self, avoid: str | None = None) -> str | None:
+        """The least-loaded endpoint that is up (another than `avoid` if there is one); None if all are down."""
+        up = [url for url in self.load if url not in self.down]
+        if not up:
+            return None
+        preferred = [url for url in up if url != avoid] or up
+        url = min(preferred, key=lambda u: self.load[u])
+        self.load[url] += 1
+        return url
+
+    def release(self, url: str | None) -> None:
+        if url in self.load:
+            self.load[url] -= 1
+
+    def failed(self, url: str, why: str) -> None:
+        self.down[url] = why
+
+    def revive(self) -> bool:
+        """Asks every endpoint set aside whether it is back; True if any endpoint is up."""
+        for url in list(self.down):
+            if self._revive(url):
+                del self.down[url]
+        return len(self.down) < len(self.load)
+
+    def why_down(self) -> str:
+        return "; ".join(f"{url}: {why}" for url, why in self.down.items())
+
+
+def answers(url: str, api_key_env: str = "OPENAI_API_KEY") -> bool:
+    """A plain endpoint is back when it lists its models."""
+    try:
+        served_models(url, api_key_env)
+    except LLMError:
+        return False
+    return True
+
+
+def check_endpoints(urls: list[str], api_key_env: str = "OPENAI_API_KEY") -> dict[str, list[str]]:
+    """Every endpoint's models; a SynthMLError naming each one that does not answer, and the fix."""
+    models, errors = {}, []
+    for url in urls:
+        try:
+            models[url] = served_models(url, api_key_env)
+        except LLMError as e:
+            errors.append(str(e))
+    if errors:
+        raise SynthMLError(f"--endpoints: {len(errors)} of {len(urls)} endpoint(s) do not answer: "
+                           f"{'; '.join(errors)}. Start the server (e.g. `synthml serve-llm`, `vllm serve MODEL`) "
+                           "or drop it from --endpoints")
+    return models
+
+
+def choose_model(models: dict[str, list[str]], wanted: str | None) -> str:
+    """The model every endpoint serves: `wanted`, or the only one they all list."""
+    common = set.intersection(*(set(ids) for ids in models.values())) if models else set()
+    if wanted:
+        missing = [url for url, ids in models.items() if wanted not in ids]
+        if missing:
+            raise SynthMLError(f"--model {wanted}: not served by {', '.join(missing)} (it serves "
+                               f"{', '.join(models[missing[0]]) or 'nothing'}); pass a model it lists")
+        return wanted
+    if len(common) != 1:
+        listed = ", ".join(sorted(common)) or "none in common"
+        raise SynthMLError(f"--model: the endpoints serve {listed}; pass --model (or `model:` in the agent spec)")
+    return common.pop()

@@ -1,0 +1,149 @@
+"""`run_rollout`: many episodes over a task bank, played by a pool of Ray actors, kept in a lossless store.
+
+The driver plans every task x sample (`episodes`), skips those the store has, and keeps each free worker
+busy; an LLM episode keeps the endpoint it was given (`endpoints`), the least loaded one. A worker that
+dies, a sandbox or endpoint that fails: the attempt goes to OUT/attempts.jsonl and the episode is tried
+again, up to `max_attempts`; only finished episodes are recorded, once each (`store`). A run stopped by
+anything (Ctrl-C, kill, all endpoints down) is started again with the same command and plays the rest.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from synthml.agents.spec import AgentSpec, spec_json
+from synthml.benchmarks.bench_tasks import resolve_tasks
+from synthml.envs.sandbox.config import sandbox_config
+from synthml.errors import SynthMLError
+from synthml.training.episodes import plan_episodes
+from synthml.training.pool import Event, WorkerPool
+from synthml.training.store import CONFIG, RolloutStore
+from synthml.training.vllm_server import ServerSpec
+
+IDENTITY = ("tasks", "agent", "model", "seed", "max_steps")
+"""What names a rollout's episodes: a run on the same OUT must keep these (more samples per task may come)."""
+
+
+class RolloutConfig(BaseModel):
+    """A rollout's resolved config, saved as OUT/rollout.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: str = Field(description="A bank dir (its accepted tasks) or an MLGym checkout, optionally :ID1,ID2.")
+    agent: AgentSpec = Field(description="What plays the episodes.")
+    model: str | None = Field(None, description="The llm agent's model (from --model, the spec or the endpoints).")
+    episodes_per_task: int = Field(ge=1, description="Samples per task (a GRPO group's size).")
+    seed: int = Field(0, ge=0, description="Base seed: each episode's seed derives from it, its task and sample.")
+    max_steps: int = Field(50, ge=1, description="Env steps before an episode is truncated and auto-submitted.")
+    sandbox: str = Field("bwrap", description="Sandbox backend of every env.")
+    workers: int = Field(2, ge=1, description="Rollout workers (Ray actors), each playing one episode at a time.")
+    cpus_per_worker: float = Field(1.0, gt=0, description="CPUs Ray reserves for each worker.")
+    max_attempts: int = Field(3, ge=1, description="Attempts per episode on infrastructure failures, per run.")
+    endpoints: list[str] = Field(default_factory=list, description="OpenAI-compatible base URLs (llm agent).")
+    server: ServerSpec | None = Field(None, description="Model servers the rollout launches (--vllm).")
+    servers: int = Field(0, ge=0, description="How many servers to launch (0: one per gpus-per-server GPUs).")
+    address: str | None = Field(None, description="Ray cluster to join (None: RAY_ADDRESS, else a local one).")
+
+
+@dataclass
+class RolloutResult:
+    out: Path
+    total: int
+    """Episodes planned."""
+    before: int
+    """Finished in earlier runs (skipped)."""
+    finished: int = 0
+    unfinished: int = 0
+    """Episodes this run gave up on or never started (a rerun plays them)."""
+    failures: dict[str, int] = field(default_factory=dict)
+    """Failed attempts by kind (worker_died, sandbox, endpoint, crash)."""
+    steps: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+    """Why the run stopped early, with the fix; None if it played everything it could."""
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Event], None] | None = None,
+                ) -> RolloutResult:
+    """Plays every planned episode that OUT does not hold yet; returns what this run did."""
+    _check(config)
+    store = RolloutStore(out)
+    with store.exclusive():
+        tasks = resolve_tasks(config.tasks, sandbox=config.sandbox).tasks
+        episodes = plan_episodes(tasks, config.episodes_per_task, config.seed)
+        done = store.finished()
+        todo = [episode for episode in episodes if episode.episode_id not in done]
+        result = RolloutResult(Path(out), len(episodes), len(episodes) - len(todo))
+        if not todo:
+            _save_config(store, config)
+            return result
+        with _ray(config.address), WorkerPool(config, store, on_event) as pool:
+            _save_config(store, config.model_copy(update={"model": pool.model}))
+            started = time.monotonic()
+            pool.run(todo, result)
+            result.seconds = time.monotonic() - started
+    return result
+
+
+def _check(config: RolloutConfig) -> None:
+    """Flag mistakes that would otherwise fail every episode."""
+    sandbox_config(config.sandbox)
+    if config.agent.uses_llm and not (config.endpoints or config.server):
+        raise SynthMLError("--agent llm: give --endpoints URL,... or --vllm MODEL (servers the rollout launches)")
+    if not config.agent.uses_llm and (config.endpoints or config.server):
+        raise SynthMLError(f"--endpoints/--vllm: the {config.agent.name} agent uses no model; drop them, "
+                           "or pass --agent llm (or an llm spec file)")
+    if config.endpoints and config.server:
+        raise SynthMLError("--endpoints and --vllm: choose one (running servers, or servers to launch)")
+
+
+def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
+    """Refuses a run whose episodes would mean something else than those OUT holds; then saves the config."""
+    path = store.out / CONFIG
+    if path.is_file():
+        before = RolloutConfig.model_validate_json(path.read_text())
+        for name in IDENTITY:
+            old, new = getattr(before, name), getattr(config, name)
+            if name == "agent":
+                old, new = spec_json(old), spec_json(new)
+            if old != new and not (name == "model" and new is None):
+                raise SynthMLError(f"{store.out} holds a rollout with {name} {old}, not {new}: its episodes would "
+                                   "mix; pass the same flags to go on, or another --out")
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(config.model_dump_json(indent=2) + "\n")
+    os.replace(staged, path)
+
+
+class _ray:
+    """Joins `address` (or RAY_ADDRESS), else starts a local Ray; shuts down only what it started."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address, self.started = address or os.environ.get("RAY_ADDRESS"), False
+
+    def __enter__(self) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise SynthMLError("rollouts need Ray: pip install 'synthml[ray]'") from None
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, ValueError) as e:
+                raise SynthMLError(f"--address {self.address}: cannot join the Ray cluster ({e}); start it with "
+                                   "`ray start --head` or drop --address to run locally") from None
+            self.started = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()

@@ -1,0 +1,78 @@
+"""The rollout worker: plays one episode at a time in its own env (one sandbox at a time).
+
+In a rollout it is a Ray actor (see `rollout`); the benchmark also plays it in-process to measure what Ray
+adds. It never raises for an episode: what went wrong comes back as an `Outcome` with the failure's kind,
+so the driver can retry infrastructure failures and record only finished episodes.
+"""
+
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from synthml.agents.loop import LLM_FAILURE
+from synthml.agents.spec import AgentSpec, build_agent
+from synthml.agents.trajectory import Trajectory
+from synthml.training.episodes import Episode
+from synthml.training.store import FailureKind
+
+
+@dataclass(frozen=True)
+class Outcome:
+    trajectory: Trajectory | None
+    """The episode's record (with its episode_id); None when the worker crashed before the agent returned."""
+    failure: FailureKind | None = None
+    """None: the episode finished (whatever the agent scored)."""
+    error: str = ""
+    seconds: float = 0.0
+
+
+class RolloutWorker:
+    def __init__(self, agent: AgentSpec, sandbox: str = "bwrap", max_steps: int = 50, model: str | None = None,
+                 name: str = "worker") -> None:
+        self.agent, self.sandbox, self.max_steps, self.model, self.name = agent, sandbox, max_steps, model, name
+        self._env: Any = None
+
+    def play(self, episode: Episode, endpoint: str | None = None) -> Outcome:
+        """One episode; the LLM agent talks only to `endpoint` (sticky routing)."""
+        started = time.monotonic()
+        try:
+            trajectory = self._run(episode, endpoint)
+        except Exception as e:  # the one place a worker's crash is caught: it is reported, never raised
+            self.close()
+            error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+            return Outcome(None, "crash", error, time.monotonic() - started)
+        trajectory = trajectory.model_copy(update={"episode_id": episode.episode_id})
+        failure = _failure_kind(trajectory.infra_error)
+        return Outcome(trajectory, failure, trajectory.infra_error or "", time.monotonic() - started)
+
+    def ready(self) -> str:
+        """The worker's name, once its process is up (the driver waits on it before scheduling)."""
+        return self.name
+
+    def close(self) -> None:
+        if self._env is not None:
+            env, self._env = self._env, None
+            env.close()
+
+    def _run(self, episode: Episode, endpoint: str | None) -> Trajectory:
+        chat = self.agent.chat_config(endpoint, self.model) if self.agent.uses_llm else None
+        agent = build_agent(self.agent, chat)
+        return agent.run(self._env_for(episode), seed=episode.seed, options={"task": episode.task.spec},
+                         run=episode.sample)
+
+    def _env_for(self, episode: Episode) -> Any:
+        """One env for the worker's life; each reset loads the episode's task (and reuses its runtime)."""
+        if self._env is None:
+            import gymnasium as gym
+
+            from synthml import ENV_ID
+
+            self._env = gym.make(ENV_ID, task=episode.task.spec, sandbox=self.sandbox, max_steps=self.max_steps)
+        return self._env
+
+
+def _failure_kind(infra_error: str | None) -> FailureKind | None:
+    if infra_error is None:
+        return None
+    return "endpoint" if infra_error.startswith(LLM_FAILURE) else "sandbox"
