@@ -85,8 +85,8 @@ def agent_spec(text: str) -> AgentSpec:
     except ValidationError as e:
         error = e.errors()[0]
         where = "".join(f"{part}: " for part in [".".join(map(str, error["loc"]))] if part)
-        raise SynthMLError(f"{path}: {where}{error['msg'].removeprefix('Value error, ')}; see the fields in "
-                           "`synthml rollout --help`") from None
+        raise SynthMLError(f"{path}: {where}{error['msg'].removeprefix('Value error, ')} (the fields: README, "
+                           "'Rollouts on Ray')") from None
 
 
 def build_agent(spec: AgentSpec, llm: OpenAIChatConfig | None = None) -> Any:

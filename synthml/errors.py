@@ -32,3 +32,9 @@ def did_you_mean(name: str, known: Sequence[str], listed: str = "tasks") -> str:
     """The end of an unknown-name message: the closest known name, else every known one."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean '{close[0]}'?" if close else f"{listed}: {', '.join(known)}"
+
+
+def remote_message(error: Exception) -> str:
+    """Our message inside the wrapping a remote process adds (a Ray actor or task that raised SynthMLError)."""
+    text, marker = str(error), f"{SynthMLError.__name__}: "
+    return text[text.rindex(marker) + len(marker):].strip() if marker in text else text

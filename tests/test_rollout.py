@@ -133,8 +133,9 @@ def test_more_workers_than_the_cluster_has_cpus_is_a_clear_error(ray_cluster, ba
 
 
 LLM_AGENT = AgentSpec(name="llm", llm={"max_tokens": 32, "temperature": 0.0, "max_retries": 0, "timeout_s": 120},
-                      loop={"max_steps": 1})
-SERVE_LLM = "synthml serve-llm --host {host} --port {port}"
+                      loop={"max_steps": 1, "system_template": "Answer with one shell command in a fenced block."})
+"""One short reply per episode: a 135M model on one CPU thread reads about 190 prompt tokens a second."""
+SERVE_LLM = "synthml serve-llm --host {host} --port {port} --threads 2"
 
 
 @llm_local
@@ -179,7 +180,7 @@ def test_endpoint_that_dies_mid_rollout_stops_it_and_a_rerun_finishes(ray_cluste
     url = f"http://127.0.0.1:{port}/v1"
     rollout = config(bank, LLM_AGENT, k=1, endpoints=[url], workers=1, max_steps=3,
                      tasks=f"{bank}:{','.join(t.id for t in resolve_tasks(bank).tasks[:2])}")
-    with local_server(port=port) as server:
+    with local_server(port=port, threads=2) as server:
         def stop_server(event):
             if event.kind == "started":
                 server.stop()
@@ -191,7 +192,7 @@ def test_endpoint_that_dies_mid_rollout_stops_it_and_a_rerun_finishes(ray_cluste
     assert attempts and {a.kind for a in attempts} == {"endpoint"} and attempts[0].endpoint == url
     assert recorded(tmp_path) == []  # marked as infrastructure failures, never as the agent's
 
-    with local_server(port=port):
+    with local_server(port=port, threads=2):
         again = run_rollout(rollout, tmp_path)
     assert (again.before, again.finished, again.unfinished, again.stopped) == (0, 2, 0, None)
     assert sorted(recorded(tmp_path)) == sorted(planned(rollout))

@@ -62,9 +62,10 @@ def test_store_cuts_a_line_torn_by_a_kill(tmp_path):
 
 
 def test_second_rollout_on_a_store_is_refused(tmp_path):
-    with RolloutStore(tmp_path).exclusive(), pytest.raises(SynthMLError, match="another rollout is writing"):
-        with RolloutStore(tmp_path).exclusive():
-            pass
+    second = RolloutStore(tmp_path)
+    with RolloutStore(tmp_path).exclusive(), pytest.raises(SynthMLError, match="another rollout is writing"), \
+            second.exclusive():
+        pass
 
 
 def test_rollout_refuses_a_store_of_other_episodes(tmp_path):
@@ -143,3 +144,30 @@ def test_bad_agent_spec_names_the_file_and_field(tmp_path, text, error):
 def test_unknown_agent_names_the_choices():
     with pytest.raises(SynthMLError, match=r"--agent nope: neither an agent \(baseline, expert, llm, commands\)"):
         agent_spec("nope")
+
+
+def test_worker_that_cannot_see_a_task_says_so():
+    from synthml.training.worker import RolloutWorker
+
+    with pytest.raises(SynthMLError, match=r"worker w on .*: no /nowhere/task .*same path"):
+        RolloutWorker(AgentSpec(name="baseline"), name="w").ready([str(sample_bank()), "/nowhere/task"])
+
+
+@pytest.mark.parametrize(("flags", "error"), [
+    (["--agent", "llm"], "--agent llm: give --endpoints URL,... or --vllm MODEL"),
+    (["--agent", "baseline", "--endpoints", "http://h/v1"], "the baseline agent uses no model"),
+    (["--agent", "llm", "--endpoints", "http://h/v1", "--vllm", "m"], "choose one"),
+    (["--agent", "llm", "--server-command", "x {port}"], "--server-command: it starts the servers of --vllm"),
+    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {modle} {port}"], "placeholder 'modle'"),
+    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {model}"], "must listen on {port}"),
+])
+def test_rollout_flag_mistakes_fail_before_any_work(tmp_path, flags, error):
+    from typer.testing import CliRunner
+
+    from synthml.cli import app
+
+    result = CliRunner().invoke(app, ["rollout", "--tasks", str(sample_bank()), "--out", str(tmp_path / "out"),
+                                      *flags])
+    assert result.exit_code == 1, result.output
+    assert error in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

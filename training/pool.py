@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from synthml.errors import SynthMLError
+from synthml.errors import SynthMLError, remote_message
 from synthml.training.endpoints import EndpointPool, answers, check_endpoints, choose_model
 from synthml.training.episodes import Episode
 from synthml.training.store import Attempt, RolloutStore
@@ -50,11 +50,11 @@ class _Running:
 
 
 class WorkerPool:
-    def __init__(self, config: "RolloutConfig", store: RolloutStore,
+    def __init__(self, config: "RolloutConfig", store: RolloutStore, todo: list[Episode],
                  on_event: Callable[[Event], None] | None = None) -> None:
         import ray
 
-        self.ray, self.config, self.store, self.on_event = ray, config, store, on_event
+        self.ray, self.config, self.store, self.todo, self.on_event = ray, config, store, todo, on_event
         self.prefix = f"synthml-rollout-{uuid.uuid4().hex[:8]}"
         self.servers: dict[str, Any] = {}
         self.endpoints: EndpointPool | None = None
@@ -73,7 +73,7 @@ class WorkerPool:
                 self._route(list(self.servers) or self.config.endpoints)
             for slot in range(self.config.workers):
                 self._spawn(slot)
-            self._await_workers()
+            self._await_workers(sorted({episode.task.spec for episode in self.todo}))
         except BaseException:
             self.__exit__()
             raise
@@ -84,10 +84,10 @@ class WorkerPool:
             self.ray.kill(handle)  # a server dies with its actor; a sandbox with its worker
         self.workers, self.servers = {}, {}
 
-    def run(self, todo: list[Episode], result: "RolloutResult") -> None:
-        """Plays `todo`, recording into the store and counting into `result`, until done or stopped."""
+    def run(self, result: "RolloutResult") -> None:
+        """Plays the episodes to do, recording into the store and counting into `result`, until done or stopped."""
         self.result, self._in_a_row = result, 0
-        pending: deque[tuple[Episode, int, str | None]] = deque((episode, 1, None) for episode in todo)
+        pending: deque[tuple[Episode, int, str | None]] = deque((episode, 1, None) for episode in self.todo)
         free = sorted(self.workers, reverse=True)
         while self._in_flight or (pending and not result.stopped):
             try:
@@ -188,12 +188,15 @@ class WorkerPool:
         self.workers[slot] = actor.options(name=name).remote(config.agent, config.sandbox, config.max_steps,
                                                              self.model, name)
 
-    def _await_workers(self) -> None:
+    def _await_workers(self, task_specs: list[str]) -> None:
+        ready = [worker.ready.remote(task_specs) for worker in self.workers.values()]
         try:
-            self.ray.get([worker.ready.remote() for worker in self.workers.values()], timeout=READY_TIMEOUT_S)
+            self.ray.get(ready, timeout=READY_TIMEOUT_S)
         except self.ray.exceptions.GetTimeoutError:
             raise SynthMLError(f"--workers: {self.config.workers} workers not placed in {READY_TIMEOUT_S:g} s; "
                                "see `ray status` for the cluster's free CPUs") from None
+        except self.ray.exceptions.RayTaskError as e:
+            raise SynthMLError(remote_message(e)) from None
 
     def _route(self, urls: list[str]) -> None:
         key_env = self.config.agent.llm.get("api_key_env", "OPENAI_API_KEY")

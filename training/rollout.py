@@ -85,10 +85,10 @@ def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Even
         if not todo:
             _save_config(store, config)
             return result
-        with _ray(config.address), WorkerPool(config, store, on_event) as pool:
+        with _ray(config.address), WorkerPool(config, store, todo, on_event) as pool:
             _save_config(store, config.model_copy(update={"model": pool.model}))
             started = time.monotonic()
-            pool.run(todo, result)
+            pool.run(result)
             result.seconds = time.monotonic() - started
     return result
 

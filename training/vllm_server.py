@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthml.errors import SynthMLError
+from synthml.errors import SynthMLError, remote_message
 from synthml.training.endpoints import answers, served_models
 
 DEFAULT_COMMAND = "vllm serve {model} --tensor-parallel-size {gpus} --host {host} --port {port}"
@@ -155,15 +155,8 @@ def launch_servers(spec: ServerSpec, count: int, prefix: str) -> dict[str, objec
         raise SynthMLError(f"--vllm: {count} server(s) not placed and ready in {spec.ready_timeout_s:g} s; does "
                            f"the cluster have {count} x {spec.gpus} free GPU(s)? (`ray status`)") from None
     except ray.exceptions.RayActorError as e:
-        raise SynthMLError(f"--vllm: a model server failed to start: {_cause(e)}") from None
+        raise SynthMLError(f"--vllm: a model server failed to start: {remote_message(e)}") from None
     return dict(zip(urls, handles, strict=True))
-
-
-def _cause(error: Exception) -> str:
-    """The launcher's own message inside Ray's wrapping of a failed actor constructor."""
-    text = str(error)
-    marker = f"{SynthMLError.__name__}: "
-    return text[text.rindex(marker) + len(marker):] if marker in text else text
 
 
 def _executable(name: str) -> str:

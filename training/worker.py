@@ -5,14 +5,17 @@ adds. It never raises for an episode: what went wrong comes back as an `Outcome`
 so the driver can retry infrastructure failures and record only finished episodes.
 """
 
+import platform
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from synthml.agents.loop import LLM_FAILURE
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
+from synthml.errors import SynthMLError
 from synthml.training.episodes import Episode
 from synthml.training.store import FailureKind
 
@@ -46,8 +49,13 @@ class RolloutWorker:
         failure = _failure_kind(trajectory.infra_error)
         return Outcome(trajectory, failure, trajectory.infra_error or "", time.monotonic() - started)
 
-    def ready(self) -> str:
-        """The worker's name, once its process is up (the driver waits on it before scheduling)."""
+    def ready(self, task_specs: list[str]) -> str:
+        """The worker's name, once its process is up and sees every task (the driver waits on it)."""
+        missing = [spec for spec in task_specs if not Path(spec).exists()]
+        if missing:
+            raise SynthMLError(f"worker {self.name} on {platform.node()}: no {missing[0]} (and {len(missing) - 1} "
+                               "more); every node must see the tasks at the same path (a shared filesystem, or "
+                               "copy the bank there)")
         return self.name
 
     def close(self) -> None:
