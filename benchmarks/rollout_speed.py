@@ -76,22 +76,31 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=24, help="Episodes per row.")
     parser.add_argument("--steps", type=int, default=30, help="Env steps per episode.")
     parser.add_argument("--workers", default="1,2,4", help="Worker counts, comma-separated.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of every row, interleaved; medians shown.")
     args = parser.parse_args()
     import ray
 
     agent = AgentSpec(name="commands", commands=COMMANDS * args.steps)
     tasks_spec = str(sample_bank())
-    console = Console(width=130)
     started = time.monotonic()
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     ray_start = time.monotonic() - started
     in_process(agent, tasks_spec, 2, args.steps)  # warm: runtimes resolved, files cached
-    rows = [in_process(agent, tasks_spec, args.episodes, args.steps)]
+    rounds: list[list[Row]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for workers in map(int, args.workers.split(",")):
-            rows.append(on_ray(agent, tasks_spec, args.episodes, args.steps, workers, Path(tmp) / f"w{workers}"))
+        for n in range(args.rounds):
+            rows = [in_process(agent, tasks_spec, args.episodes, args.steps)]
+            for workers in map(int, args.workers.split(",")):
+                out = Path(tmp) / f"round{n}-w{workers}"
+                rows.append(on_ray(agent, tasks_spec, args.episodes, args.steps, workers, out))
+            rounds.append(rows)
     ray.shutdown()
-    print_table(console, rows, args, ray_start)
+    print_table(Console(width=130), [median_row(runs) for runs in zip(*rounds, strict=True)], args, ray_start)
+
+
+def median_row(runs: tuple[Row, ...]) -> Row:
+    """One row's median run, by seconds."""
+    return sorted(runs, key=lambda row: row.seconds)[len(runs) // 2]
 
 
 def print_table(console: Console, rows: list[Row], args: argparse.Namespace, ray_start: float) -> None:
@@ -99,7 +108,7 @@ def print_table(console: Console, rows: list[Row], args: argparse.Namespace, ray
     local = rows[0]
     table = Table("run", "episodes", "steps", "seconds", "steps/s", "x one process", "scaling efficiency",
                   "start-up s",
-                  title=f"rollout throughput, {args.steps} cheap steps per episode",
+                  title=f"rollout throughput, {args.steps} cheap steps per episode, median of {args.rounds} rounds",
                   caption=f"{platform.node()}, {os.cpu_count()} CPUs; Ray start-up {ray_start:.1f} s (not counted)")
     for row in rows:
         efficiency = f"{row.rate / (row.workers * single.rate):.0%}" if row.name.startswith("Ray") else ""

@@ -77,10 +77,13 @@ def _server_spec(model: str, gpus: int, command: str | None):
 
     from synthml.training.vllm_server import ServerSpec
 
+    flags = {"model": "--vllm", "gpus": "--gpus-per-server", "command": "--server-command"}
     try:
         return ServerSpec(model=model, gpus=gpus, **({"command": command} if command else {}))
     except ValidationError as e:
-        raise SynthMLError(f"--server-command {command!r}: {e.errors()[0]['msg']}") from None
+        error = e.errors()[0]
+        flag = flags.get(str(error["loc"][0]) if error["loc"] else "", "--vllm")
+        raise SynthMLError(f"{flag}: {error['msg'].removeprefix('Value error, ')}") from None
 
 
 class _Display:
@@ -99,7 +102,7 @@ class _Display:
         if not self.progress.live.is_started:
             self.progress.start()
         elapsed = self.progress.tasks[0].elapsed or 0.0
-        failures = ", ".join(f"{kind} {n}" for kind, n in sorted(result.failures.items()))
+        failures = _failures(result)
         self.progress.update(self.bar, total=result.total - result.before, completed=result.finished,
                              rate=f"{result.steps / elapsed:.1f} steps/s" if elapsed else "",
                              failures=f"[red]failed attempts: {failures}[/red]" if failures else "")
@@ -110,7 +113,7 @@ class _Display:
 
 
 def _print_result(result) -> None:
-    failures = ", ".join(f"{kind} {n}" for kind, n in sorted(result.failures.items())) or "none"
+    failures = _failures(result) or "none"
     console.print(f"{result.finished} episode(s) finished this run, {result.before} before, {result.unfinished} "
                   f"unfinished, of {result.total}; {result.steps} steps in {result.seconds:.1f} s "
                   f"({result.steps_per_s:.1f} steps/s); failed attempts: {failures} -> {result.out}",
@@ -120,3 +123,7 @@ def _print_result(result) -> None:
     elif result.unfinished:
         console.print(f"[yellow]{result.unfinished} episode(s) failed every attempt on infrastructure[/yellow] (see "
                       f"{result.out}/attempts.jsonl); run the same command again to retry them", soft_wrap=True)
+
+
+def _failures(result) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(result.failures.items()))

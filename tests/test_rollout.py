@@ -19,6 +19,7 @@ from synthml.task_bank.generate import generate
 from synthml.training.episodes import plan_episodes
 from synthml.training.rollout import RolloutConfig, run_rollout
 from synthml.training.store import RolloutStore
+from synthml.training.vllm_server import free_port
 from tests.llm_local import llm_local
 
 ray = pytest.importorskip("ray", reason="needs the ray extra: pip install -e '.[dev]' (or '.[ray]')")
@@ -75,6 +76,10 @@ def test_scripted_rollout_records_every_episode_once(ray_cluster, bank, tmp_path
     assert (again.before, again.finished) == (6, 0)
     assert len(recorded(tmp_path)) == 6
 
+    more = run_rollout(rollout.model_copy(update={"episodes_per_task": 3}), tmp_path)
+    assert (more.total, more.before, more.finished) == (9, 6, 3)  # the third sample of each task, nothing else
+    assert sorted(recorded(tmp_path)) == sorted(planned(rollout.model_copy(update={"episodes_per_task": 3})))
+
 
 def test_killed_worker_episode_is_retried_and_recorded_once(ray_cluster, bank, tmp_path):
     rollout = config(bank, SLOW_EPISODE, k=1)
@@ -120,6 +125,53 @@ def test_killed_rollout_restarted_plays_exactly_the_remainder(ray_cluster, bank,
     assert len(ids) == len(set(ids)) == 9
 
 
+def test_ctrl_c_lets_running_episodes_finish_and_a_rerun_plays_the_rest(ray_cluster, bank, tmp_path):
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(SLOW_EPISODE.model_dump_json())
+    out = tmp_path / "out"
+    command = [str(Path(sys.executable).parent / "synthml"), "rollout", "--tasks", str(bank), "--agent", str(spec),
+               "--episodes-per-task", "2", "--workers", "2", "--out", str(out), "--address", ray_cluster]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    shard = out / "trajectories" / "part-00000.jsonl"
+    deadline = time.monotonic() + 120
+    while not (shard.is_file() and shard.read_bytes().count(b"\n") >= 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole foreground group
+    output, _ = first.communicate(timeout=120)
+    assert first.returncode == 1 and "interrupted (Ctrl-C)" in output, output
+    assert 4 <= len(recorded(out)) < 6  # the two running when Ctrl-C came were let finish and recorded
+    assert RolloutStore(out).attempts() == []
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert sorted(recorded(out)) == sorted(planned(config(bank, SLOW_EPISODE)))
+
+
+def test_server_that_cannot_start_is_a_clear_error_and_leaves_nothing(ray_cluster):
+    from synthml.training.vllm_server import ServerSpec, launch_servers
+
+    spec = ServerSpec(model="m", gpus=0, cpus=0.5, command="sh -c 'echo no GPU here; exit 3' {port}", max_restarts=0)
+    with pytest.raises(SynthMLError, match=r"(?s)a model server failed to start: model server .* exited with 3 .*"
+                                           r"no GPU here"):
+        launch_servers(spec, 2, "broken")
+    deadline = time.monotonic() + 30
+    while _alive(["broken-server-0", "broken-server-1"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _alive(["broken-server-0", "broken-server-1"])
+
+
+def _alive(names: list[str]) -> list[str]:
+    alive = []
+    for name in names:
+        try:
+            ray.get_actor(name)
+        except ValueError:  # no live actor has that name
+            continue
+        alive.append(name)
+    return alive
+
+
 def test_endpoint_down_is_a_clear_error_before_any_episode(ray_cluster, bank, tmp_path):
     rollout = config(bank, AgentSpec(name="llm", model="m"), endpoints=["http://127.0.0.1:9/v1"])
     with pytest.raises(SynthMLError, match=r"http://127.0.0.1:9/v1: GET /models failed.*Start the server"):
@@ -155,7 +207,7 @@ def test_llm_rollout_through_a_server_the_launcher_starts(ray_cluster, bank, tmp
 
 @llm_local
 def test_launcher_restarts_a_server_that_dies(ray_cluster):
-    from synthml.training.vllm_server import ServerSpec, launch_servers
+    from synthml.training.vllm_server import ServerSpec, launch_servers, stop_servers
 
     spec = ServerSpec(model="smollm2", gpus=0, cpus=1, command=SERVE_LLM, ready_timeout_s=120)
     [(url, server)] = launch_servers(spec, 1, "restart-test").items()
@@ -163,20 +215,23 @@ def test_launcher_restarts_a_server_that_dies(ray_cluster):
         pid = ray.get(server.pid.remote())
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while ray.get(server.pid.remote()) == pid and time.monotonic() < deadline:
+        while ray.get(server.pid.remote()) in (pid, None) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert ray.get(server.ensure_ready.remote())
+        while ray.get(server.health.remote()) is not True and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert ray.get(server.health.remote()) is True
         assert ray.get(server.pid.remote()) != pid and ray.get(server.base_url.remote()) == url
         assert ray.get(server.models.remote()) == ["SmolLM2-135M-Instruct.Q4_1"]
+        assert "restart" not in ray.get(server.where.remote())  # up, not given up
     finally:
-        ray.kill(server)
+        stop_servers([server])
 
 
 @llm_local
 def test_endpoint_that_dies_mid_rollout_stops_it_and_a_rerun_finishes(ray_cluster, bank, tmp_path):
     from synthml.agents.serve import local_server
 
-    port = _free_port()
+    port = free_port("127.0.0.1")
     url = f"http://127.0.0.1:{port}/v1"
     rollout = config(bank, LLM_AGENT, k=1, endpoints=[url], workers=1, max_steps=3,
                      tasks=f"{bank}:{','.join(t.id for t in resolve_tasks(bank).tasks[:2])}")
@@ -198,9 +253,3 @@ def test_endpoint_that_dies_mid_rollout_stops_it_and_a_rerun_finishes(ray_cluste
     assert sorted(recorded(tmp_path)) == sorted(planned(rollout))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

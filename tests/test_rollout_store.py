@@ -9,7 +9,7 @@ from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError
 from synthml.training.endpoints import EndpointPool, check_endpoints, choose_model
 from synthml.training.episodes import plan_episodes
-from synthml.training.rollout import RolloutConfig, _save_config
+from synthml.training.rollout import RolloutConfig, _same_episodes, _save_config
 from synthml.training.store import ATTEMPTS, Attempt, RolloutStore
 
 
@@ -69,18 +69,23 @@ def test_second_rollout_on_a_store_is_refused(tmp_path):
 
 
 def test_rollout_refuses_a_store_of_other_episodes(tmp_path):
-    config = RolloutConfig(tasks="bank", agent=AgentSpec(name="baseline"), episodes_per_task=2)
+    config = RolloutConfig(tasks="bank", agent=AgentSpec(name="llm"), model="m", episodes_per_task=2)
     store = RolloutStore(tmp_path)
+    assert _same_episodes(store, config) == config  # a new store takes any run
     _save_config(store, config)
-    _save_config(store, config.model_copy(update={"episodes_per_task": 4, "workers": 8}))  # more samples: fine
+    more = config.model_copy(update={"episodes_per_task": 4, "workers": 8, "tasks": "./bank:a,b"})
+    assert _same_episodes(store, more) == more  # more samples, other tasks, other workers: the same episodes
+    assert _same_episodes(store, config.model_copy(update={"model": None})).model == "m"  # left open: OUT's model
     with pytest.raises(SynthMLError, match=r"holds a rollout with seed 0, not 1.*another --out"):
-        _save_config(store, config.model_copy(update={"seed": 1}))
+        _same_episodes(store, config.model_copy(update={"seed": 1}))
+    with pytest.raises(SynthMLError, match="holds a rollout with model m, not n"):
+        _same_episodes(store, config.model_copy(update={"model": "n"}))
     with pytest.raises(SynthMLError, match="holds a rollout with agent"):
-        _save_config(store, config.model_copy(update={"agent": AgentSpec(name="expert")}))
+        _same_episodes(store, config.model_copy(update={"agent": AgentSpec(name="llm", loop={"max_steps": 3})}))
 
 
 def test_endpoint_pool_is_least_loaded_and_sticky_until_released():
-    pool = EndpointPool(["a", "b"], revive=lambda url: False)
+    pool = EndpointPool(["a", "b"], check=lambda url: False)
     assert [pool.acquire(), pool.acquire(), pool.acquire()] == ["a", "b", "a"]
     pool.release("a")
     pool.release("a")
@@ -89,19 +94,22 @@ def test_endpoint_pool_is_least_loaded_and_sticky_until_released():
     pool.failed("b", "connection refused")
     assert pool.acquire(avoid="a") == "a"
     pool.failed("a", "timeout")
-    assert pool.acquire() is None
-    assert pool.revive() is False
+    assert pool.acquire() is None and pool.all_down
+    assert not pool.hopeless  # not checked yet
+    pool.revive()
+    assert pool.hopeless
     assert pool.why_down() == "b: connection refused; a: timeout"
 
 
-def test_endpoint_pool_takes_back_an_endpoint_that_answers_again():
-    back = set()
-    pool = EndpointPool(["a"], revive=lambda url: url in back)
+def test_endpoint_pool_waits_for_a_restart_and_takes_back_what_answers():
+    state = {"a": None}
+    pool = EndpointPool(["a"], check=lambda url: state[url])
     pool.failed("a", "down")
-    assert pool.revive() is False
-    back.add("a")
-    assert pool.revive() is True
-    assert pool.acquire() == "a"
+    pool.revive()
+    assert pool.all_down and not pool.hopeless  # a launched server restarting: wait
+    state["a"] = True
+    pool.revive()
+    assert pool.acquire() == "a" and not pool.down
 
 
 def test_dead_endpoint_and_model_choice_errors_say_the_fix():
@@ -158,8 +166,9 @@ def test_worker_that_cannot_see_a_task_says_so():
     (["--agent", "baseline", "--endpoints", "http://h/v1"], "the baseline agent uses no model"),
     (["--agent", "llm", "--endpoints", "http://h/v1", "--vllm", "m"], "choose one"),
     (["--agent", "llm", "--server-command", "x {port}"], "--server-command: it starts the servers of --vllm"),
-    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {modle} {port}"], "placeholder 'modle'"),
-    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {model}"], "must listen on {port}"),
+    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {modle} {port}"],
+     "--server-command: placeholder 'modle'"),
+    (["--agent", "llm", "--vllm", "m", "--server-command", "serve {model}"], "--server-command: the command must"),
 ])
 def test_rollout_flag_mistakes_fail_before_any_work(tmp_path, flags, error):
     from typer.testing import CliRunner

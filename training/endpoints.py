@@ -1,8 +1,8 @@
 """Endpoint routing: each episode keeps one OpenAI-compatible endpoint (sticky: its prefix cache stays warm),
 chosen as the least loaded of those that are up.
 
-An endpoint an episode failed on is set aside until it answers `GET /v1/models` again; `revive` asks
-each one set aside (a launched server is first restarted by its launcher, see `vllm_server`).
+An endpoint an episode failed on is set aside until it answers `GET /v1/models` again; the rollout checks
+those set aside from time to time (a launched server is meanwhile restarted by its launcher, `vllm_server`).
 """
 
 import os
@@ -27,15 +27,18 @@ def served_models(base_url: str, api_key_env: str = "OPENAI_API_KEY", timeout_s:
 
 
 class EndpointPool:
-    """Least-loaded, sticky choice among endpoints; `revive(url)` says whether one set aside is back."""
+    """Least-loaded, sticky choice among endpoints. `check(url)` says how one set aside is doing: True, up
+    again; None, not yet (a launched server restarting); False, down with no restart coming."""
 
-    def __init__(self, urls: list[str], revive: Callable[[str], bool]) -> None:
+    def __init__(self, urls: list[str], check: Callable[[str], bool | None]) -> None:
         if not urls:
             raise SynthMLError("--endpoints: give at least one OpenAI-compatible base URL")
         self.load = dict.fromkeys(urls, 0)
         self.down: dict[str, str] = {}
         """Endpoints set aside, with why."""
-        self._revive = revive
+        self.gone: set[str] = set()
+        """Those of them that the last check found down with no restart coming."""
+        self._check = check
 
     def acquire(self, avoid: str | None = None) -> str | None:
         """The least-loaded endpoint that is up (another than `avoid` if there is one); None if all are down."""
@@ -54,19 +57,32 @@ class EndpointPool:
     def failed(self, url: str, why: str) -> None:
         self.down[url] = why
 
-    def revive(self) -> bool:
-        """Asks every endpoint set aside whether it is back; True if any endpoint is up."""
+    def revive(self) -> None:
+        """Checks every endpoint set aside; those up again are back in the choice."""
         for url in list(self.down):
-            if self._revive(url):
+            state = self._check(url)
+            if state:
                 del self.down[url]
-        return len(self.down) < len(self.load)
+            if state is False:
+                self.gone.add(url)
+            else:
+                self.gone.discard(url)
+
+    @property
+    def all_down(self) -> bool:
+        return len(self.down) == len(self.load)
+
+    @property
+    def hopeless(self) -> bool:
+        """Every endpoint is down, and none is being restarted."""
+        return self.all_down and self.gone >= set(self.down)
 
     def why_down(self) -> str:
         return "; ".join(f"{url}: {why}" for url, why in self.down.items())
 
 
-def answers(url: str, api_key_env: str = "OPENAI_API_KEY") -> bool:
-    """A plain endpoint is back when it lists its models."""
+def is_up(url: str, api_key_env: str = "OPENAI_API_KEY") -> bool:
+    """Whether an endpoint lists its models."""
     try:
         served_models(url, api_key_env)
     except LLMError:
@@ -74,7 +90,8 @@ def answers(url: str, api_key_env: str = "OPENAI_API_KEY") -> bool:
     return True
 
 
-def check_endpoints(urls: list[str], api_key_env: str = "OPENAI_API_KEY") -> dict[str, list[str]]:
+def check_endpoints(urls: list[str], api_key_env: str = "OPENAI_API_KEY", flag: str = "--endpoints",
+                    ) -> dict[str, list[str]]:
     """Every endpoint's models; a SynthMLError naming each one that does not answer, and the fix."""
     models, errors = {}, []
     for url in urls:
@@ -83,9 +100,9 @@ def check_endpoints(urls: list[str], api_key_env: str = "OPENAI_API_KEY") -> dic
         except LLMError as e:
             errors.append(str(e))
     if errors:
-        raise SynthMLError(f"--endpoints: {len(errors)} of {len(urls)} endpoint(s) do not answer: "
-                           f"{'; '.join(errors)}. Start the server (e.g. `synthml serve-llm`, `vllm serve MODEL`) "
-                           "or drop it from --endpoints")
+        raise SynthMLError(f"{flag}: {len(errors)} of {len(urls)} endpoint(s) do not answer: {'; '.join(errors)}. "
+                           "Start the server (e.g. `synthml serve-llm`, `vllm serve MODEL`) or drop it from "
+                           f"{flag}")
     return models
 
 

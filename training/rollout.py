@@ -8,8 +8,11 @@ anything (Ctrl-C, kill, all endpoints down) is started again with the same comma
 """
 
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +27,8 @@ from synthml.training.pool import Event, WorkerPool
 from synthml.training.store import CONFIG, RolloutStore
 from synthml.training.vllm_server import ServerSpec
 
-IDENTITY = ("tasks", "agent", "model", "seed", "max_steps")
-"""What names a rollout's episodes: a run on the same OUT must keep these (more samples per task may come)."""
+IDENTITY = ("agent", "model", "seed", "max_steps")
+"""What an episode id means besides its task: a run on the same OUT keeps these (tasks and samples may grow)."""
 
 
 class RolloutConfig(BaseModel):
@@ -77,16 +80,17 @@ def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Even
     _check(config)
     store = RolloutStore(out)
     with store.exclusive():
+        config = _same_episodes(store, config)
         tasks = resolve_tasks(config.tasks, sandbox=config.sandbox).tasks
         episodes = plan_episodes(tasks, config.episodes_per_task, config.seed)
         done = store.finished()
         todo = [episode for episode in episodes if episode.episode_id not in done]
         result = RolloutResult(Path(out), len(episodes), len(episodes) - len(todo))
         if not todo:
-            _save_config(store, config)
             return result
-        with _ray(config.address), WorkerPool(config, store, todo, on_event) as pool:
-            _save_config(store, config.model_copy(update={"model": pool.model}))
+        with _ray_session(config.address), WorkerPool(config, store, todo, on_event) as pool, \
+                _first_interrupt_stops(pool):
+            _save_config(store, _same_episodes(store, config.model_copy(update={"model": pool.model})))
             started = time.monotonic()
             pool.run(result)
             result.seconds = time.monotonic() - started
@@ -105,24 +109,53 @@ def _check(config: RolloutConfig) -> None:
         raise SynthMLError("--endpoints and --vllm: choose one (running servers, or servers to launch)")
 
 
-def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
-    """Refuses a run whose episodes would mean something else than those OUT holds; then saves the config."""
+def _same_episodes(store: RolloutStore, config: RolloutConfig) -> RolloutConfig:
+    """Refuses a run whose episodes would mean something else than those OUT holds; a model left open takes
+    the one OUT was made with."""
     path = store.out / CONFIG
-    if path.is_file():
-        before = RolloutConfig.model_validate_json(path.read_text())
-        for name in IDENTITY:
-            old, new = getattr(before, name), getattr(config, name)
-            if name == "agent":
-                old, new = spec_json(old), spec_json(new)
-            if old != new and not (name == "model" and new is None):
-                raise SynthMLError(f"{store.out} holds a rollout with {name} {old}, not {new}: its episodes would "
-                                   "mix; pass the same flags to go on, or another --out")
+    if not path.is_file():
+        return config
+    before = RolloutConfig.model_validate_json(path.read_text())
+    if config.model is None:
+        config = config.model_copy(update={"model": before.model})
+    for name in IDENTITY:
+        old, new = getattr(before, name), getattr(config, name)
+        if name == "agent":
+            old, new = spec_json(old), spec_json(new)
+        if old != new:
+            raise SynthMLError(f"{store.out} holds a rollout with {name} {old}, not {new}: its episodes would mix; "
+                               "pass the same flags to go on, or another --out")
+    return config
+
+
+def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
+    path = store.out / CONFIG
     staged = path.with_name(f".{path.name}.tmp")
     staged.write_text(config.model_dump_json(indent=2) + "\n")
     os.replace(staged, path)
 
 
-class _ray:
+@contextmanager
+def _first_interrupt_stops(pool: WorkerPool) -> Iterator[None]:
+    """The first Ctrl-C asks the pool to start nothing new (running episodes end and are recorded); a second
+    one interrupts. Only the main thread receives signals; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        if pool.interrupted:
+            raise KeyboardInterrupt
+        pool.interrupted = True
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _ray_session:
     """Joins `address` (or RAY_ADDRESS), else starts a local Ray; shuts down only what it started."""
 
     def __init__(self, address: str | None) -> None:

@@ -8,10 +8,11 @@ CPU machine (the tests do that):
 
 Ray sets CUDA_VISIBLE_DEVICES for an actor that asks for GPUs; the server inherits it. The server listens
 on the node's address (reachable by workers on other nodes), on a port picked once, so its URL survives a
-restart. It is ready when `GET /v1/models` answers; a watcher restarts it when it exits, at most
-`max_restarts` times; it dies with the actor.
+restart. It is ready when `GET /v1/models` answers; a watcher restarts it when it exits or stops answering,
+at most `max_restarts` times (with backoff); its process group is stopped with it and dies with the actor.
 """
 
+import contextlib
 import ctypes
 import os
 import shlex
@@ -28,11 +29,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthml.errors import SynthMLError, remote_message
-from synthml.training.endpoints import answers, served_models
+from synthml.training.endpoints import is_up, served_models
 
 DEFAULT_COMMAND = "vllm serve {model} --tensor-parallel-size {gpus} --host {host} --port {port}"
 PLACEHOLDERS = ("model", "gpus", "host", "port")
-WATCH_S = 1.0
+WATCH_S = 2.0
+HUNG_PROBES = 6
+"""Probes in a row a running server may leave unanswered before it is restarted as hung."""
+STOP_TIMEOUT_S = 30.0
 LOG_TAIL = 2000
 
 
@@ -64,12 +68,12 @@ class ServerSpec(BaseModel):
 
 
 class VLLMServer:
-    """One model server, started in __init__ (which returns once it answers), restarted when it exits."""
+    """One model server, started in __init__ (which returns once it answers), restarted when it exits or hangs."""
 
     def __init__(self, spec: ServerSpec) -> None:
-        self.spec, self.restarts = spec, 0
+        self.spec, self.restarts, self.last_error = spec, 0, ""
         self.host = _node_address()
-        self.port = _free_port(self.host)
+        self.port = free_port(self.host)
         self.log = Path(tempfile.mkdtemp(prefix="synthml-server-")) / "server.log"
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -81,17 +85,22 @@ class VLLMServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        process = self._process
+        return process.pid if process else None
 
     def models(self) -> list[str]:
         return served_models(self.base_url())
 
-    def ensure_ready(self) -> bool:
-        """Restarts the server if it exited (within max_restarts); True once it answers /v1/models."""
-        with self._lock:
-            if self._process is not None and self._process.poll() is not None:
-                self._restart()
-            return self._process is not None and answers(self.base_url())
+    def health(self) -> bool | None:
+        """True: it answers; None: not now (starting, restarting); False: gone (out of restarts)."""
+        if self._process is None and not self._lock.locked():
+            return False
+        return is_up(self.base_url()) or None
+
+    def where(self) -> str:
+        """Its URL, and where its log lies (on its node), for messages."""
+        gone = f", gave up after {self.restarts} restart(s): {self.last_error[:300]}" if self._process is None else ""
+        return f"{self.base_url()} (log {self.host}:{self.log}{gone})"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -112,8 +121,9 @@ class VLLMServer:
 
     def _wait_ready(self, argv: list[str]) -> None:
         deadline = time.monotonic() + self.spec.ready_timeout_s
-        while not answers(self.base_url()):
+        while not is_up(self.base_url()):
             if self._process.poll() is not None:
+                _terminate(self._process)
                 raise SynthMLError(f"model server `{shlex.join(argv)}` exited with {self._process.returncode} "
                                    f"before answering; its log ends:\n{self._log_tail()}")
             if time.monotonic() > deadline:
@@ -122,21 +132,33 @@ class VLLMServer:
                                    f"{self.spec.ready_timeout_s:g} s; its log ends:\n{self._log_tail()}")
             time.sleep(0.5)
 
-    def _restart(self) -> None:
-        if self.restarts >= self.spec.max_restarts or self._stopping.is_set():
-            self._process = None
-            return
-        self.restarts += 1
-        try:
-            self._start()
-        except SynthMLError:
-            self._process = None
-
     def _watch(self) -> None:
+        """Restarts the server when it exits, or when it stops answering for HUNG_PROBES probes in a row."""
+        misses = 0
         while not self._stopping.wait(WATCH_S):
-            with self._lock:
-                if self._process is not None and self._process.poll() is not None:
+            process = self._process
+            if process is None:
+                return
+            misses = 0 if process.poll() is None and is_up(self.base_url()) else misses + 1
+            if process.poll() is not None or misses >= HUNG_PROBES:
+                with self._lock:
                     self._restart()
+                misses = 0
+
+    def _restart(self) -> None:
+        """Kills what is left of the server (its whole process group), then starts it again, with backoff,
+        until it answers or the restarts run out (then `_process` stays None: gone)."""
+        _terminate(self._process)
+        self._process = None
+        while self.restarts < self.spec.max_restarts and not self._stopping.is_set():
+            self.restarts += 1
+            try:
+                self._start()
+                return
+            except SynthMLError as e:
+                self.last_error = str(e)
+                self._process = None
+                time.sleep(min(2.0 ** self.restarts, 30.0))
 
     def _log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-LOG_TAIL:] if self.log.is_file() else "(no log)"
@@ -144,19 +166,32 @@ class VLLMServer:
 
 def launch_servers(spec: ServerSpec, count: int, prefix: str) -> dict[str, object]:
     """Starts `count` servers as Ray actors (each on `spec.gpus` GPUs); returns {base_url: actor handle}
-    once all answer. A server that fails to start raises SynthMLError with its log."""
+    once all answer. A server that fails to start raises SynthMLError with its log, and none is left running."""
     import ray
 
     actor = ray.remote(num_gpus=spec.gpus, num_cpus=spec.cpus, max_restarts=0)(VLLMServer)
     handles = [actor.options(name=f"{prefix}-server-{n}").remote(spec) for n in range(count)]
     try:
         urls = ray.get([handle.base_url.remote() for handle in handles], timeout=spec.ready_timeout_s + 60)
-    except ray.exceptions.GetTimeoutError:
-        raise SynthMLError(f"--vllm: {count} server(s) not placed and ready in {spec.ready_timeout_s:g} s; does "
-                           f"the cluster have {count} x {spec.gpus} free GPU(s)? (`ray status`)") from None
-    except ray.exceptions.RayActorError as e:
-        raise SynthMLError(f"--vllm: a model server failed to start: {remote_message(e)}") from None
+    except BaseException as e:
+        stop_servers(handles)
+        if isinstance(e, ray.exceptions.GetTimeoutError):
+            raise SynthMLError(f"--vllm: {count} server(s) not placed and ready in {spec.ready_timeout_s:g} s; does "
+                               f"the cluster have {count} x {spec.gpus} free GPU(s)? (`ray status`)") from None
+        if isinstance(e, ray.exceptions.RayActorError):
+            raise SynthMLError(f"--vllm: a model server failed to start: {remote_message(e)}") from None
+        raise
     return dict(zip(urls, handles, strict=True))
+
+
+def stop_servers(handles: list) -> None:
+    """Stops each server's whole process group, then its actor (a killed actor only takes the group's leader)."""
+    import ray
+
+    with contextlib.suppress(ray.exceptions.RayError):  # dead or stuck: the kill and the parent-death signal remain
+        ray.get([handle.stop.remote() for handle in handles], timeout=STOP_TIMEOUT_S)
+    for handle in handles:
+        ray.kill(handle)
 
 
 def _executable(name: str) -> str:
@@ -172,7 +207,7 @@ def _node_address() -> str:
     return next(entry["NodeManagerAddress"] for entry in ray.nodes() if entry["NodeID"] == node)
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -184,11 +219,26 @@ def _die_with_parent() -> None:
 
 
 def _terminate(process: subprocess.Popen | None, grace_s: float = 10.0) -> None:
-    if process is None or process.poll() is not None:
+    """SIGTERM to the server's process group (its workers too, even if the leader is gone), SIGKILL after grace_s."""
+    if process is None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            continue
+        if not _group_alive(process.pid):
+            break
+    process.poll()
+
+
+def _group_alive(pgid: int) -> bool:
     try:
-        process.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
