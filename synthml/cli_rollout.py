@@ -16,7 +16,7 @@ def rollout_command(
                                        "followed by :ID1,ID2 to pick tasks.")],
     out: Annotated[Path, typer.Option(help="The store; run again with the same one to play only what is missing.")],
     agent: Annotated[str, typer.Option(help="baseline, expert, llm, or an agent spec file (YAML: name, model, llm "
-                                       "sampling fields, loop limits; see synthml.agents.spec).")] = "baseline",
+                                       "sampling fields, loop limits; README: Rollouts on Ray).")] = "baseline",
     episodes_per_task: Annotated[int, typer.Option(min=1, help="Samples per task (a GRPO group).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Rollout workers (Ray actors), one episode each at once.")] = 2,
     endpoints: Annotated[str | None, typer.Option(help="llm agent: OpenAI-compatible base URLs, comma-separated; "
@@ -24,7 +24,7 @@ def rollout_command(
     vllm: Annotated[str | None, typer.Option(help="llm agent: launch model servers for this model on the "
                                              "cluster's GPUs instead of --endpoints.")] = None,
     gpus_per_server: Annotated[int, typer.Option(min=0, help="--vllm: GPUs per server (tensor parallel size); 0 "
-                                                 "runs one server on CPU.")] = 1,
+                                                 "runs one server on CPU (with a --server-command that can).")] = 1,
     servers: Annotated[int, typer.Option(min=0, help="--vllm: servers to launch (0: as many as the GPUs "
                                          "allow).")] = 0,
     server_command: Annotated[str | None, typer.Option(help="--vllm: command template with {model} {gpus} {host} "

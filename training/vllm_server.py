@@ -99,7 +99,8 @@ class VLLMServer:
 
     def where(self) -> str:
         """Its URL, and where its log lies (on its node), for messages."""
-        gone = f", gave up after {self.restarts} restart(s): {self.last_error[:300]}" if self._process is None else ""
+        gave_up = self._process is None and not self._lock.locked()
+        gone = f", gave up after {self.restarts} restart(s): {self.last_error[:300]}" if gave_up else ""
         return f"{self.base_url()} (log {self.host}:{self.log}{gone})"
 
     def stop(self) -> None:
