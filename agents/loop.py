@@ -98,15 +98,17 @@ class LLMAgent:
                 return None
             parsed = parse_tool_call(reply) if self.config.tool_calling else parse_block(reply.text)
             if parsed.error:
-                recorder.format_error(_reply_text(reply), parsed.error, reply.usage)
+                retry = [_assistant(reply), *_answers(reply, self._format_error(parsed.error))]
+                recorder.format_error(_reply_text(reply), parsed.error, reply.usage, retry)
                 errors += 1
                 if errors >= self.config.max_format_errors:
                     return "format_error_limit"
-                retry = [_assistant(reply), *_answers(reply, self._format_error(parsed.error))]
                 continue
             errors, retry = 0, []
             observation = recorder.step(parsed.command, parsed.thought, reply.usage)[0]
-            history += [_assistant(reply), *_answers(reply, self._next_step(observation, len(recorder.steps), budget))]
+            exchange = [_assistant(reply), *_answers(reply, self._next_step(observation, len(recorder.steps), budget))]
+            recorder.exchanged(exchange)
+            history += exchange
         return None
 
     def _limit(self, recorder: EpisodeRecorder, messages: list[dict]) -> str | None:
@@ -119,21 +121,32 @@ class LLMAgent:
         return next((name for name, hit in reached.items() if hit), None)
 
     def _opening(self, task_description: str, budget: int) -> list[dict]:
-        system = self.config.system_template.format(command_docs=t.command_docs(), reply_format=self._reply_format(),
-                                                    window=WINDOW)
-        instance = self.config.instance_template.format(task_description=task_description, workspace=WORKSPACE,
-                                                        max_steps=budget)
-        return [{"role": "system", "content": system}, {"role": "user", "content": instance}]
+        return opening_messages(self.config, task_description, budget)
 
     def _next_step(self, observation: str, step: int, budget: int) -> str:
-        return self.config.next_step_template.format(observation=observation.rstrip("\n") or t.NO_OUTPUT, step=step,
-                                                     remaining=max(0, budget - step))
+        return next_step_text(self.config, observation, step, budget)
 
     def _format_error(self, error: str) -> str:
-        return self.config.format_error_template.format(error=error, reply_format=self._reply_format())
+        return self.config.format_error_template.format(error=error, reply_format=reply_format(self.config))
 
-    def _reply_format(self) -> str:
-        return t.TOOL_FORMAT if self.config.tool_calling else t.BLOCK_FORMAT
+
+def opening_messages(config: AgentConfig, task_description: str, budget: int) -> list[dict]:
+    """The system and task messages the agent opens an episode with."""
+    system = config.system_template.format(command_docs=t.command_docs(), reply_format=reply_format(config),
+                                           window=WINDOW)
+    instance = config.instance_template.format(task_description=task_description, workspace=WORKSPACE,
+                                               max_steps=budget)
+    return [{"role": "system", "content": system}, {"role": "user", "content": instance}]
+
+
+def next_step_text(config: AgentConfig, observation: str, step: int, budget: int) -> str:
+    """The message that carries an observation back to the model."""
+    return config.next_step_template.format(observation=observation.rstrip("\n") or t.NO_OUTPUT, step=step,
+                                            remaining=max(0, budget - step))
+
+
+def reply_format(config: AgentConfig) -> str:
+    return t.TOOL_FORMAT if config.tool_calling else t.BLOCK_FORMAT
 
 
 def parse_block(text: str) -> ParsedReply:

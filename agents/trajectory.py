@@ -57,6 +57,9 @@ class TrajectoryStep(BaseModel):
     seconds: float = Field(0.0, ge=0, description="Wall-clock seconds of the env step (0 for a format error).")
     usage: Usage | None = Field(None, description="The LLM call that produced this step; None for scripted steps.")
     format_error: str | None = Field(None, description="Why the agent's reply could not be parsed (no env action).")
+    messages: list[dict[str, Any]] = Field(
+        default_factory=list, description="The chat messages this step added: the model's reply exactly as sent back "
+        "(assistant, with any tool calls) and the answer to it (user or tool messages); empty for scripted steps.")
 
 
 class Trajectory(BaseModel):
@@ -73,6 +76,8 @@ class Trajectory(BaseModel):
     model: str | None = Field(None, description="The model that chose the actions; None for scripted agents.")
     run: int = Field(0, ge=0, description="Which repeat of this (task, agent, model) this episode is.")
     seed: int | None = Field(None, description="The seed passed to env.reset.")
+    task_description: str = Field("", description="The env's first observation: the task as the agent read it.")
+    max_steps: int | None = Field(None, description="The env's step limit in this episode.")
     prompt: list[dict[str, Any]] = Field(default_factory=list,
                                          description="The opening messages (system, instance) an LLM agent sent.")
     steps: list[TrajectoryStep] = Field(default_factory=list, description="Every step, in order.")
@@ -125,13 +130,14 @@ class EpisodeRecorder:
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         self.steps, self.info, self.infra_error, self.prompt, self._trajectory = [], {}, None, [], None
         self._seed, self._began, self._clock, self._task = seed, datetime.now(UTC), time.perf_counter(), None
+        self.task_description = ""
         try:
             observation, self.info = self.env.reset(seed=seed, options=options)
         except INFRA_ERRORS as e:
             self._task = _known_task(self.env, options)
             self.info = {**_task_info(self._task), "exit_status": INFRA_STATUS}
             return self.fail(f"reset failed: {type(e).__name__}: {e}"), self.info
-        self._task = self.env.unwrapped.task
+        self._task, self.task_description = self.env.unwrapped.task, observation
         return observation, self.info
 
     def step(self, action: str, thought: str = "", usage: Usage | None = None) -> tuple[str, float, bool, bool, dict]:
@@ -157,10 +163,15 @@ class EpisodeRecorder:
             info = {key: value for key, value in self.info.items() if key != "score"}
             return self.fail(f"{type(e).__name__}: {e}"), 0.0, False, True, {**info, "exit_status": INFRA_STATUS}
 
-    def format_error(self, reply_text: str, message: str, usage: Usage | None = None) -> None:
+    def format_error(self, reply_text: str, message: str, usage: Usage | None = None,
+                     messages: list[dict] | None = None) -> None:
         """Records a reply that could not be parsed: a step with no env action."""
         self.steps.append(TrajectoryStep(index=len(self.steps), thought=reply_text, observation=message,
-                                         usage=usage, format_error=message))
+                                         usage=usage, format_error=message, messages=messages or []))
+
+    def exchanged(self, messages: list[dict]) -> None:
+        """Records the chat messages of the last step: the reply as sent back and the answer to it."""
+        self.steps[-1].messages = messages
 
     def fail(self, message: str) -> str:
         """Ends the episode as an infrastructure failure (e.g. the LLM endpoint is down); returns the observation."""
@@ -189,7 +200,9 @@ class EpisodeRecorder:
         scored = self.infra_error is None and bool(self.steps)  # an infra failure is never scored
         return Trajectory(
             **_task_fields(self._task), env_id=getattr(self.env.spec, "id", None) or ENV_ID, agent=self.agent,
-            model=self.model, run=self.run, seed=self._seed, prompt=self.prompt, steps=self.steps,
+            model=self.model, run=self.run, seed=self._seed, task_description=self.task_description,
+            max_steps=getattr(self.env.unwrapped, "max_steps", None),
+            prompt=self.prompt, steps=self.steps,
             scores=[ScoreRecord(split=_split(s), metrics=s.score) for s in self.steps if s.score is not None],
             exit_status=INFRA_STATUS if self.infra_error else exit_status,
             final=self.steps[-1].score if scored else None, reward=self.steps[-1].reward if scored else 0.0,
@@ -340,7 +353,7 @@ def to_swe_agent_traj(trajectory: Trajectory) -> dict[str, Any]:
     acted = [step for step in trajectory.steps if step.format_error is None]
     return {
         "environment": trajectory.env_id,
-        "trajectory": [{"action": s.action, "observation": s.observation, "response": _response(s),
+        "trajectory": [{"action": s.action, "observation": s.observation, "response": block_reply(s),
                         "thought": s.thought, "execution_time": s.seconds, "state": ""} for s in acted],
         "history": [*({**m, "agent": trajectory.agent} for m in trajectory.prompt), *_history(acted, trajectory.agent)],
         "info": {"exit_status": trajectory.exit_status, "submission": None, "score": _agent_scores(trajectory),
@@ -360,7 +373,7 @@ def _agent_scores(trajectory: Trajectory) -> list[dict[str, float]]:
     return [dict(record.metrics) for record in trajectory.scores]
 
 
-def _response(step: TrajectoryStep) -> str:
+def block_reply(step: TrajectoryStep) -> str:
     """The reply in the fenced-block format (scripted and tool-calling steps have no reply text of their own)."""
     return f"{step.thought}\n```\n{step.action}\n```".lstrip("\n")
 
@@ -368,7 +381,7 @@ def _response(step: TrajectoryStep) -> str:
 def _history(steps: Iterable[TrajectoryStep], agent: str) -> list[dict[str, Any]]:
     history = []
     for s in steps:
-        history += [{"role": "assistant", "content": _response(s), "thought": s.thought, "action": s.action,
+        history += [{"role": "assistant", "content": block_reply(s), "thought": s.thought, "action": s.action,
                      "agent": agent}, {"role": "user", "content": s.observation, "agent": agent}]
     return history
 

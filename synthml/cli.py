@@ -15,6 +15,7 @@ from synthml.cli_bank import bank_app, catalog, export, generate, list_tasks, sh
 from synthml.cli_bench import aup_command, bench_command
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
+from synthml.cli_train import export_sft_command
 from synthml.errors import SynthMLError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -41,6 +42,7 @@ app.command()(friendly(catalog))
 app.command("aup")(friendly(aup_command))
 app.command("bench")(friendly(bench_command))
 app.command("rollout")(friendly(rollout_command))
+app.command("export-sft")(friendly(export_sft_command))
 app.command("serve-llm")(friendly(serve_llm_command))
 bank_app.command("list")(friendly(list_tasks))
 bank_app.command()(friendly(show))

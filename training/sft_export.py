@@ -1,0 +1,135 @@
+"""`export_sft`: trajectories found under a folder -> filtered chats, as verl SFT parquet and TRL-style JSONL.
+
+    DATA/train.parquet    messages and tools as JSON strings (pyarrow would merge the nested message
+                          types across rows), with the trajectory's id, task, agent, model, gain and length;
+                          verl reads it through `data.custom_cls` (see `verl_dataset`)
+    DATA/train.jsonl      {"messages": [...], "tools": [...]} per line (TRL's conversational format)
+    DATA/export.json      the filter config, what measured lengths, counts kept and dropped by reason
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthml.agents.trajectory import Trajectory, read_trajectories
+from synthml.errors import SynthMLError
+from synthml.training.chat import chat_of, tools_of
+from synthml.training.filters import FilterConfig, Selection, improvement, select
+
+PARQUET, JSONL, SUMMARY = "train.parquet", "train.jsonl", "export.json"
+TRAJECTORY_KEYS = {"schema_version", "steps", "exit_status", "trajectory_id"}
+
+
+@dataclass
+class ExportSummary:
+    out: Path
+    files: int
+    """JSONL files that held trajectories."""
+    read: int
+    selection: Selection
+
+
+def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None = None,
+               tokenizer: str | Path | None = None) -> ExportSummary:
+    """Every trajectory under `source` (searched recursively), filtered, written to `out`."""
+    config, out = config or FilterConfig(), Path(out)
+    files = trajectory_files(Path(source))
+    if not files:
+        raise SynthMLError(f"{source}: no trajectory JSONL under it; point at a rollout store (--out of `synthml "
+                           "rollout`), a bench output or any folder holding trajectories")
+    trajectories = list(_unique(t for path in files for t in read_trajectories(path, skip_torn=True)))
+    count, counted_with = token_counter(tokenizer) if tokenizer else (None, "")
+    selection = select(trajectories, config, count, counted_with)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [_row(t, selection.tokens[t.trajectory_id]) for t in selection.kept]
+    _write_parquet(out / PARQUET, rows)
+    _write_lines(out / JSONL, (json.dumps({"messages": r["chat"], "tools": r["tool_list"]}) for r in rows))
+    summary = ExportSummary(out, len(files), len(trajectories), selection)
+    _write_text(out / SUMMARY, json.dumps(_summary_json(summary, config, source), indent=2) + "\n")
+    return summary
+
+
+def trajectory_files(root: Path) -> list[Path]:
+    """JSONL files under `root` whose first record is a trajectory (attempt and call logs are not)."""
+    if not root.exists():
+        raise SynthMLError(f"{root}: no such file or folder")
+    paths = [root] if root.is_file() else sorted(root.rglob("*.jsonl"))
+    return [path for path in paths if _holds_trajectories(path)]
+
+
+def token_counter(tokenizer: str | Path) -> tuple[Any, str]:
+    """Counts a chat's tokens with the student's tokenizer and chat template."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise SynthMLError("--tokenizer needs transformers: pip install transformers (or leave --tokenizer out "
+                           "to estimate lengths)") from None
+    try:
+        loaded = AutoTokenizer.from_pretrained(str(tokenizer))
+    except (OSError, ValueError) as e:
+        raise SynthMLError(f"--tokenizer {tokenizer}: cannot load a tokenizer there ({e}); pass a local folder "
+                           "with tokenizer files") from None
+
+    def count(messages: list[dict]) -> int:
+        return len(loaded.apply_chat_template(messages, tokenize=True))
+
+    return count, f"the tokenizer at {tokenizer}"
+
+
+def _holds_trajectories(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = next((line for line in f if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.keys() >= TRAJECTORY_KEYS
+
+
+def _unique(trajectories: Iterator[Trajectory]) -> Iterator[Trajectory]:
+    """Each trajectory once, though a folder may hold copies (a bench's JSONL and a rollout store of it)."""
+    seen = set()
+    for trajectory in trajectories:
+        if trajectory.trajectory_id not in seen:
+            seen.add(trajectory.trajectory_id)
+            yield trajectory
+
+
+def _row(trajectory: Trajectory, tokens: int) -> dict[str, Any]:
+    chat, tools = chat_of(trajectory), tools_of(trajectory)
+    return {"messages": json.dumps(chat), "tools": json.dumps(tools), "chat": chat, "tool_list": tools,
+            "trajectory_id": trajectory.trajectory_id, "task_id": trajectory.task_id, "agent": trajectory.agent,
+            "model": trajectory.model or "", "improvement": improvement(trajectory), "tokens": tokens}
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = ["messages", "tools", "trajectory_id", "task_id", "agent", "model", "improvement", "tokens"]
+    table = pa.table({name: [row[name] for row in rows] for name in columns},
+                     schema=pa.schema([(name, pa.float64() if name == "improvement" else
+                                        pa.int64() if name == "tokens" else pa.string()) for name in columns]))
+    staged = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, staged)
+    os.replace(staged, path)
+
+
+def _write_lines(path: Path, lines: Iterator[str]) -> None:
+    _write_text(path, "".join(f"{line}\n" for line in lines))
+
+
+def _write_text(path: Path, text: str) -> None:
+    staged = path.with_name(f".{path.name}.tmp")
+    staged.write_text(text)
+    os.replace(staged, path)
+
+
+def _summary_json(summary: ExportSummary, config: FilterConfig, source: str | Path) -> dict[str, Any]:
+    selection = summary.selection
+    return {"source": str(source), "files": summary.files, "read": summary.read, "kept": len(selection.kept),
+            "dropped": dict(selection.dropped), "filters": config.model_dump(), "lengths": selection.counted_with,
+            "tokens": sum(selection.tokens.values())}
