@@ -15,7 +15,7 @@ from synthml.cli_bank import bank_app, catalog, export, generate, list_tasks, sh
 from synthml.cli_bench import aup_command, bench_command
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
-from synthml.cli_train import export_sft_command, train_app, train_sft_command
+from synthml.cli_train import export_sft_command, train_app, train_rl_command, train_sft_command
 from synthml.errors import SynthMLError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -49,6 +49,7 @@ bank_app.command()(friendly(show))
 bank_app.command()(friendly(export))
 app.add_typer(bank_app, name="bank")
 train_app.command("sft")(friendly(train_sft_command))
+train_app.command("rl")(friendly(train_rl_command))
 app.add_typer(train_app, name="train")
 
 

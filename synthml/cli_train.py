@@ -76,3 +76,30 @@ def train_sft_command(
     if code:
         console.print(f"[red]the trainer exited with {code}[/red] (its output is above)")
         raise typer.Exit(code)
+
+
+def train_rl_command(
+    tasks: Annotated[str, typer.Option(help="A bank dir (its accepted tasks), optionally :ID1,ID2.")],
+    model: Annotated[Path, typer.Option(help="The policy: a local Hugging Face model folder.")],
+    out: Annotated[Path, typer.Option(help="Rows, checkpoints and the resolved config.")],
+    gpus: Annotated[int, typer.Option(min=1, help="GPUs on this node.")] = 1,
+    n: Annotated[int, typer.Option(min=2, help="Episodes per task per step (a GRPO group).")] = 8,
+    seeds: Annotated[int, typer.Option(min=1, help="Rows per task, each with its own episode seed.")] = 1,
+    max_steps: Annotated[int, typer.Option(min=1, help="Env steps per episode.")] = 30,
+    config: Annotated[list[str] | None, typer.Option("-c", "--config", help="A verl key=value, applied last "
+                                                     "(repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Write the rows and the resolved config; train nothing.")] = False,
+) -> None:
+    """Multi-turn RL (GRPO) on SynthML-v0 with verl: every sample is an episode, its reward the env's.
+
+    Example: synthml train rl --tasks bank --model sft-run/checkpoints/global_step_40/huggingface --gpus 8 --out rl-run
+    """
+    from synthml.training.verl_rl import RESOLVED, RLConfig, run_rl
+
+    settings = RLConfig(tasks=tasks, model=model, out=out, gpus=gpus, n=n, seeds=seeds, max_steps=max_steps,
+                        overrides=config or [])
+    code = run_rl(settings, dry_run=dry_run)
+    console.print(f"rows and resolved command: {out / RESOLVED}", highlight=False, soft_wrap=True)
+    if code:
+        console.print(f"[red]the trainer exited with {code}[/red] (its output is above)")
+        raise typer.Exit(code)

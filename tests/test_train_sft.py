@@ -119,3 +119,55 @@ def test_train_sft_flag_mistakes(exported, tmp_path, flags, error):
     args = ["train", "sft", "--data", str(exported), "--model", str(model), "--out", str(tmp_path / "run"), *flags]
     result = CliRunner().invoke(app, [*args, "--dry-run"])
     assert result.exit_code == 1 and error in " ".join(result.output.split())
+
+
+def test_train_rl_writes_rows_and_resolves_its_command(tmp_path):
+    import pyarrow.parquet as pq
+    import yaml
+
+    from synthml.benchmarks.bench_tasks import resolve_tasks
+
+    model = tmp_path / "policy"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    out = tmp_path / "rl"
+    result = CliRunner().invoke(app, ["train", "rl", "--tasks", str(sample_bank()), "--model", str(model), "--out",
+                                      str(out), "--n", "4", "--seeds", "2", "-c", "trainer.save_freq=5", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out / "rl_train.parquet").to_pylist()
+    tasks = resolve_tasks(sample_bank()).tasks
+    assert len(rows) == 2 * len(tasks) and {row["agent_name"] for row in rows} == {"synthml"}
+    played = {(row["extra_info"]["task_id"], row["extra_info"]["task"]) for row in rows}
+    assert played == {(t.id, t.spec) for t in tasks}
+    assert len({row["extra_info"]["seed"] for row in rows}) == len(rows)
+    assert [m["role"] for m in rows[0]["prompt"]] == ["system", "user"]
+    command = shlex.split(json.loads((out / "rl.json").read_text())["command"])
+    assert command[1:3] == ["-m", "verl.trainer.main_ppo"] and command[-1] == "trainer.save_freq=5"
+    assert {"algorithm.adv_estimator=grpo", "actor_rollout_ref.rollout.n=4",
+            "actor_rollout_ref.rollout.multi_turn.enable=true",
+            "actor_rollout_ref.rollout.agent.default_agent_loop=synthml"} <= set(command)
+    key = "actor_rollout_ref.rollout.agent.agent_loop_config_path="
+    registration = next(item for item in command if item.startswith(key))
+    [entry] = yaml.safe_load(Path(registration.split("=", 1)[1]).read_text())
+    assert entry["name"] == "synthml" and entry["_target_"] == "synthml.training.verl_agent_loop.SynthMLAgentLoop"
+
+
+@needs_train_extra
+@pytest.mark.slow
+def test_rl_rows_load_in_verls_dataset(tokenizer, tmp_path):
+    from omegaconf import OmegaConf
+    from verl.utils.dataset.rl_dataset import RLHFDataset
+
+    from synthml.training.verl_rl import ROWS, RLConfig, run_rl
+
+    model = tmp_path / "policy"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    run_rl(RLConfig(tasks=str(sample_bank()), model=model, out=tmp_path / "rl"), dry_run=True)
+    config = OmegaConf.create({"prompt_key": "prompt", "max_prompt_length": 4096, "filter_overlong_prompts": True,
+                               "return_raw_chat": True, "truncation": "error"})
+    dataset = RLHFDataset(data_files=[str(tmp_path / "rl" / ROWS)], tokenizer=tokenizer, config=config)
+    item = dataset[0]
+    assert len(dataset) == 2 and item["agent_name"] == "synthml"  # nothing filtered as too long
+    assert Path(item["extra_info"]["task"]).is_dir() and isinstance(item["extra_info"]["seed"], int)
+    assert [m["role"] for m in item["raw_prompt"]] == ["system", "user"]

@@ -62,16 +62,14 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
                            f"{config.data}`")
     if not (config.model / "config.json").is_file():
         raise SynthMLError(f"--model {config.model}: no config.json; pass a local Hugging Face model folder")
-    bad = [item for item in config.overrides if "=" not in item]
-    if bad:
-        raise SynthMLError(f"-c {bad[0]}: give verl keys as key=value (e.g. -c optim.weight_decay=0.0)")
+    check_overrides(config.overrides)
     argv = config.argv()
     config.out.mkdir(parents=True, exist_ok=True)
     resolved = {"config": json.loads(config.model_dump_json()), "command": shlex.join(argv)}
     (config.out / RESOLVED).write_text(json.dumps(resolved, indent=2) + "\n")
     if dry_run:
         return 0
-    _require_verl()
+    require_verl()
     return subprocess.run(argv, check=False).returncode
 
 
@@ -79,7 +77,13 @@ def _value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _require_verl() -> None:
+def check_overrides(overrides: list[str]) -> None:
+    bad = [item for item in overrides if "=" not in item]
+    if bad:
+        raise SynthMLError(f"-c {bad[0]}: give verl keys as key=value (e.g. -c optim.weight_decay=0.0)")
+
+
+def require_verl() -> None:
     try:
         import verl  # noqa: F401
     except ImportError:
