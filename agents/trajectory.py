@@ -60,6 +60,8 @@ class TrajectoryStep(BaseModel):
     messages: list[dict[str, Any]] = Field(
         default_factory=list, description="The chat messages this step added: the model's reply exactly as sent back "
         "(assistant, with any tool calls) and the answer to it (user or tool messages); empty for scripted steps.")
+    auto: bool = Field(False, description="The recorder submitted for the agent when a limit ran out: the agent "
+                       "never wrote this step.")
 
 
 class Trajectory(BaseModel):
@@ -112,6 +114,7 @@ class EpisodeRecorder:
         self.steps: list[TrajectoryStep] = []
         self.info: dict = {}
         self.infra_error: str | None = None
+        self.task_description = ""
         self._began: datetime | None = None
         self._seed: int | None = None
         self._clock = 0.0
@@ -191,6 +194,7 @@ class EpisodeRecorder:
             reason = exit_status or "stopped"
             if not self.done:
                 self.step("submit", thought=f"(auto-submission: {reason})")
+                self.steps[-1].auto = True
                 self._trajectory = self._build(_auto_status(self.info.get("exit_status"), reason))
             else:
                 self._trajectory = self._build(self.info.get("exit_status") or reason)

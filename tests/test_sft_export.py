@@ -62,6 +62,17 @@ def test_llm_chat_is_exactly_what_the_model_was_sent_and_said(played):
     assert [m["role"] for m in chat[:2]] == ["system", "user"]
 
 
+def test_auto_submission_is_left_out_of_the_chat(runtime):
+    llm = ScriptedLLM(["Look.\n```\nls\n```", "Again.\n```\nls -la\n```"])
+    env = SynthMLEnv(task=sample_bank() / CLASSIFICATION, max_steps=30)
+    try:
+        trajectory = LLMAgent(llm, {"max_steps": 2}).run(env, seed=0)
+    finally:
+        env.close()
+    assert trajectory.exit_status.endswith("(step_limit)") and trajectory.steps[-1].auto
+    assert chat_of(trajectory) == [*llm.calls[-1], {"role": "assistant", "content": "Again.\n```\nls -la\n```"}]
+
+
 def test_scripted_chat_is_the_llm_agents_format(played):
     expert = played["expert"]
     chat = chat_of(expert)

@@ -16,6 +16,7 @@ from synthml.agents.scripted import BaselineAgent, baseline_actions
 from synthml.agents.trajectory import append_trajectory
 from synthml.cli import app
 from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.errors import SynthMLError
 from synthml.task_bank.task import load_task
 from synthml.training.filters import FilterConfig
 from synthml.training.sft_export import export_sft
@@ -41,6 +42,16 @@ def exported(runtime, tmp_path_factory) -> Path:
         env.close()
     summary = export_sft(root, root / "data", FilterConfig(min_improvement=-1.0, dedupe=False))  # same commands
     assert len(summary.selection.kept) == 2
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def exported_exact(exported, tokenizer, tmp_path_factory) -> Path:
+    """The same rows, their lengths counted with the student's tokenizer (what `train sft` requires)."""
+    root = tmp_path_factory.mktemp("exact")
+    tokenizer.save_pretrained(root / "tokenizer")
+    export_sft(exported.parent, root / "data", FilterConfig(min_improvement=-1.0, dedupe=False, max_tokens=8192),
+               tokenizer=root / "tokenizer")
     return root / "data"
 
 
@@ -83,20 +94,36 @@ def test_export_counts_tokens_with_the_students_tokenizer(exported, tokenizer, t
     exact = [len(tokenizer.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"]) for chat in rows]
     assert sorted(summary.selection.tokens.values()) == sorted(exact)
     assert summary.selection.counted_with == f"the tokenizer at {tmp_path / 'tokenizer'}"
-    short = export_sft(exported.parent, tmp_path / "short", FilterConfig(min_improvement=-1.0, dedupe=False,
-                                                                         max_tokens=min(exact) - 1),
-                       tokenizer=tmp_path / "tokenizer")
-    assert short.selection.dropped == {"too_long": 2}
+    with pytest.raises(SynthMLError, match=r"none of 2 trajectories passed the filters \(too_long 2\)"):
+        export_sft(exported.parent, tmp_path / "short", FilterConfig(min_improvement=-1.0, dedupe=False,
+                                                                     max_tokens=min(exact) - 1),
+                   tokenizer=tmp_path / "tokenizer")
+    assert not (tmp_path / "short").exists()
 
 
-def test_train_sft_resolves_and_saves_its_command(exported, tmp_path):
+def verl_config(resolved: Path, name: str, entry: str):
+    """verl's own Hydra config composed with the command's arguments, as its entry point would compose it."""
+    import verl
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    command = shlex.split(json.loads(resolved.read_text())["command"])
+    with initialize_config_dir(config_dir=str(Path(verl.__file__).parent / "trainer" / "config"), version_base=None):
+        config = compose(config_name=name, overrides=command[command.index(entry) + 1:])
+    OmegaConf.resolve(config)
+    return config
+
+
+@needs_train_extra
+def test_train_sft_resolves_and_saves_its_command(exported_exact, tmp_path):
+    exported = exported_exact
     model = tmp_path / "student"
     model.mkdir()
     (model / "config.json").write_text("{}")
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["train", "sft", "--data", str(exported), "--model", str(model), "--out",
                                       str(out), "--gpus", "2", "--lora-rank", "16", "-c", "optim.weight_decay=0.0",
-                                      "--dry-run"])
+                                      "--max-length", "8192", "--dry-run"])
     assert result.exit_code == 0, result.output
     resolved = json.loads((out / "sft.json").read_text())
     command = shlex.split(resolved["command"])
@@ -106,6 +133,29 @@ def test_train_sft_resolves_and_saves_its_command(exported, tmp_path):
             f"data.train_files={exported / 'train.parquet'}", "model.lora_rank=16", "optim.lr=1e-05",
             "checkpoint.save_contents=[model,optimizer,extra,hf_model]"} <= set(command)
     assert command[-1] == "optim.weight_decay=0.0" and resolved["config"]["gpus"] == 2
+    config = verl_config(out / "sft.json", "sft_trainer_engine", "verl.trainer.sft_trainer")  # every key is verl's
+    assert (config.model.lora_rank, config.optim.weight_decay, config.data.max_length) == (16, 0.0, 8192)
+
+
+def test_train_sft_refuses_lengths_it_cannot_trust(exported, tmp_path):
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    args = ["train", "sft", "--data", str(exported), "--model", str(model), "--out", str(tmp_path / "run"), "--dry-run"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "lengths were estimated" in " ".join(result.output.split())
+    assert not (tmp_path / "run").exists()
+
+
+@needs_train_extra
+def test_train_sft_max_length_must_hold_the_export(exported_exact, tmp_path):
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    args = ["train", "sft", "--data", str(exported_exact), "--model", str(model), "--out", str(tmp_path / "run"),
+            "--max-length", "4096", "--dry-run"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "--max-length 8192, or export again" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(("flags", "error"), [
@@ -132,7 +182,8 @@ def test_train_rl_writes_rows_and_resolves_its_command(tmp_path):
     (model / "config.json").write_text("{}")
     out = tmp_path / "rl"
     result = CliRunner().invoke(app, ["train", "rl", "--tasks", str(sample_bank()), "--model", str(model), "--out",
-                                      str(out), "--n", "4", "--seeds", "2", "-c", "trainer.save_freq=5", "--dry-run"])
+                                      str(out), "--n", "4", "--seeds", "2", "--max-steps", "12", "-c",
+                                      "trainer.save_freq=5", "--dry-run"])
     assert result.exit_code == 0, result.output
     rows = pq.read_table(out / "rl_train.parquet").to_pylist()
     tasks = resolve_tasks(sample_bank()).tasks
@@ -150,6 +201,13 @@ def test_train_rl_writes_rows_and_resolves_its_command(tmp_path):
     registration = next(item for item in command if item.startswith(key))
     [entry] = yaml.safe_load(Path(registration.split("=", 1)[1]).read_text())
     assert entry["name"] == "synthml" and entry["_target_"] == "synthml.training.verl_agent_loop.SynthMLAgentLoop"
+    assert entry["max_steps"] == 12 and "You have 12 steps" in rows[0]["prompt"][1]["content"]
+    if not MISSING:  # verl's own checks pass on the composed config (batch sizes, dynamic batching, rollout)
+        from verl.utils.config import validate_config
+
+        config = verl_config(out / "rl.json", "ppo_trainer", "verl.trainer.main_ppo")
+        validate_config(config, use_reference_policy=False, use_critic=False)
+        assert (config.actor_rollout_ref.rollout.n, config.trainer.save_freq) == (4, 5)
 
 
 @needs_train_extra

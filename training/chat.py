@@ -1,12 +1,14 @@
-"""A trajectory as the chat a student model learns from: exactly what the agent saw and said.
+"""A trajectory as the chat a student model learns from: the agent's own messages and replies, in order.
 
-An LLM agent's trajectory holds its opening messages and, per step, its reply as sent back and the answer
-to it: the chat is those, in order (replies that broke the format were shown back once and then dropped
-from the history, so they are left out here too). A scripted agent (baseline, expert: the offline
-teacher) said no words to a model: its steps are written as the LLM agent with the default config would
-have seen and written them (the same system and task messages, one fenced command per reply), which is
-the format the student is then run in. The last answer (after the final command) is left out: nothing
-follows it to learn.
+An LLM agent's trajectory holds its opening messages and, per step, its reply exactly as sent back and the
+answer to it: the chat is those, in order. It is the whole history, as SWE-agent keeps it: observations
+the agent's history window had shrunk to one line by its last request appear here in full (each reply was
+written seeing them in full). Replies that broke the format were shown back once and then dropped from the
+history, and submissions the recorder made when a limit ran out were never written by the agent: both
+are left out. A scripted agent (baseline, expert: the offline teacher) said no words to a model: its
+steps are written as the LLM agent with the default config would have seen and written them (the same
+system and task messages, one fenced command per reply), the format the student is then run in. The
+last answer (after the final command) is left out: nothing follows it to learn.
 """
 
 from typing import Any
@@ -18,7 +20,7 @@ from synthml.agents.trajectory import Trajectory, block_reply
 
 def chat_of(trajectory: Trajectory) -> list[dict[str, Any]]:
     """The trajectory's messages, from the system message to the last reply."""
-    acted = [step for step in trajectory.steps if step.format_error is None]
+    acted = [step for step in trajectory.steps if step.format_error is None and not step.auto]
     if trajectory.prompt and all(step.messages for step in acted):
         messages = [*trajectory.prompt, *(m for step in acted for m in step.messages)]
     else:
@@ -36,7 +38,7 @@ def tools_of(trajectory: Trajectory) -> list[dict[str, Any]]:
 
 def _rendered(trajectory: Trajectory, acted: list) -> list[dict[str, Any]]:
     config = AgentConfig()
-    budget = trajectory.max_steps or config.max_steps
+    budget = min(trajectory.max_steps or config.max_steps, config.max_steps)
     messages = opening_messages(config, trajectory.task_description, budget)
     for number, step in enumerate(acted, 1):
         messages += [{"role": "assistant", "content": block_reply(step)},

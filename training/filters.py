@@ -1,7 +1,8 @@
 """Which trajectories a student learns from, and why the others are left out.
 
-In order: a trajectory must not have failed on infrastructure (`infra_error`), must end in a scored
-submission (`no_submission`), beat the task's baseline on the
+In order: a trajectory must not have failed on infrastructure (`infra_error`), must hold the task it was
+given (`no_task_description`: recorded by an older SynthML), must end in a scored submission
+(`no_submission`) against a known baseline (`no_baseline`), beat the task's baseline on the
 test split by `min_improvement` (relative, in the metric's own direction: `no_improvement`), fit
 `max_tokens` with the student's tokenizer (`too_long`), and not repeat another's commands on the same
 task (`duplicate`); then at most `per_task` of each task are kept, the most improved first (`task_cap`).
@@ -17,10 +18,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.trajectory import Trajectory
+from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.training.chat import chat_of
 
 CHARS_PER_TOKEN = 4
-REASONS = ("infra_error", "no_submission", "no_improvement", "too_long", "duplicate", "task_cap")
+REASONS = ("infra_error", "no_task_description", "no_submission", "no_baseline", "no_improvement", "too_long",
+           "duplicate", "task_cap")
 
 
 class FilterConfig(BaseModel):
@@ -73,19 +76,24 @@ def select(trajectories: Iterable[Trajectory], config: FilterConfig,
 
 
 def improvement(trajectory: Trajectory) -> float | None:
-    """Relative gain of the final test score over the baseline's, in the metric's direction; None if unscored."""
+    """The final test score's gain over the baseline's, in the metric's direction, as the env's reward measures
+    it (relative, absolute when the baseline is about 0); None if unscored or with no baseline."""
     final, baseline = (trajectory.final or {}).get(trajectory.metric), trajectory.baseline.get("test")
     if final is None or baseline is None or trajectory.direction is None:
         return None
-    return trajectory.direction * (final - baseline) / max(abs(baseline), 1e-12)
+    return episode_reward(final, baseline, trajectory.direction, RewardConfig())
 
 
 def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, seen: set,
             count: Callable[[list[dict]], int], tokens: dict[str, int]) -> str | None:
     if trajectory.infra_error:
         return "infra_error"
-    if gain is None or not _submitted(trajectory):
+    if not trajectory.task_description:
+        return "no_task_description"  # recorded before trajectories kept it: its chat would miss the task
+    if not _submitted(trajectory) or (trajectory.final or {}).get(trajectory.metric) is None:
         return "no_submission"
+    if gain is None:
+        return "no_baseline"
     if gain <= config.min_improvement:
         return "no_improvement"
     length = count(chat_of(trajectory))

@@ -43,6 +43,10 @@ def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None 
     trajectories = list(_unique(t for path in files for t in read_trajectories(path, skip_torn=True)))
     count, counted_with = token_counter(tokenizer) if tokenizer else (None, "")
     selection = select(trajectories, config, count, counted_with)
+    if not selection.kept:
+        dropped = ", ".join(f"{reason} {n}" for reason, n in selection.dropped.most_common())
+        raise SynthMLError(f"{source}: none of {len(trajectories)} trajectories passed the filters ({dropped}); "
+                           "loosen them (--min-improvement -1 keeps any scored submission, --max-tokens)")
     out.mkdir(parents=True, exist_ok=True)
     rows = [_row(t, selection.tokens[t.trajectory_id]) for t in selection.kept]
     _write_parquet(out / PARQUET, rows)

@@ -5,9 +5,9 @@ command per reply, the observation in the next message), so a student trained by
 is trained further by RL on the prompts it already knows. Tokens go through verl's Continuous Token
 builder, so the rollout is token-exact across turns; the policy's tokens are trained on (mask 1), the
 env's answers are not (mask 0). Env calls (sandbox start, commands, evaluation) run in threads, off the
-event loop. Register it with `agent_loop.yaml` beside this file:
-
-    actor_rollout_ref.rollout.agent.agent_loop_config_path=<that file>   (rows name agent_name: synthml)
+event loop. `synthml train rl` registers it (OUT/agent_loop.yaml, rows with agent_name: synthml). An
+infrastructure failure (the sandbox died) ends the episode with every token masked out: no gradient, and
+no reward held against the policy.
 
 It imports verl, so it is importable only with the train extra.
 """
@@ -19,8 +19,7 @@ from typing import Any
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
 
 from synthml.agents.loop import AgentConfig, next_step_text, opening_messages, parse_block, reply_format
-
-AGENT_NAME = "synthml"
+from synthml.agents.trajectory import INFRA_ERRORS, INFRA_STATUS
 
 
 class SynthMLAgentLoop(AgentLoopBase):
@@ -36,14 +35,22 @@ class SynthMLAgentLoop(AgentLoopBase):
         env = await asyncio.to_thread(_make_env, extra["task"], self.sandbox, self.max_steps)
         try:
             return await self._episode(env, int(extra["seed"]), sampling_params)
+        except INFRA_ERRORS as e:  # the sandbox, not the policy: nothing of this sample is trained on
+            return await self._unscored(f"{type(e).__name__}: {e}")
         finally:
             await asyncio.to_thread(env.close)
+
+    async def _unscored(self, error: str) -> AgentLoopOutput:
+        return AgentLoopOutput(prompt_ids=await self.ct_build_initial_tokens([{"role": "user", "content": "."}]),
+                               response_ids=[self.tokenizer.eos_token_id], response_mask=[0], reward_score=0.0,
+                               num_turns=1, metrics=AgentLoopMetrics(),
+                               extra_fields={"exit_status": INFRA_STATUS, "infra_error": error})
 
     async def _episode(self, env: Any, seed: int, sampling_params: dict[str, Any]) -> AgentLoopOutput:
         observation, info = await asyncio.to_thread(env.reset, seed=seed)
         messages = opening_messages(self.agent_config, observation, self.max_steps)
         tokens = await self.ct_build_initial_tokens(messages)
-        prompt_length, mask, turns, reward, ended = len(tokens), [], 0, 0.0, False
+        mask, turns, reward, ended = [], 0, 0.0, False
         request_id = uuid.uuid4().hex
         for step in range(1, self.max_steps + 1):
             output = await self.server_manager.generate(request_id=request_id, prompt_ids=tokens,
@@ -63,6 +70,7 @@ class SynthMLAgentLoop(AgentLoopBase):
                 break
         if not ended:  # out of steps or of response tokens: what the workspace holds is submitted
             _, reward, _, _, info = await asyncio.to_thread(env.step, "submit")
+        prompt_length = len(tokens) - len(mask)  # the builder may re-tokenize a turn's boundary: trust the mask
         return AgentLoopOutput(
             prompt_ids=tokens[:prompt_length], response_ids=tokens[prompt_length:][:self.response_length],
             response_mask=mask[:self.response_length], reward_score=float(reward), num_turns=turns + 1,

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.errors import SynthMLError
-from synthml.training.sft_export import PARQUET
+from synthml.training.sft_export import PARQUET, SUMMARY
 
 RESOLVED = "sft.json"
 DATASET_CLASS = ("pkg://synthml.training.verl_dataset", "SynthMLSFTDataset")
@@ -52,7 +52,7 @@ class SFTConfig(BaseModel):
         }
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
                 f"--nproc-per-node={self.gpus}", "-m", "verl.trainer.sft_trainer",
-                *(f"{key}={_value(value)}" for key, value in keys.items()), *self.overrides]
+                *hydra_args(keys), *self.overrides]
 
 
 def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
@@ -63,6 +63,7 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
     if not (config.model / "config.json").is_file():
         raise SynthMLError(f"--model {config.model}: no config.json; pass a local Hugging Face model folder")
     check_overrides(config.overrides)
+    _check_lengths(config)
     argv = config.argv()
     config.out.mkdir(parents=True, exist_ok=True)
     resolved = {"config": json.loads(config.model_dump_json()), "command": shlex.join(argv)}
@@ -73,8 +74,21 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
     return subprocess.run(argv, check=False).returncode
 
 
-def _value(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def hydra_args(keys: dict[str, object]) -> list[str]:
+    """key=value arguments as Hydra reads them (booleans in lower case)."""
+    return [f"{key}={str(value).lower() if isinstance(value, bool) else value}" for key, value in keys.items()]
+
+
+def _check_lengths(config: SFTConfig) -> None:
+    """verl stops at the first chat longer than max_length (truncation=error): make sure none is."""
+    summary = json.loads((config.data / SUMMARY).read_text()) if (config.data / SUMMARY).is_file() else {}
+    if summary.get("lengths", "").startswith("no tokenizer"):
+        raise SynthMLError(f"--data {config.data}: its chat lengths were estimated (no --tokenizer at export); export "
+                           "again with --tokenizer (the student's) so that no chat is longer than --max-length")
+    longest = summary.get("filters", {}).get("max_tokens", 0)
+    if longest > config.max_length:
+        raise SynthMLError(f"--max-length {config.max_length}: the export kept chats up to {longest} tokens; pass "
+                           f"--max-length {longest}, or export again with --max-tokens {config.max_length}")
 
 
 def check_overrides(overrides: list[str]) -> None:
