@@ -73,7 +73,7 @@ class LLMAgent:
         if recorder.done:  # the sandbox did not start
             return recorder.finish()
         budget = min(self.config.max_steps, getattr(env.unwrapped, "max_steps", self.config.max_steps))
-        recorder.prompt = self._opening(observation, budget)
+        recorder.prompt = opening_messages(self.config, observation, budget)
         return recorder.finish(self._loop(recorder, list(recorder.prompt), budget))
 
     def resolved_config(self) -> dict[str, Any]:
@@ -106,7 +106,8 @@ class LLMAgent:
                 continue
             errors, retry = 0, []
             observation = recorder.step(parsed.command, parsed.thought, reply.usage)[0]
-            exchange = [_assistant(reply), *_answers(reply, self._next_step(observation, len(recorder.steps), budget))]
+            answer = next_step_text(self.config, observation, len(recorder.steps), budget)
+            exchange = [_assistant(reply), *_answers(reply, answer)]
             recorder.exchanged(exchange)
             history += exchange
         return None
@@ -119,12 +120,6 @@ class LLMAgent:
                    "cost_limit": c.max_cost is not None and usage.cost >= c.max_cost,
                    "context_limit": c.max_context_chars is not None and context_chars(messages) > c.max_context_chars}
         return next((name for name, hit in reached.items() if hit), None)
-
-    def _opening(self, task_description: str, budget: int) -> list[dict]:
-        return opening_messages(self.config, task_description, budget)
-
-    def _next_step(self, observation: str, step: int, budget: int) -> str:
-        return next_step_text(self.config, observation, step, budget)
 
     def _format_error(self, error: str) -> str:
         return self.config.format_error_template.format(error=error, reply_format=reply_format(self.config))

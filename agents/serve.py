@@ -92,7 +92,7 @@ class LocalServer:
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Terminates the server's process group, kills it after `grace_s`, and removes the log we made."""
-        _end_group(self.process, grace_s)
+        end_group(self.process, grace_s)
         if self._own_log:
             self.log_path.unlink(missing_ok=True)
 
@@ -111,7 +111,7 @@ def local_server(model_file: Path | str | None = None, *, host: str = DEFAULT_HO
                        "packaged SmolLM2")
     if threads < 1 or context < 1:
         raise LLMError(f"--threads {threads} / --context {context}: both must be at least 1")
-    port = port or _free_port(host)
+    port = port or free_port(host)
     _check_port(host, port)
     own_log = log_path is None
     log = _new_log() if own_log else Path(log_path)
@@ -173,8 +173,9 @@ def _wait_ready(server: LocalServer, timeout_s: float) -> str:
                    f"raise --ready-timeout, or see its log:\n{server.log_tail()}")
 
 
-def _end_group(process: subprocess.Popen, grace_s: float) -> None:
-    """SIGTERM to the group, SIGKILL after the grace period; then the watched pipe is closed."""
+def end_group(process: subprocess.Popen, grace_s: float) -> None:
+    """SIGTERM to the process's group, SIGKILL after the grace period, and SIGKILL to whatever the leader left
+    in its group; then its stdin (a watched pipe, if it has one) is closed."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
         if process.poll() is not None:
             break
@@ -194,7 +195,7 @@ def _new_log() -> Path:
     return Path(name)
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]

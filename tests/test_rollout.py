@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from synthml.agents.serve import free_port
 from synthml.agents.spec import AgentSpec
 from synthml.benchmarks.bench_tasks import resolve_tasks
 from synthml.errors import SynthMLError
@@ -19,7 +20,6 @@ from synthml.task_bank.generate import generate
 from synthml.training.episodes import plan_episodes
 from synthml.training.rollout import RolloutConfig, run_rollout
 from synthml.training.store import RolloutStore
-from synthml.training.vllm_server import free_port
 from tests.llm_local import llm_local
 
 ray = pytest.importorskip("ray", reason="needs the ray extra: pip install -e '.[dev]' (or '.[ray]')")

@@ -14,11 +14,9 @@ at most `max_restarts` times (with backoff); its process group is stopped with i
 
 import contextlib
 import ctypes
-import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from synthml.agents.serve import end_group, free_port
 from synthml.errors import SynthMLError, remote_message
 from synthml.training.endpoints import is_up, served_models
 
@@ -106,7 +105,7 @@ class VLLMServer:
     def stop(self) -> None:
         self._stopping.set()
         with self._lock:
-            _terminate(self._process)
+            _end(self._process)
 
     def _start(self) -> None:
         argv = self.spec.argv(self.host, self.port)
@@ -124,11 +123,11 @@ class VLLMServer:
         deadline = time.monotonic() + self.spec.ready_timeout_s
         while not is_up(self.base_url()):
             if self._process.poll() is not None:
-                _terminate(self._process)
+                _end(self._process)
                 raise SynthMLError(f"model server `{shlex.join(argv)}` exited with {self._process.returncode} "
                                    f"before answering; its log ends:\n{self._log_tail()}")
             if time.monotonic() > deadline:
-                _terminate(self._process)
+                _end(self._process)
                 raise SynthMLError(f"model server `{shlex.join(argv)}` did not answer {self.base_url()}/models in "
                                    f"{self.spec.ready_timeout_s:g} s; its log ends:\n{self._log_tail()}")
             time.sleep(0.5)
@@ -149,7 +148,7 @@ class VLLMServer:
     def _restart(self) -> None:
         """Kills what is left of the server (its whole process group), then starts it again, with backoff,
         until it answers or the restarts run out (then `_process` stays None: gone)."""
-        _terminate(self._process)
+        _end(self._process)
         self._process = None
         while self.restarts < self.spec.max_restarts and not self._stopping.is_set():
             self.restarts += 1
@@ -208,38 +207,12 @@ def _node_address() -> str:
     return next(entry["NodeManagerAddress"] for entry in ray.nodes() if entry["NodeID"] == node)
 
 
-def free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+def _end(process: subprocess.Popen | None) -> None:
+    """Stops the server's whole process group (its workers too, even once the leader is gone)."""
+    if process is not None:
+        end_group(process, grace_s=10.0)
 
 
 def _die_with_parent() -> None:
     """In the child: SIGTERM when the actor's process dies (Linux prctl PR_SET_PDEATHSIG)."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-
-
-def _terminate(process: subprocess.Popen | None, grace_s: float = 10.0) -> None:
-    """SIGTERM to the server's process group (its workers too, even if the leader is gone), SIGKILL after grace_s."""
-    if process is None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            continue
-        if not _group_alive(process.pid):
-            break
-    process.poll()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
