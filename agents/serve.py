@@ -88,7 +88,7 @@ class LocalServer:
         return self.process.wait()
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
-        return _tail(self.log_path, lines)
+        return tail(self.log_path, lines)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Terminates the server's process group, kills it after `grace_s`, and removes the log we made."""
@@ -212,7 +212,8 @@ def _check_port(host: str, port: int) -> None:
                            "for a free one") from None
 
 
-def _tail(path: Path, lines: int) -> str:
+def tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a log file (or why there are none)."""
     try:
         text = path.read_text(errors="replace")
     except OSError:

