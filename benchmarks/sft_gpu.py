@@ -3,7 +3,7 @@
 Run on a CUDA machine with the train extra, in three steps:
 
     python -m synthml.benchmarks.sft_gpu models --out MODELS [--gguf FILE]
-    python -m synthml.benchmarks.sft_gpu speed --data EXPORT --models MODELS --out OUT
+    python -m synthml.benchmarks.sft_gpu speed --data EXPORT --models MODELS --out OUT [--names smollm2-135m]
     python -m synthml.benchmarks.sft_gpu eval --base MODELS/smollm2-135m --student OUT/student \
         --tasks HELD_OUT_BANK --out OUT/eval
 
@@ -319,14 +319,15 @@ def _dataset(data: Path, tokenizer, max_length: int) -> list[dict]:
     return [dataset[i] for i in range(len(dataset))]
 
 
-def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variants: list[str]) -> list[Run]:
+def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variants: list[str],
+                  names: list[str]) -> list[Run]:
     """Per model, the plain loop then each verl variant, each printed as it ends; the first variant's SmolLM2
     checkpoint becomes OUT/student."""
     from transformers import AutoConfig, AutoTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     runs = []
-    for name in (SMOLLM2, QWEN3):
+    for name in names:
         model = models / name
         lengths = [len(row["input_ids"]) for row in _dataset(data, AutoTokenizer.from_pretrained(model),
                                                               batches.max_length)]
@@ -400,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
     speed.add_argument("--lr", type=float, default=5e-5)
     speed.add_argument("--chats-per-step", type=int, default=8)
     speed.add_argument("--tokens-per-micro-batch", type=int, default=0, help="0: one chat per micro-batch.")
+    speed.add_argument("--names", default=f"{SMOLLM2},{QWEN3}",
+                       help=f"Comma-separated, of {SMOLLM2}, {QWEN3} (one call on a GPU machine may not hold both).")
     speed.add_argument("--verl-variants", default=",".join(VERL_VARIANTS),
                        help=f"Comma-separated, of {', '.join(VERL_VARIANTS)}; the first one's SmolLM2 is the student.")
     evaluation = steps.add_parser("eval", help="Base and student through SynthML-v0 on held-out tasks.")
@@ -423,11 +426,9 @@ def main(argv: list[str] | None = None) -> None:
         cap = export_cap(args.data)
         batches = Batches(args.lr, args.epochs, args.chats_per_step,
                           args.tokens_per_micro_batch and max(args.tokens_per_micro_batch, cap), cap)
-        variants = [v for v in args.verl_variants.split(",") if v]
-        unknown = sorted(set(variants) - set(VERL_VARIANTS))
-        if unknown:
-            parser.error(f"--verl-variants: unknown {', '.join(unknown)} (known: {', '.join(VERL_VARIANTS)})")
-        runs = measure_speed(args.data, args.models, args.out, batches, variants)
+        variants = _listed(parser, "--verl-variants", args.verl_variants, list(VERL_VARIANTS))
+        names = _listed(parser, "--names", args.names, [SMOLLM2, QWEN3])
+        runs = measure_speed(args.data, args.models, args.out, batches, variants, names)
         console.print(speed_table(runs, batches))
     else:
         from synthml.benchmarks.student_eval import eval_table, evaluate
@@ -435,6 +436,14 @@ def main(argv: list[str] | None = None) -> None:
         evaluation = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,
                               args.max_steps, args.workers, args.max_tokens, args.temperature, args.device)
         console.print(eval_table(evaluation, args.tasks, args.runs))
+
+
+def _listed(parser: argparse.ArgumentParser, flag: str, text: str, known: list[str]) -> list[str]:
+    chosen = [item for item in text.split(",") if item]
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        parser.error(f"{flag}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    return chosen
 
 
 if __name__ == "__main__":
