@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -193,6 +194,11 @@ def _new_log() -> Path:
     fd, name = tempfile.mkstemp(prefix="synthml-llm-", suffix=".log")
     os.close(fd)
     return Path(name)
+
+
+def executable(name: str) -> str:
+    """`name` from PATH, else from beside this Python (a virtualenv's bin, not always on a Ray actor's PATH)."""
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)) or name
 
 
 def free_port(host: str) -> int:

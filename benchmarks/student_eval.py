@@ -95,8 +95,7 @@ class ModelServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def __enter__(self) -> "ModelServer":
-        from synthml.agents.serve import tail
-        from synthml.training.vllm_server import executable
+        from synthml.agents.serve import executable, tail
 
         command = [executable("transformers"), "serve", "--host", self.host, "--port", str(self.port),
                    "--device", self.device, "--dtype", "bfloat16", "--log-level", "info"]

@@ -76,9 +76,7 @@ def train_sft_command(
     console.print(f"resolved config and command: {out / RESOLVED}", highlight=False, soft_wrap=True)
     if dry_run:
         console.print(" ".join(settings.argv()), markup=False, highlight=False, soft_wrap=True)
-    if code:
-        console.print(f"[red]the trainer exited with {code}[/red] (its output is above)")
-        raise typer.Exit(code)
+    _exit_if_failed(code)
 
 
 def train_rl_command(
@@ -103,6 +101,10 @@ def train_rl_command(
                         overrides=config or [])
     code = run_rl(settings, dry_run=dry_run)
     console.print(f"rows and resolved command: {out / RESOLVED}", highlight=False, soft_wrap=True)
+    _exit_if_failed(code)
+
+
+def _exit_if_failed(code: int) -> None:
     if code:
         console.print(f"[red]the trainer exited with {code}[/red] (its output is above)")
         raise typer.Exit(code)

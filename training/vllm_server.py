@@ -15,10 +15,8 @@ at most `max_restarts` times (with backoff); its process group is stopped with i
 import contextlib
 import ctypes
 import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthml.agents.serve import end_group, free_port
+from synthml.agents.serve import end_group, executable, free_port
 from synthml.errors import SynthMLError, remote_message
 from synthml.training.endpoints import is_up, served_models
 
@@ -192,11 +190,6 @@ def stop_servers(handles: list) -> None:
         ray.get([handle.stop.remote() for handle in handles], timeout=STOP_TIMEOUT_S)
     for handle in handles:
         ray.kill(handle)
-
-
-def executable(name: str) -> str:
-    """`name` from PATH, else from beside this Python (a virtualenv's bin, not always on the actor's PATH)."""
-    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)) or name
 
 
 def _node_address() -> str:
