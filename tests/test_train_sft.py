@@ -91,21 +91,26 @@ def test_train_sft_resolves_and_saves_its_command(exported_exact, tmp_path):
     assert command[-1] == "optim.weight_decay=0.0" and resolved["config"]["gpus"] == 2
     config = verl_config(out / "sft.json", "sft_trainer_engine", "verl.trainer.sft_trainer")  # every key is verl's
     assert (config.model.lora_rank, config.optim.weight_decay, config.data.max_length) == (16, 0.0, 8192)
-    assert ("flash-attn is not installed" in result.output) == (importlib.util.find_spec("flash_attn") is None)
+    without_flash_attn = importlib.util.find_spec("flash_attn") is None
+    assert ("flash-attn is not installed" in result.output) == without_flash_attn
+    assert (set(CHUNKED_LOGPROBS) <= set(command)) == without_flash_attn
+    assert config.model.use_fused_kernels == without_flash_attn
 
 
 @needs_train_extra
-def test_train_sft_takes_verls_chunked_logprobs(exported_exact, tmp_path):
-    """The fused forward that the slow-log-probs note suggests composes with verl's config, and silences the note."""
+def test_train_sft_leaves_log_probs_to_an_explicit_choice(exported_exact, tmp_path):
+    """-c model.use_fused_kernels=false keeps verl's own log-probs: no chunked default, no note."""
     model = tmp_path / "student"
     model.mkdir()
     (model / "config.json").write_text("{}")
-    flags = [arg for key in CHUNKED_LOGPROBS for arg in ("-c", key)]
     result = CliRunner().invoke(app, ["train", "sft", "--data", str(exported_exact), "--model", str(model), "--out",
-                                      str(tmp_path / "run"), "--max-length", "8192", *flags, "--dry-run"])
+                                      str(tmp_path / "run"), "--max-length", "8192", "-c",
+                                      "model.use_fused_kernels=false", "--dry-run"])
     assert result.exit_code == 0 and "flash-attn is not installed" not in result.output, result.output
+    command = shlex.split(json.loads((tmp_path / "run" / "sft.json").read_text())["command"])
+    assert not set(CHUNKED_LOGPROBS) & set(command)
     config = verl_config(tmp_path / "run" / "sft.json", "sft_trainer_engine", "verl.trainer.sft_trainer")
-    assert config.model.use_fused_kernels is True and config.model.fused_kernel_options.impl_backend == "torch"
+    assert config.model.use_fused_kernels is False
 
 
 def test_train_sft_refuses_lengths_it_cannot_trust(exported, tmp_path):

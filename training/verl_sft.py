@@ -19,7 +19,8 @@ from synthml.training.sft_export import PARQUET, SUMMARY
 
 RESOLVED = "sft.json"
 CHUNKED_LOGPROBS = ("model.use_fused_kernels=true", "model.fused_kernel_options.impl_backend=torch")
-"""verl's fused forward (torch backend): log-probs from the hidden states in chunks, never a per-token loop."""
+"""verl's fused forward (torch backend): log-probs from the hidden states in chunks, never a per-token loop; the
+default without flash-attn (`chunked_logprobs`)."""
 DATASET_CLASS = ("pkg://synthml.training.verl_dataset", "SynthMLSFTDataset")
 
 
@@ -55,7 +56,7 @@ class SFTConfig(BaseModel):
         }
         return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
                 f"--nproc-per-node={self.gpus}", "-m", "verl.trainer.sft_trainer",
-                *hydra_args(keys), *self.overrides]
+                *hydra_args(keys), *chunked_logprobs(self.overrides), *self.overrides]
 
 
 def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
@@ -77,16 +78,13 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
     return subprocess.run(argv, check=False).returncode
 
 
-def slow_logprobs_note(overrides: list[str]) -> str | None:
+def chunked_logprobs(overrides: list[str]) -> tuple[str, ...]:
     """verl 0.9.1 takes SFT log-probs through flash-attn's cross-entropy kernel; without flash-attn it loops over
-    the tokens in Python (utils/torch_functional.py), unless the fused forward is on."""
-    fused = any(key.lstrip("+~") == "model.use_fused_kernels" and value.lower() == "true"
-                for key, _, value in (item.partition("=") for item in overrides))
-    if fused or importlib.util.find_spec("flash_attn") is not None:
-        return None
-    return ("flash-attn is not installed, so verl computes log-probs token by token (on an H100 its SFT ran 14x "
-            "slower than a plain transformers loop: README, Training). Install flash-attn for your torch, or use "
-            f"verl's chunked log-probs: {' '.join(f'-c {key}' for key in CHUNKED_LOGPROBS)}")
+    the tokens in Python (utils/torch_functional.py). There, its fused forward's chunked log-probs are the
+    default, unless `-c model.use_fused_kernels=...` chooses (on an H100, 0.49x and 0.65x a plain transformers
+    loop's tokens/s for a 135M and a 0.49B model, against 0.07x and 0.18x looped: README, Training)."""
+    chosen = any(item.partition("=")[0].lstrip("+~") == "model.use_fused_kernels" for item in overrides)
+    return () if chosen or importlib.util.find_spec("flash_attn") is not None else CHUNKED_LOGPROBS
 
 
 def hydra_args(keys: dict[str, object]) -> list[str]:
