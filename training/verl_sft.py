@@ -1,8 +1,9 @@
 """`synthml train sft`: verl's SFT trainer (`torchrun -m verl.trainer.sft_trainer`, verl 0.9.1) on an export.
 
-Every knob the trainer gets is in `SFTConfig` or in `overrides` (verl's own Hydra keys, applied last), and
-the resolved config with the exact command is saved as OUT/sft.json before the run starts. Checkpoints go
-to OUT/checkpoints/global_step_N, with Hugging Face weights in its `huggingface/` folder.
+Every knob the trainer gets is in `SFTConfig`, in `overrides` (verl's own Hydra keys, applied last) or, where
+flash-attn is missing, in `chunked_logprobs`; the resolved config with the exact command is saved as OUT/sft.json
+before the run starts. Checkpoints go to OUT/checkpoints/global_step_N, with Hugging Face weights in its
+`huggingface/` folder.
 """
 
 import importlib.util
