@@ -17,6 +17,7 @@ from synthml.benchmarks.sft_gpu import (
     LineClock,
     _pack,
     _train_step,
+    main,
     micro_batch_loss,
     plain_run,
     training_rows,
@@ -134,7 +135,7 @@ def test_the_plain_loop_learns_the_masked_tokens_and_times_every_step_but_the_fi
 @needs_train_extra
 @pytest.mark.slow
 def test_the_probe_scores_what_a_checkpoint_learned_and_replies_to_each_held_out_task(exported_exact, tokenizer,
-                                                                                      tmp_path):
+                                                                                      tmp_path, capsys):
     import pandas as pd
     import torch
     import transformers
@@ -167,6 +168,10 @@ def test_the_probe_scores_what_a_checkpoint_learned_and_replies_to_each_held_out
                      for name in ("base", "student"))
     assert base.loss == pytest.approx(expected, rel=1e-3) and student.loss < 0.9 * base.loss
     assert len(student.replies) == 2 and student.replies[0] == student.replies[1]  # greedy, same prompt
+    main(["probe", "--base", str(tmp_path / "base"), "--student", str(tmp_path / "student"), "--data",
+          str(exported_exact), "--eval", str(tmp_path / "eval"), "--chats", "1", "--max-tokens", "8"])
+    printed = capsys.readouterr().out
+    assert f"{base.loss:.3f}" in printed and f"{student.loss:.3f}" in printed and "a-task" in printed
     with pytest.raises(SynthMLError, match="run the eval step there first"):
         opening_prompts(tmp_path / "base")
 
