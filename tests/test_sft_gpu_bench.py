@@ -146,15 +146,15 @@ def test_the_probe_scores_what_a_checkpoint_learned_and_replies_to_each_held_out
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(transformers.Qwen3Config(**{**TINY, "vocab_size":
                                                                                       len(tokenizer)}))
+    model.save_pretrained(tmp_path / "base")
+    with torch.no_grad():
+        expected = float(micro_batch_loss(model, [row])) / int(row["loss_mask"][1:].sum())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(4):
+        _train_step(model, optimizer, [row], 0)
+    model.save_pretrained(tmp_path / "student")
     for name in ("base", "student"):
-        model.save_pretrained(tmp_path / name)
         tokenizer.save_pretrained(tmp_path / name)
-        if name == "base":
-            with torch.no_grad():
-                expected = float(micro_batch_loss(model, [row])) / int(row["loss_mask"][1:].sum())
-            optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-            for _ in range(4):
-                _train_step(model, optimizer, [row], 0)
 
     chat = json.loads(pd.read_parquet(exported_exact / "train.parquet")["messages"][0])
     for model_dir, task in (("base", "b-task"), ("student", "a-task"), ("student", "b-task")):
