@@ -160,7 +160,7 @@ def _launch(model: Path, host: str, port: int, threads: int, context: int, log: 
 
 def _wait_ready(server: LocalServer, timeout_s: float) -> str:
     """Polls GET /v1/models until it lists a model (returned); raises with the log's tail if it dies or stalls."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+    opener = loopback_opener()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -199,6 +199,11 @@ def _new_log() -> Path:
 def executable(name: str) -> str:
     """`name` from PATH, else from beside this Python (a virtualenv's bin, not always on a Ray actor's PATH)."""
     return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent)) or name
+
+
+def loopback_opener() -> urllib.request.OpenerDirector:
+    """A URL opener for servers on this machine: never through a proxy the environment names."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port(host: str) -> int:

@@ -8,7 +8,6 @@ import contextlib
 import os
 import subprocess
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,8 +116,10 @@ class ModelServer:
         return self
 
     def _healthy(self) -> bool:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
-        with contextlib.suppress(OSError), opener.open(f"http://{self.host}:{self.port}/health", timeout=5) as reply:
+        from synthml.agents.serve import loopback_opener
+
+        health = f"http://{self.host}:{self.port}/health"
+        with contextlib.suppress(OSError), loopback_opener().open(health, timeout=5) as reply:
             return reply.status == 200
         return False
 
