@@ -20,6 +20,11 @@ class SandboxUnavailableError(SandboxError):
     """The chosen sandbox backend cannot run on this machine (missing binary, engine or extra)."""
 
 
+class CopyRefused(SynthMLError, ValueError):
+    """Files a sandbox left are over a bound on what is copied out of it (size, count, depth, type): the
+    failure of whoever wrote them (the agent, a candidate task's code), never the infrastructure's."""
+
+
 class LLMError(SynthMLError, RuntimeError):
     """A language-model endpoint failed or answered garbage."""
 

@@ -114,6 +114,38 @@ def test_malformed_yaml_is_a_schema_rejection(good_task: Path):
     assert "training_timeout" in report.rejections[0].detail
 
 
+DEEP_SUBMISSION = """\
+import os
+os.makedirs("submission.csv")
+os.chdir("submission.csv")
+for _ in range(30):  # 6 KB of path: past PATH_MAX on the host, though every step is short
+    os.mkdir("d" * 200)
+    os.chdir("d" * 200)
+"""
+OVER_THE_COPY_LIMITS = {
+    "sparse-giant": ("open('submission.csv', 'wb').truncate(3 << 30)\n", "3 GiB apparent size, over the 1 GiB limit"),
+    "tree-past-path-max": (DEEP_SUBMISSION, "over the 2048-byte limit"),
+}
+
+
+@pytest.mark.parametrize("case", OVER_THE_COPY_LIMITS)
+def test_baseline_leaving_files_over_the_copy_limits_is_rejected_with_the_limit(good_task: Path, case):
+    baseline, says = OVER_THE_COPY_LIMITS[case]
+    (good_task / "baseline.py").write_text(baseline)
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["evaluation_failed"]
+    assert "submission.csv" in report.rejections[0].detail and says in report.rejections[0].detail
+
+
+def test_cli_validate_rejects_a_baseline_past_path_max_without_a_traceback(good_task: Path):
+    (good_task / "baseline.py").write_text(DEEP_SUBMISSION)
+    synthml = str(Path(sys.executable).with_name("synthml"))
+    done = subprocess.run([synthml, "validate", str(good_task)], capture_output=True, text=True)
+    assert done.returncode == 1 and "rejected: evaluation_failed" in done.stdout, done.stdout + done.stderr
+    shown = " ".join(done.stdout.split())  # the console wraps long lines
+    assert "over the 2048-byte limit" in shown and "Traceback" not in done.stdout + done.stderr
+
+
 def test_improvement_is_direction_aware():
     assert improvement(0.8, 0.88, +1) == pytest.approx(0.1)
     assert improvement(10.0, 9.0, -1) == pytest.approx(0.1)

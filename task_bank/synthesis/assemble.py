@@ -11,7 +11,7 @@ import pandas as pd
 
 from synthml.envs.sandbox import Mounts
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
-from synthml.errors import SynthMLError, TaskError
+from synthml.errors import CopyRefused, SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.schema import Metric
@@ -77,6 +77,8 @@ def prepare_data(code: str, entry: DatasetEntry, sandbox: SandboxConfig,
                 raise AssemblyFailed("prepare_failed", f"`python prepare.py` failed with exit code {out.exit_code}:"
                                      f"\n{out.output[-1500:]}")
             absent = [s for s in SPLITS if not box.download(f"data/{s}.csv", back / f"{s}.csv")]
+        except CopyRefused as e:
+            raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote cannot be copied out: {e}") from None
         finally:
             box.close()
         if absent:
