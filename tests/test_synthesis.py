@@ -168,6 +168,41 @@ def start_child(bank, n):
     return child
 
 
+DEEP_BASELINE = """\
+import os
+os.makedirs("submission.csv")
+os.chdir("submission.csv")
+for _ in range(30):  # 6 KB of path: past PATH_MAX on the host
+    os.mkdir("d" * 200)
+    os.chdir("d" * 200)
+"""
+
+
+def test_a_baseline_leaving_files_past_the_copy_limits_rejects_its_task_and_the_run_goes_on(tmp_path):
+    answers = [replies.topics_reply(2), replies.proposal_reply(), replies.task_reply(baseline_py=DEEP_BASELINE),
+               replies.proposal_reply(), replies.task_reply()]
+    config = SynthesisConfig(in_flight=1, workers=1, structured="json_schema", max_rounds=1)
+    summary, _ = run(tmp_path, answers, n=2, config=config)
+    assert summary.stopped is None and summary.unfinished == 0
+    [rejected] = summary.rejected
+    assert rejected.report.rejections[0].reason == "evaluation_failed"
+    assert "over the 2048-byte limit" in rejected.report.rejections[0].detail
+    assert len(summary.accepted) == 1
+    again, llm = run(tmp_path, [], n=2, config=config)  # a restart passes it by: it is in the manifest
+    assert again.stopped is None and again.skipped == 2 and llm.calls == []
+
+
+def test_prepare_leaving_a_sparse_giant_is_told_the_limit_and_repaired(tmp_path):
+    sparse = replies.PREPARE + 'open("data/train.csv", "r+b").truncate(3 << 30)\n'
+    answers = [replies.topics_reply(), replies.proposal_reply(), replies.task_reply(prepare_py=sparse),
+               replies.repair_reply(prepare_py=replies.PREPARE)]
+    summary, llm = run(tmp_path, answers)
+    entry = only(summary)
+    assert entry.status == "accepted" and entry.rounds == 2, entry.report.rejections
+    feedback = " ".join(llm.calls[-1][-1]["content"].split())
+    assert "prepare_failed" in feedback and "data/train.csv is 3 GiB apparent size, over the 1 GiB limit" in feedback
+
+
 def test_a_killed_run_resumes_without_asking_again(tmp_path):
     child = start_child(tmp_path / "bank", 2)
     child.kill()
