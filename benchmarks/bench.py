@@ -40,6 +40,7 @@ from synthml.benchmarks.bench_tasks import SkippedTask, TaskRef, resolve_tasks
 from synthml.benchmarks.report import Report, write_report
 from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError
+from synthml.task_bank.paths import confined
 
 AGENTS = ("baseline", "expert", "llm")
 CONFIG = "bench.json"
@@ -203,8 +204,8 @@ def run_job(job: Job, config: BenchConfig) -> JobResult:
 
 
 def run_dir(out: Path, agent: str, task_id: str, run: int) -> Path:
-    """Where MLGym's per-run files of one job lie."""
-    return Path(out) / RUNS / agent / task_id / f"run_{run}"
+    """Where MLGym's per-run files of one job lie (always inside OUT/runs, whatever the task id says)."""
+    return confined(Path(out) / RUNS, agent, task_id, f"run_{run}")
 
 
 def machine() -> dict[str, Any]:
@@ -259,7 +260,7 @@ def _save(out: Path, result: JobResult) -> None:
     folder = run_dir(out, result.job.agent, result.job.task.id, result.job.run)
     folder.mkdir(parents=True, exist_ok=True)
     _write_json(folder / "results.json", results_json(trajectory))
-    _write_json(folder / f"{result.job.task.id}.traj", to_swe_agent_traj(trajectory))
+    _write_json(confined(folder, f"{result.job.task.id}.traj"), to_swe_agent_traj(trajectory))
 
 
 def _write_json(path: Path, data: Any) -> None:

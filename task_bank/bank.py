@@ -17,9 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from synthml.errors import TaskError
+from synthml.task_bank.paths import confined, task_id_problem
 from synthml.task_bank.task import PROVENANCE, TASK_YAML, load_task
 from synthml.task_bank.validator import ValidationReport
 
@@ -50,6 +51,13 @@ class ManifestEntry(BaseModel):
     usage: dict[str, int | float] | None = Field(None, description="LLM tasks: tokens, calls and cost of writing it.")
     created_at: datetime = Field(description="When it was recorded (UTC).")
 
+    @field_validator("task_id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if problem := task_id_problem(value):
+            raise ValueError(problem)
+        return value
+
 
 class TaskBank:
     def __init__(self, root: Path | str) -> None:
@@ -70,10 +78,10 @@ class TaskBank:
         return self._entries.get(task_id)
 
     def task_dir(self, task_id: str) -> Path:
-        return self.root / task_id
+        return confined(self.root, task_id)
 
     def staging_dir(self, task_id: str) -> Path:
-        return self.staging / task_id
+        return confined(self.staging, task_id)
 
     @contextmanager
     def exclusive(self) -> Iterator["TaskBank"]:
@@ -138,7 +146,7 @@ class TaskBank:
             try:
                 entry = ManifestEntry.model_validate_json(line)
             except ValidationError as e:
-                raise TaskError(f"{self.manifest}, line {number}: not a manifest entry ({e.errors()[0]['msg']}); "
+                raise TaskError(f"{self.manifest}, line {number}: not a manifest entry ({_first_problem(e)}); "
                                 "restore the file or remove the line and the task dir it names") from e
             entries[entry.task_id] = entry
         return entries
@@ -152,6 +160,11 @@ class TaskBank:
             f.flush()
             os.fsync(f.fileno())
         os.replace(staged, self.manifest)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return f"field '{'.'.join(map(str, first['loc']))}': {first['msg']}" if first["loc"] else first["msg"]
 
 
 def export_bank(bank: TaskBank, out: Path) -> int:

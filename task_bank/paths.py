@@ -2,10 +2,13 @@
 kept out of everything that is copied into the agent's workspace, and no link leading out.
 
 A generated task is untrusted: one that named `../../etc/shadow` as data, or shipped a symlink to a
-host file, would copy host files into the agent's sandbox.
+host file, would copy host files into the agent's sandbox. Its id names host folders (the workspace
+cache, a bank's task dir, a bench's run files), so it must be a slug, and every host path built from
+task data goes through `confined`.
 """
 
 import os
+import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -13,6 +16,26 @@ from synthml.errors import TaskError
 
 if TYPE_CHECKING:
     from synthml.task_bank.task import Task
+
+TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+"""A task id: a letter or digit, then up to 127 letters, digits, `.`, `_` or `-` (no `..`)."""
+
+
+def task_id_problem(task_id: str) -> str | None:
+    """Why `task_id` cannot name a host folder, with the fix; None for a good id."""
+    if TASK_ID.fullmatch(task_id) and ".." not in task_id:
+        return None
+    return (f"{task_id!r} is not a task id: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
+            "or digit and without '..' (e.g. house-prices-v2); it names host folders")
+
+
+def confined(root: Path, *parts: str) -> Path:
+    """`root / parts`, refused where it would lie outside `root` (`..`, an absolute part or a link out)."""
+    path = Path(root).joinpath(*parts)
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise TaskError(f"{path}: task data ({'/'.join(parts)!r}) would place this outside {root}; the task id or "
+                        "path must stay inside it (use a plain task id such as house-prices-v2)")
+    return path
 
 
 def check_task_paths(task: "Task") -> None:

@@ -28,7 +28,7 @@ from synthml.cli import app as synthml_app
 from synthml.cli import friendly
 from synthml.cli_bench import bench_command
 from synthml.envs.env import sample_bank
-from synthml.errors import SynthMLError
+from synthml.errors import SynthMLError, TaskError
 from synthml.task_bank.generate import generate
 from synthml.task_bank.task import load_task
 
@@ -108,6 +108,22 @@ def test_resolve_tasks_says_what_is_wrong(tmp_path):
     (tmp_path / "configs" / "tasks").mkdir(parents=True)
     with pytest.raises(SynthMLError, match="no MLGym task chosen runs here"):
         resolve_tasks(tmp_path)
+
+
+def test_run_files_stay_inside_out_whatever_the_task_id(tmp_path):
+    assert run_dir(tmp_path, "expert", "house-prices", 2) == tmp_path / "runs" / "expert" / "house-prices" / "run_2"
+    for task_id in ["../../../x", str(tmp_path.parent / "x")]:
+        with pytest.raises(TaskError, match=f"would place this outside {tmp_path / 'runs'}"):
+            run_dir(tmp_path, "expert", task_id, 0)
+
+
+def test_a_bank_task_with_a_bad_id_stops_the_bench_before_anything_is_written(tmp_path):
+    shutil.copytree(sample_bank() / "diabetes-progression", tmp_path / "bank" / "task")
+    task_yaml = tmp_path / "bank" / "task" / "task.yaml"
+    task_yaml.write_text(task_yaml.read_text().replace("id: diabetes-progression", "id: ../../../../up"))
+    with pytest.raises(TaskError, match=f"{task_yaml}: field 'id'"):
+        run_bench(tmp_path / "bank", ["baseline"], 1, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank"]
 
 
 def test_bench_refuses_bad_flags_before_running_anything(tmp_path):

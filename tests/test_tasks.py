@@ -9,6 +9,7 @@ import yaml
 from synthml.envs.env import sample_bank
 from synthml.errors import TaskError
 from synthml.task_bank.mlgym import MLGYM_BENCHMARK_TASKS, MLGYM_TASKS
+from synthml.task_bank.paths import confined, task_id_problem
 from synthml.task_bank.schema import Metric
 from synthml.task_bank.task import load_task
 from tests.mlgym_layout import write_checkout
@@ -81,6 +82,27 @@ def test_malformed_task_names_file_and_field(task_dir, changes, message):
     with pytest.raises(TaskError, match=message) as error:
         load_task(task_dir)
     assert str(task_dir / "task.yaml") in str(error.value)
+
+
+def test_task_ids_are_slugs_and_mlgym_ids_still_are():
+    assert [i for i in [*MLGYM_TASKS, "diabetes-progression", "a", "v1.2_x", "x" * 128] if task_id_problem(i)] == []
+    for bad in ["../x", "a/b", "/abs", "..", "a..b", ".hidden", "-rf", "", "x" * 129, "a\nb", "a b", "ü"]:
+        assert "is not a task id" in task_id_problem(bad), bad
+
+
+def test_a_bad_task_id_names_the_yaml_the_field_and_the_fix(task_dir):
+    edit_yaml(task_dir / "task.yaml", id="../../elsewhere")
+    with pytest.raises(TaskError, match=r"task\.yaml: field 'id': .*'\.\./\.\./elsewhere' is not a task id: use "
+                       r"1 to 128 letters"):
+        load_task(task_dir)
+
+
+def test_confined_keeps_paths_inside_their_root(tmp_path):
+    assert confined(tmp_path, "runs", "a-1", "run_0") == tmp_path / "runs" / "a-1" / "run_0"
+    (tmp_path / "link").symlink_to("/etc")
+    for parts in [("..", "x"), ("/etc",), ("a", "../../x"), ("link", "passwd")]:
+        with pytest.raises(TaskError, match=f"would place this outside {tmp_path}"):
+            confined(tmp_path, *parts)
 
 
 def test_broken_yaml_and_missing_dataset_config(task_dir):
