@@ -7,7 +7,6 @@ the end, then the improvement over the baseline (see `reward.py`). Running out o
 auto-submits what the workspace holds.
 """
 
-import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,6 +15,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from synthml.envs.aci import COMMANDS, Aci, command_name
+from synthml.envs.commands import runs_training
 from synthml.envs.evaluation import Evaluation, Split
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.envs.session import Session, runtime_for
@@ -23,7 +23,6 @@ from synthml.errors import TaskError
 from synthml.task_bank.task import Task, bank_task_dirs, load_task
 
 MAX_TEXT = 1_000_000
-_TRAINING = re.compile(r"(^|[\s;&|(])(python3?|torchrun|accelerate|deepspeed)(\s|$)", re.MULTILINE)
 
 
 def sample_bank() -> Path:
@@ -119,7 +118,7 @@ class SynthMLEnv(gym.Env[str, str]):
         return self.tasks[int(self.np_random.integers(len(self.tasks)))]
 
     def _shell(self, action: str) -> str:
-        timeout = self.task.training_timeout if _TRAINING.search(action) else self.command_timeout
+        timeout = self.task.training_timeout if runs_training(action) else self.command_timeout
         out = self._session.sandbox.run(action, timeout)
         if out.timed_out:
             return f"{out.output}\nEXECUTION TIMED OUT BECAUSE THE COMMAND RAN FOR MORE THAN {timeout:g} SECONDS."

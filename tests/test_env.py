@@ -87,6 +87,7 @@ def test_short_and_training_timeouts(runtime):
     env.reset(seed=0)
     assert "TIMED OUT" in env.step("sleep 5")[0]
     assert "done" in env.step("python -c 'import time; time.sleep(1.5); print(\"done\")'")[0]
+    assert "done" in env.step("bash -c \"python -c 'import time; time.sleep(1.5); print(1)' && echo done\"")[0]
     env.close()
 
 
