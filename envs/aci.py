@@ -1,21 +1,51 @@
 """The SWE-agent/MLGym agent-computer interface: a file viewer, editor and search commands.
 
-The viewer state (open file, first shown line) lives here, on the host; every file access and
-search runs inside the sandbox as the agent's user, so the commands see exactly what the agent may.
+The viewer state (open file, first shown line) lives here, on the host; every file access, search
+and the edit's syntax check runs inside the sandbox as the agent's user, so the commands see exactly
+what the agent may and the host never parses the agent's code. Host work stays bounded: arguments,
+line numbers and edited files have caps.
 """
 
-import ast
 import re
+import secrets
 import shlex
 
 from synthml.envs.sandbox import Sandbox
+from synthml.envs.sandbox.shell import MAX_READ_BYTES
 
 WINDOW = 100
 OVERLAP = 2
 COMMANDS = ("open", "goto", "scroll_up", "scroll_down", "create", "edit", "insert", "search_dir",
             "search_file", "find_file")
-_EDIT = re.compile(r"^edit[ \t]+(\d+)[ \t]*:[ \t]*(\d+)[ \t]*\n(.*?)^end_of_edit\s*$", re.DOTALL | re.MULTILINE)
-_INSERT = re.compile(r"^insert[ \t]+(\d+)[ \t]*\n(.*?)^end_of_insert\s*$", re.DOTALL | re.MULTILINE)
+MAX_LINE_DIGITS = 9
+MAX_ARGUMENT_CHARS = 8192
+"""The longest first line of a viewer or search command (a path stops at 4096 bytes)."""
+_LINE = rf"([0-9]{{1,{MAX_LINE_DIGITS}}})"
+_EDIT = re.compile(rf"^edit[ \t]+{_LINE}[ \t]*:[ \t]*{_LINE}[ \t]*\n(.*?)^end_of_edit\s*$", re.DOTALL | re.MULTILINE)
+_INSERT = re.compile(rf"^insert[ \t]+{_LINE}[ \t]*\n(.*?)^end_of_insert\s*$", re.DOTALL | re.MULTILINE)
+SYNTAX_MARK = "SYNTHML-SYNTAX"
+SYNTAX_CHECK = f"""
+import os, sys
+def error(path, name):
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError:
+        return ""
+    try:
+        compile(source, name, "exec", dont_inherit=True)
+    except Exception as e:
+        return " ".join(f"E999 {{type(e).__name__}}: {{e}}".split())[:500]
+    return ""
+proposed, current = sys.argv[1:3]
+try:
+    new = error(proposed, current)
+finally:
+    os.unlink(proposed)
+print("{SYNTAX_MARK}", new, new and error(current, current), sep="\\t")
+"""
+"""Run in the sandbox by its Python (`-I`: no agent variables or paths): prints the proposed content's
+syntax error and, only when there is one, the current file's."""
 USAGE = {
     "open": 'open "<path>" [<line_number>]', "goto": "goto <line_number>", "create": "create <filename>",
     "edit": "edit <start_line>:<end_line>\n<replacement_text>\nend_of_edit",
@@ -47,14 +77,17 @@ class Aci:
         name = command_name(action)
         if name in ("edit", "insert"):
             return self._edit(action) if name == "edit" else self._insert(action)
+        line = action.strip().partition("\n")[0]
+        if len(line) > MAX_ARGUMENT_CHARS:
+            return f"Error: the {name} command is over {MAX_ARGUMENT_CHARS} characters long; shorten its arguments."
         try:
-            args = shlex.split(action.strip().split("\n", 1)[0])[1:]
+            args = shlex.split(line)[1:]
         except ValueError as e:
             return f"Error parsing arguments ({e}). Usage: {USAGE.get(name, name)}"
         return getattr(self, f"_{name}")(args)
 
     def _open(self, args: list[str]) -> str:
-        if not args or len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
+        if not args or len(args) > 2 or (len(args) == 2 and not _is_line_number(args[1])):
             return f"Usage: {USAGE['open']}"
         path = self._realpath(args[0])
         if path is None:
@@ -67,7 +100,7 @@ class Aci:
     def _goto(self, args: list[str]) -> str:
         if self.file is None:
             return "No file open. Use the open command first."
-        if len(args) != 1 or not args[0].isdigit():
+        if len(args) != 1 or not _is_line_number(args[0]):
             return f"Usage: {USAGE['goto']}"
         return self._show(int(args[0]))
 
@@ -111,15 +144,19 @@ class Aci:
         """Replace lines start..end (1-based, inclusive; end = start - 1 inserts) with `text`."""
         if self.file is None:
             return "No file open. Use the open command first."
+        if len(text) > MAX_READ_BYTES:
+            return _TOO_LARGE
         lines = self._lines()
         if start < 1 or start > len(lines) + 1:
             return f"Error: line {start} is outside the file ({len(lines)} lines)."
-        new = [*lines[: start - 1], *text.splitlines(), *lines[end:]]
-        error = _new_syntax_error(self.file, "\n".join(lines), "\n".join(new))
+        content = "\n".join([*lines[: start - 1], *text.splitlines(), *lines[end:]]) + "\n"
+        if len(content.encode()) > MAX_READ_BYTES:
+            return _TOO_LARGE
+        error = self._new_syntax_error(content)
         if error:
             return (f"Your proposed edit has introduced new syntax error(s):\n- {error}\n"
                     "Your changes have NOT been applied. Fix your edit command and try again.")
-        self.sandbox.write_file(self.file, "\n".join(new) + "\n")
+        self.sandbox.write_file(self.file, content)
         return self._show(start) + "\nFile updated. Please review the changes and make sure they are correct."
 
     def _search_dir(self, args: list[str]) -> str:
@@ -173,6 +210,20 @@ class Aci:
         parts += shown + ([f"({below} more lines below)"] if below else [])
         return "\n".join(parts)
 
+    def _new_syntax_error(self, content: str) -> str | None:
+        """A Python syntax error the edit would introduce, found by the sandbox's Python; None when the
+        file is not Python or the sandbox cannot tell (no Python there, the check ran out of time)."""
+        if not self.file.endswith(".py"):
+            return None
+        scratch = f"/tmp/.synthml-edit-{secrets.token_hex(8)}.py"
+        try:
+            self.sandbox.write_file(scratch, content)
+        except OSError:  # e.g. /tmp is full, or the fake sandbox, which holds only the workspace
+            self.sandbox.run(f"rm -f -- {scratch}", self.timeout)
+            return None
+        errors = _syntax_errors(self.sandbox.run(_syntax_check_command(scratch, self.file), self.timeout).output)
+        return errors[0] if errors and errors[0] and not errors[1] else None
+
     def _lines(self) -> list[str]:
         return self.sandbox.read_file(self.file).splitlines()
 
@@ -187,17 +238,24 @@ class Aci:
         return self.sandbox.run(command, self.timeout).output
 
 
-def _new_syntax_error(path: str, before: str, after: str) -> str | None:
-    """A Python syntax error the edit introduces (parsing only; nothing is executed)."""
-    if not path.endswith(".py"):
-        return None
-    error = _syntax_error(after)
-    return error if error and _syntax_error(before) is None else None
+_TOO_LARGE = (f"Error: the edited file would be over {MAX_READ_BYTES} bytes, more than the editor handles. Your "
+              "changes have NOT been applied; write large files with shell tools (e.g. a script that writes them).")
 
 
-def _syntax_error(source: str) -> str | None:
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-        return f"E999 {type(e).__name__}: {e}"
+def _is_line_number(word: str) -> bool:
+    return word.isascii() and word.isdigit() and len(word) <= MAX_LINE_DIGITS
+
+
+def _syntax_check_command(scratch: str, path: str) -> str:
+    """Runs SYNTAX_CHECK with the sandbox's Python (python3, else python), then removes the scratch file."""
+    return (f'py=$(command -v python3 || command -v python) && "$py" -I -c {shlex.quote(SYNTAX_CHECK)} '
+            f"{scratch} {shlex.quote(path)}; rm -f -- {scratch}")
+
+
+def _syntax_errors(output: str) -> tuple[str, str] | None:
+    """(the proposed content's error, the current file's) from SYNTAX_CHECK's line; None if it printed none."""
+    for line in reversed(output.splitlines()):
+        if line.startswith(SYNTAX_MARK + "\t"):
+            _, proposed, current = [*line.split("\t", 2), "", ""][:3]
+            return proposed[:500], current[:500]
     return None
