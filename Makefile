@@ -5,7 +5,7 @@ BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) apt-get install -y -qq
 
-.PHONY: run test system install llm-local train
+.PHONY: run test test-unprivileged system install llm-local train
 
 run: install
 	$(BIN)/synthml generate --out bank --n 8 --seed 0
@@ -14,13 +14,21 @@ run: install
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
+# The security suite again as an unprivileged user (uid 65534); run it as root (see tests/security/unprivileged.sh).
+PYTEST_ARGS ?= tests/security
+test-unprivileged: install
+	@[ "$$(id -u)" = 0 ] || { echo "test-unprivileged drops from root to uid 65534: run it as root"; exit 1; }
+	sh tests/security/unprivileged.sh \
+	  "$$($(BIN)/python -c 'from synthml.envs.runtime import cache_dir; print(cache_dir() / "runtimes")')" \
+	  "$$($(BIN)/python -c 'import sys; print(sys.base_prefix)')" $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
 install: system $(BIN)/synthml
 	$(BIN)/synthml runtime
 
 system:
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "SynthML needs Python >= 3.11; run make PY=python3.11 (or newer)"; exit 1; }
-	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && $(APT) bubblewrap; }
+	@command -v bwrap >/dev/null && command -v keyctl >/dev/null || { $(SUDO) apt-get update -qq && $(APT) bubblewrap keyutils; }
 	@$(PY) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update -qq && $(APT) python3-venv; }
 
 $(BIN)/synthml: pyproject.toml

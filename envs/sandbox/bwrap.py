@@ -1,17 +1,21 @@
 """The default sandbox: bubblewrap, one fresh process tree per command.
 
-No network, a read-only system (only /usr, /etc and the task runtime are shown), the workspace as
-the only writable folder besides a private /tmp, rlimits, and an unprivileged user. Run as root,
-each sandbox gets its own host uid, so RLIMIT_NPROC binds; run as a normal user, bwrap maps that
-user (RLIMIT_NPROC would count all of the user's processes, so only the PID namespace and the
-deadline bound a fork bomb). A timeout kills the command's PID namespace, and with it everything the
-command started; background jobs end with the step.
+No network, a read-only system (the parts of /usr and /etc programs need, and the task runtime), the
+workspace as the only writable folder besides a private /tmp, rlimits, an unprivileged user, a seccomp
+filter (seccomp.py), a fresh session keyring (keyring.py), and bubblewrap itself started with an empty
+environment (its pid 1 in the sandbox shows what it was started with). Run as root, each sandbox gets
+its own host uid, so RLIMIT_NPROC binds, and its own memory and pids cgroup (cgroups.py); run as a
+normal user, bwrap maps that user in a user namespace of its own, where Linux >= 5.14 counts RLIMIT_NPROC
+apart from the user's other processes, and the rlimits, the PID namespace and the deadline bound it.
+A timeout kills the command's PID namespace, and with it everything the command started; background
+jobs end with the step.
 """
 
 import atexit
 import errno
 import functools
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -21,7 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.envs.runtime import Runtime
-from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output
+from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output, cgroups, keyring, seccomp
 from synthml.envs.sandbox.files import copy_out, give_writable_to, remove_tree
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.process import run_process
@@ -37,7 +41,13 @@ from synthml.envs.sandbox.shell import (
 from synthml.envs.sandbox.variables import sandbox_env
 from synthml.errors import SandboxError, SandboxUnavailableError
 
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+SYSTEM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libexec", "/usr/share",
+               "/usr/include", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+"""What programs need of the system; /usr/local (site tools, their settings) is not shown."""
+MASKED_PROC = ("keys", "key-users", "kcore", "kallsyms", "timer_list", "sched_debug", "latency_stats", "sysrq-trigger")
+"""Files of /proc that show host kernel state (Docker masks the same): bound to /dev/null."""
+LAUNCH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+"""bubblewrap's own environment: its pid 1 keeps it, readable from inside as /proc/1/environ."""
 ETC = ("alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "fonts", "gai.conf",
        "host.conf", "hosts", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias",
        "localtime", "magic", "magic.mime", "mime.types", "nsswitch.conf", "os-release", "protocols", "python3",
@@ -69,9 +79,13 @@ class BwrapSandbox:
         self._state = ShellState()
         self._env = sandbox_env(mounts.runtime, config.limits.thread_env() | mounts.env)
         self._prepare_scratch()
-        self._argv = [binary, *self._namespace_args(), *self._mount_args(), *self._env_args(), *self._user_args(),
+        self.cgroup = (cgroups.SandboxCgroup(config.limits.sandbox_memory_mb << 20, config.limits.processes)
+                       if self.root_mode and cgroups.available() else None)
+        launcher = [*(self.cgroup.launcher() if self.cgroup else []), *keyring.launcher(), binary]
+        self._argv = [*launcher, *self._namespace_args(), *self._mount_args(), *self._env_args(), *self._user_args(),
                       "/bin/bash", "--noprofile", "--norc", "-c"]
-        self._ulimit = config.limits.ulimit(processes=self.root_mode)
+        self._seccomp_at = len(launcher)  # where `--seccomp FD` goes: among bwrap's options
+        self._ulimit = config.limits.ulimit(processes=self.root_mode or _nproc_counts_per_namespace())
         self._closed = False
 
     def run(self, command: str, timeout: float) -> Output:
@@ -97,6 +111,8 @@ class BwrapSandbox:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.cgroup:
+                self.cgroup.close()
             remove_tree(self.scratch)
 
     def exposes(self, host_path: Path) -> bool:
@@ -114,19 +130,28 @@ class BwrapSandbox:
             raise SandboxError("this sandbox is closed; reset the env to get a new one")
         limits = self.config.limits
 
+        filter_fd = seccomp.filter_fd()
+
         def argv(fds: tuple[int, ...]) -> list[str]:
-            return [*self._argv, script(command, self._state, self._env, state_fd=fds[0], preamble=self._ulimit)]
+            at = self._seccomp_at
+            return [*self._argv[:at], "--seccomp", str(filter_fd), *self._argv[at:],
+                    script(command, self._state, self._env, state_fd=fds[0], preamble=self._ulimit)]
 
         refusal = too_long(command, self._state)
         if refusal:
+            os.close(filter_fd)
             return refusal
+        kills = self.cgroup.oom_kills() if self.cgroup else 0
         try:
-            done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1,
-                               kept=limits.output_kept_bytes, kill_bytes=limits.output_kill_bytes)
+            done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1, env=LAUNCH_ENV,
+                               passed_fds=(filter_fd,), kept=limits.output_kept_bytes,
+                               kill_bytes=limits.output_kill_bytes)
         except OSError as e:
             if e.errno == errno.E2BIG:  # the environment or state outgrew the kernel's limit after all
                 return TOO_LONG
             raise SandboxError(f"could not start bubblewrap: {e}") from e
+        finally:
+            os.close(filter_fd)
         (state,) = done.side.values()
         if not state.startswith(STARTED) and not done.timed_out:
             raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
@@ -135,7 +160,10 @@ class BwrapSandbox:
                 "state": "\n[command killed: it flooded the shell's state pipe]", None: ""}[done.flooded]
         if not done.flooded:
             self._state, note = self._state.after(state)
-        return Output(done.output + note, done.exit_code, done.timed_out)
+        if self.cgroup and self.cgroup.oom_kills() > kills:
+            note += (f"\n[a process was killed: the sandbox's processes together used all of its "
+                     f"{limits.sandbox_memory_mb} MiB of memory]")
+        return Output(keyring.strip_announcement(done.output) + note, done.exit_code, done.timed_out)
 
     def _namespace_args(self) -> list[str]:
         args = ["--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
@@ -145,7 +173,7 @@ class BwrapSandbox:
         return args
 
     def _mount_args(self) -> list[str]:
-        args = []
+        args = _parent_dirs(Path("/usr/bin"))
         for path in _system_dirs():
             link = os.readlink(path) if os.path.islink(path) else None
             args += ["--symlink", link, path] if link else ["--ro-bind", path, path]
@@ -154,14 +182,17 @@ class BwrapSandbox:
                  "--ro-bind", str(self.scratch / "group"), "/etc/group",
                  "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(self.config.limits.shm_mb << 20),
                  "--tmpfs", "/dev/shm"]
+        for name in MASKED_PROC:
+            if os.path.exists(f"/proc/{name}"):  # the sandbox's /proc has the host kernel's files
+                args += ["--ro-bind", "/dev/null", f"/proc/{name}"]
         args += self._home_args()  # before the runtime: a runtime under /tmp or /home stays visible
         if self.mounts.runtime:
             runtime = Runtime(self.mounts.runtime)
             for path in runtime.visible_paths():
                 args += [*_parent_dirs(path), "--ro-bind", str(path), str(path)]
             for path in runtime.masked_paths():
-                args += ["--tmpfs", str(path)]
-        return args
+                args += ["--size", "4096", "--tmpfs", str(path), "--remount-ro", str(path)]
+        return [*args, "--remount-ro", "/"]  # the root bwrap builds (and the folders it made there) stays read-only
 
     def _home_args(self) -> list[str]:
         writable = "--ro-bind" if self.mounts.read_only else "--bind"
@@ -169,12 +200,15 @@ class BwrapSandbox:
         if self.mounts.home is not None:
             args += ["--bind", str(self.mounts.home), HOME]
         else:
-            args += ["--perms", "1777", "--tmpfs", HOME]
+            args += ["--perms", "1777", *self._tmpfs_size(), "--tmpfs", HOME]
         # The workspace is a mount point of its own: the agent cannot move it or put a symlink in its place.
         args += [writable, str(self.mounts.workspace), WORKSPACE]
         if self.mounts.read_only:
-            return [*args, "--perms", "1777", "--tmpfs", "/tmp", "--chdir", WORKSPACE]
+            return [*args, "--perms", "1777", *self._tmpfs_size(), "--tmpfs", "/tmp", "--chdir", WORKSPACE]
         return [*args, "--bind", str(self.scratch / "tmp"), "/tmp", "--chdir", WORKSPACE]
+
+    def _tmpfs_size(self) -> list[str]:
+        return ["--size", str(self.config.limits.tmpfs_mb << 20)]
 
     def _env_args(self) -> list[str]:
         args = ["--clearenv"]
@@ -205,6 +239,14 @@ class BwrapSandbox:
         if self.root_mode and not self.mounts.read_only:
             give_writable_to(self._workspace_source(), self.uid)
 
+
+
+@functools.cache
+def _nproc_counts_per_namespace() -> bool:
+    """Linux 5.14 and later count RLIMIT_NPROC in each user namespace, so a normal user's sandbox (a user
+    namespace of its own) can be bounded without counting the user's other processes."""
+    release = tuple(int(part) for part in re.findall(r"\d+", os.uname().release)[:2])
+    return release >= (5, 14)
 
 
 def _system_dirs() -> list[str]:

@@ -8,10 +8,15 @@ class Limits(BaseModel):
 
     memory_mb: int = Field(8192, gt=0, description="Address space per process (RLIMIT_AS), MiB.")
     cpu_seconds: int = Field(7200, gt=0, description="CPU time per process (RLIMIT_CPU), seconds.")
-    processes: int = Field(512, gt=0, description="Processes of the sandbox user (RLIMIT_NPROC).")
+    processes: int = Field(512, gt=0, description="Processes of the sandbox user (RLIMIT_NPROC), and of the whole "
+                           "sandbox (its pids cgroup, as root).")
+    sandbox_memory_mb: int = Field(16384, gt=0, description="Memory of the whole sandbox: all its processes and "
+                                   "the files they keep in tmpfs (its memory cgroup, as root), MiB.")
     file_mb: int = Field(4096, gt=0, description="Largest file a process may write (RLIMIT_FSIZE), MiB.")
     open_files: int = Field(4096, gt=0, description="Open file descriptors per process (RLIMIT_NOFILE).")
     shm_mb: int = Field(1024, gt=0, description="Size of the sandbox's /dev/shm, MiB.")
+    tmpfs_mb: int = Field(1024, gt=0, description="Size of each other RAM-backed folder (/tmp of an evaluation "
+                          "sandbox, the home of a sandbox that has none on disk), MiB.")
     threads: int | None = Field(None, gt=0, description="Threads of numeric libraries (OMP_NUM_THREADS and "
                                 "kin); None: their default, one a core.")
     output_kept_bytes: int = Field(1 << 20, gt=0, description="Output kept from each end of a command.")

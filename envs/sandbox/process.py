@@ -31,16 +31,18 @@ class Finished:
 
 
 def run_process(argv: Callable[[tuple[int, ...]], list[str]], *, timeout: float, stdin_fd: int | None,
-                side_pipes: int, kept: int, kill_bytes: int) -> Finished:
-    """Run `argv(fds)` where `fds` are the write ends of `side_pipes` pipes, read into `Finished.side`.
+                side_pipes: int, kept: int, kill_bytes: int, env: dict[str, str] | None = None,
+                passed_fds: tuple[int, ...] = ()) -> Finished:
+    """Run `argv(fds)` where `fds` are the write ends of `side_pipes` pipes, read into `Finished.side`;
+    `env` is the process's whole environment (None: the host's), `passed_fds` stay open in it.
 
     No preexec function: it would force a full fork instead of vfork (about 5 ms a command)."""
     pipes = [os.pipe() for _ in range(side_pipes)]
     write_ends = tuple(w for _, w in pipes)
     proc = subprocess.Popen(
         argv(write_ends), stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=write_ends,
-        close_fds=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        pass_fds=(*write_ends, *passed_fds), close_fds=True, env=env,
     )
     for write_end in write_ends:
         os.close(write_end)

@@ -3,9 +3,10 @@
 Every case asserts containment (nothing reached the host, leaked, or changed the score) and that the
 env still works afterwards. A case marked `xfail(strict=True)` is a real containment bug; its reason
 says what leaks and where. Host-side checks look at the episode's folders through `env._session`.
+The suite runs as root (`make test`) and as uid 65534 (`make test-unprivileged`), where the sandbox
+shares the user's uid and host-side checks tell its processes by their PID namespace.
 """
 
-import os
 import socket
 import socketserver
 import threading
@@ -94,14 +95,3 @@ def canary_env(task_dir, runtime):
     env.reset(seed=0)
     yield env
     env.close()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """As a normal user the sandbox shares the user's uid, so host-side checks cannot tell its processes
-    from pytest's own (and /root is unreadable): the suite needs root, as CI has."""
-    if os.geteuid() == 0:
-        return
-    skip = pytest.mark.skip(reason="the security suite needs root: it tells sandbox processes by their own uid")
-    for item in items:
-        if "tests/security/" in str(item.fspath):
-            item.add_marker(skip)

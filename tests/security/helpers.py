@@ -30,14 +30,22 @@ def session_dir(env: SynthMLEnv) -> Path:
     return env.unwrapped._session.dir
 
 
+ROOT = os.geteuid() == 0
+OWN_PID_NAMESPACE = os.readlink("/proc/self/ns/pid")
+
+
 def host_pids(uid: int, within: float = 2.0) -> list[int]:
-    """Host processes of `uid` still there after `within` seconds (a killed namespace takes a moment)."""
+    """Sandbox processes (of `uid`, in a PID namespace other than ours: as a normal user the sandbox shares
+    our uid) still running after `within` seconds (a killed namespace takes a moment; a zombie, left for the
+    host's init to reap, runs nothing)."""
     deadline = time.monotonic() + within
     while True:
         pids = []
         for pid in filter(str.isdigit, os.listdir("/proc")):
             with contextlib.suppress(OSError):  # the process may vanish while we look (ESRCH)
-                if re.search(rf"^Uid:\s+{uid}\s", Path(f"/proc/{pid}/status").read_text(), re.MULTILINE):
+                status = Path(f"/proc/{pid}/status").read_text()
+                if (re.search(rf"^Uid:\s+{uid}\s", status, re.MULTILINE) and "\nState:\tZ" not in status
+                        and os.readlink(f"/proc/{pid}/ns/pid") != OWN_PID_NAMESPACE):
                     pids.append(int(pid))
         if not pids or time.monotonic() > deadline:
             return pids

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from tests.security.helpers import CANARY, PATTERN, TASK, TOKEN, assert_alive, run, session_dir
+from tests.security.helpers import CANARY, PATTERN, ROOT, TASK, TOKEN, assert_alive, run, session_dir
 
 
 def _roots_without(*skipped: str) -> str:
@@ -50,8 +50,9 @@ def test_hidden_labels_are_nowhere_to_be_found(canary_env, probe):
     elif probe == "grep-proc":
         control = next(line.split("=", 1)[1] for line in lines if line.startswith("CONTROL="))
         assert lines == {f"CONTROL={control}", control}, out
-    elif probe == "proc-1-root":
-        assert out.count("Permission denied") == 3 and "No such file" in out, out
+    elif probe == "proc-1-root":  # as a normal user /proc/1/root is the sandbox's own root
+        denied = out.count("Permission denied") == 3 and "No such file" in out
+        assert denied if ROOT else out.count("No such file") == 3, out
     elif probe == "host-path-of-hidden-file":
         assert out.count("No such file") == 3, out
     elif probe == "aci-find-file":
@@ -84,7 +85,10 @@ PROC = {
     "proc-self-root": ("ls /proc/self/root/; ls /proc/self/root/work /proc/self/root{tests} 2>&1",
                        lambda out: out.count("No such file") == 2 and "workspace" not in out and "home" in out),
     "proc-1-cwd-root-environ-mem": ("ls /proc/1/cwd/ /proc/1/root/; cat /proc/1/environ /proc/1/mem 2>&1",
-                                    lambda out: out.count("Permission denied") == 4),
+                                    # as a normal user pid 1 (bwrap) is the agent's: it shows the sandbox, and bwrap's
+                                    # own environment is the bare PATH it was started with
+                                    lambda out: out.count("Permission denied") == 4 if ROOT else
+                                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\0cat: /proc/1/mem: Input/output error" in out),
     "ptrace-pid-1": ("python -c 'import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
                      "print(libc.ptrace(16, 1, 0, 0), ctypes.get_errno())'",  # PTRACE_ATTACH: -1 EPERM
                      lambda out: out == "-1 1\n"),
@@ -109,9 +113,14 @@ def test_proc_and_device_tricks_reach_nothing(fresh, trick):
 
 
 def test_the_hosts_home_and_project_stay_unseen(fresh):
-    out = run(fresh, "ls -a /root /home; cat /root/.bashrc /root/.bash_history 2>&1; ls /work 2>&1")
-    host_only = set(os.listdir("/root")) - {".", "..", ".cache", ".pyenv"}
-    assert host_only and not host_only & set(out.split()) and out.count("No such file") >= 3
+    home = Path.home()  # root's, or the unprivileged run's
+    (home / f".synthml-{TOKEN}").write_text("host file\n")
+    try:
+        out = run(fresh, f"ls -a {home} /home; cat {home}/.bashrc {home}/.bash_history 2>&1; ls /work 2>&1")
+    finally:
+        (home / f".synthml-{TOKEN}").unlink()
+    host_only = {*os.listdir(home), f".synthml-{TOKEN}"} - {".", "..", ".cache", ".pyenv"}
+    assert not host_only & set(out.split()) and out.count("No such file") >= 3, out
     assert_alive(fresh)
 
 
@@ -130,7 +139,8 @@ def test_host_environment_variables_stay_out(runtime, monkeypatch, read):
         out = run(env, ENV_READS[read])
         assert secret not in out and "SYNTHML_HOST_SECRET" not in out
         assert re.search("HOME.{1,4}/home/agent", out), out  # it did print an environment
-        assert read != "proc-1-environ" or "/proc/1/environ: Permission denied" in out
+        bare = out.startswith("PATH=/usr/sbin:/usr/bin:/sbin:/bin\nHOME=/home/agent\n")  # bwrap's, then the shell's
+        assert read != "proc-1-environ" or ("/proc/1/environ: Permission denied" in out if ROOT else bare), out
         assert_alive(env)
     finally:
         env.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from tests.security.helpers import TASK, TOKEN, assert_alive, host_pids, peak_rss_kib, run, session_dir
+from tests.security.helpers import ROOT, TASK, TOKEN, assert_alive, host_pids, peak_rss_kib, run, session_dir
 
 LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
 
@@ -62,7 +62,9 @@ def test_kill_reaches_no_host_process(fresh, command):
     try:
         out = run(fresh, command.format(me=os.getpid(), sentinel=sentinel.pid))
         assert "after" in out.splitlines() and sentinel.poll() is None, out  # the shell itself survived
-        assert "-1" in command or (out.count("No such process") == 2 and "Operation not permitted" in out), out
+        # as a normal user pid 1 (bwrap) is the agent's own, and the kernel drops a SIGKILL from inside to it silently
+        refused = "Operation not permitted" in out or not ROOT
+        assert "-1" in command or (out.count("No such process") == 2 and refused), out
     finally:
         sentinel.kill()
         sentinel.wait()
