@@ -16,7 +16,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -112,6 +112,16 @@ def copy_out(root: Path, relative: str, dest: Path, limits: CopyLimits = DEFAULT
             return False
         _write(parent, plan, top, dest)
     return True
+
+
+def check_listing(top: str, listing: Iterable[tuple[str, int | None]], limits: CopyLimits = DEFAULT_LIMITS) -> None:
+    """Hold a listing made elsewhere (an archive's members: a path under `top` and a file's apparent size,
+    None for a folder) to `limits` before anything of it is written; CopyRefused when over."""
+    tally, below = _Tally(limits, top), len(PurePosixPath(top).parts)
+    for path, size in listing:
+        tally.listed()
+        depth = len(PurePosixPath(path).parts) - below - (size is not None)
+        tally.copied(path, max(depth, 0), size or 0)
 
 
 @contextlib.contextmanager
@@ -345,12 +355,17 @@ def remove_tree(path: Path) -> None:
         os.chmod(os.path.dirname(failed), 0o755)
         if os.path.isdir(failed) and not os.path.islink(failed):
             os.chmod(failed, 0o755)
-        function(failed)
+        if function in (os.open, os.scandir, os.listdir):  # a folder it could not enter: empty it now it opens
+            remove_tree(Path(failed))
+        else:
+            function(failed)
 
-    if path.is_symlink() or path.is_file():
-        path.unlink()
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
         return
-    if not path.exists():
+    if not stat.S_ISDIR(mode):  # a file, link, fifo or socket (rmtree would open a fifo and block)
+        path.unlink()
         return
     try:
         if sys.version_info >= (3, 12):

@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import threading
 import typing
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any, Literal
@@ -29,10 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output
 from synthml.envs.sandbox.capture import Capture
-from synthml.envs.sandbox.files import copy_out, remove_tree
+from synthml.envs.sandbox.files import check_listing, copy_out, remove_tree
 from synthml.envs.sandbox.limits import Limits
 from synthml.envs.sandbox.variables import sandbox_env
-from synthml.errors import SandboxError, SandboxUnavailableError
+from synthml.errors import CopyRefused, SandboxError, SandboxUnavailableError
 
 HINT = "pip install 'synthml[swerex]'"
 MARGIN = 30.0
@@ -136,7 +136,10 @@ class SwerexSandbox:
         with tempfile.TemporaryDirectory(prefix="synthml-swerex-") as scratch:
             try:
                 with tarfile.open(fileobj=io.BytesIO(base64.b64decode(done.stdout))) as archive:
+                    check_listing(str(PurePosixPath(*parts)) if parts else ".", _listing(archive))
                     archive.extractall(scratch, filter=_plain)
+            except CopyRefused:
+                raise
             except (ValueError, tarfile.TarError) as e:
                 raise SandboxError(f"downloading {path}: the deployment sent a broken archive ({e})") from e
             return copy_out(Path(scratch), str(PurePosixPath(*parts)), dest)
@@ -309,7 +312,14 @@ def _tar_command(workspace_dir: str, parts: tuple[str, ...]) -> str:
     quoted = shlex.quote(str(PurePosixPath(*parts)))
     checks = [f"test ! -L {shlex.quote(str(PurePosixPath(*parts[: i + 1])))}" for i in range(len(parts))]
     return (f"set -o pipefail; cd -- {shlex.quote(workspace_dir)} && {' && '.join([*checks, f'test -e {quoted}'])}"
-            f" && tar -cf - -- {quoted} | base64 -w0")
+            f" && tar --sparse -cf - -- {quoted} | base64 -w0")
+
+
+def _listing(archive: tarfile.TarFile) -> Iterator[tuple[str, int | None]]:
+    """The members extraction would write: a file's apparent size, None for a folder."""
+    for member in archive:
+        if member.isfile() or member.isdir():
+            yield member.name, member.size if member.isfile() else None
 
 
 def _plain(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo | None:

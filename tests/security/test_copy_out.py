@@ -16,6 +16,8 @@ import pytest
 
 from synthml.agents.trajectory import EpisodeRecorder
 from synthml.envs.env import SynthMLEnv
+from synthml.envs.sandbox import Mounts
+from synthml.envs.sandbox.config import make_sandbox
 from synthml.envs.sandbox.files import copy_out
 from synthml.errors import CopyRefused
 from tests.mlgym_layout import GAME_TASK, write_checkout
@@ -138,6 +140,22 @@ def test_copy_out_refuses_what_is_over_a_bound(request, case, tmp_path):
     assert_alive(env)
 
 
+def test_a_folder_the_agent_made_unreadable_is_its_failure(csv_env):
+    """As a normal user the host shares the sandbox's uid, so mode 000 locks the host out too; as root it reads on."""
+    recorder = EpisodeRecorder(csv_env, "red-team")
+    recorder.reset(seed=0)
+    made = recorder.step("mkdir -p submission.csv/locked && echo 1 > submission.csv/locked/x && "
+                         "chmod 000 submission.csv/locked && echo MADE")[0]
+    assert made.endswith("MADE\n")
+    observation, reward, terminated, _, info = recorder.step("submit")
+    assert recorder.finish().infra_error is None and terminated and reward == csv_env.reward_config.failure
+    assert info["exit_status"] in ("submission_not_found (submit)", "evaluation_error (submit)")
+    if os.geteuid() != 0:
+        assert "submission.csv/locked cannot be read (Permission denied)" in observation, observation
+    csv_env.reset(seed=0)
+    assert_alive(csv_env)
+
+
 VALIDATE_CASES = {
     "sparse-validation-predictions": ("truncate -s 2G validation_predictions.csv", "over the 1 GiB limit"),
     "validation-predictions-past-path-max": (deep("validation_predictions.csv", "v" * 200, 30),
@@ -215,3 +233,28 @@ def test_a_sparse_file_under_the_limits_is_copied_sparsely(csv_env, tmp_path):
     with open(tmp_path / "copy", "rb") as copied:
         assert copied.read(10) == b"id,target\n"
     assert_alive(csv_env)
+
+
+SWEREX_CASES = {
+    "sparse-giant": ("truncate -s 3G submission.csv", "over the 1 GiB limit"),
+    "tree-past-path-max": (deep("submission.csv", "s" * 200, 30), "over the 2048-byte limit"),
+}
+
+
+@pytest.mark.parametrize("case", SWEREX_CASES)
+def test_swerex_downloads_are_held_to_the_same_bounds(case, tmp_path, runtime):
+    """SWE-ReX ships a tar of the deployment's files: its members are checked before one is extracted."""
+    pytest.importorskip("swerex", reason="swe-rex is not installed (pip install 'synthml[swerex]')")
+    action, says = SWEREX_CASES[case]
+    (tmp_path / "workspace").mkdir()
+    mounts = Mounts(workspace=tmp_path / "workspace", runtime=runtime)
+    rex = make_sandbox({"type": "swerex", "deployment": {"type": "local"}, "unsafe_local": True,
+                        "workspace_dir": str(tmp_path / "deployed")}, mounts)
+    try:
+        assert rex.run(f"{action} && echo MADE", 120).output == "MADE"  # SWE-ReX strips the last newline
+        with pytest.raises(CopyRefused, match=says):
+            rex.download("submission.csv", tmp_path / "copy" / "submission.csv")
+        assert not (tmp_path / "copy").exists()
+        assert rex.run("echo alive", 10).output == "alive"
+    finally:
+        rex.close()
