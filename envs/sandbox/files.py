@@ -91,7 +91,7 @@ class _Tally:
                               " limit on one file copied out; write less (a sparse or truncated file counts in full)")
         self.total += size
         if self.total > self.limits.total_bytes:
-            raise CopyRefused(f"{_shown(self.top)} adds up to more than {_size(self.total)} (apparent sizes, each hard "
+            raise CopyRefused(f"{_shown(self.top)} adds up to at least {_size(self.total)} (apparent sizes, each hard "
                               f"link counted), over the {_size(self.limits.total_bytes)} limit on one copy out; keep "
                               "only what the submission needs there")
 
