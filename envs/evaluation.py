@@ -1,9 +1,13 @@
 """Scoring a workspace: in its own sandbox, on a view assembled from the pristine task.
 
 The view holds the pristine workspace, the submission files copied out of the agent's workspace
-(symlinks never followed) and, for the test split, the hidden files. It is mounted read-only, so
-deleting, editing or replacing `evaluate.py` in the workspace changes nothing. Metrics come only
-from the evaluator's JSON.
+(symlinks never followed) and, for the test split, the hidden files (and the answers MLGym ships in
+a known task's data/, which never reach the agent's workspace). It is mounted read-only, so
+deleting, editing or replacing `evaluate.py` in the workspace changes nothing. The evaluator's
+command is an argv list, so no name the agent chose is ever shell syntax. Where the evaluator
+imports the agent's code (MLGym's Python-submission tasks), that code runs in a sandbox of its own
+and the evaluator reaches it through stand-in modules (`submission_proxy.py`). Metrics come only from
+the evaluator's JSON.
 """
 
 import json
@@ -18,10 +22,15 @@ from typing import Literal
 from synthml.envs.sandbox import Mounts, Output, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
 from synthml.envs.sandbox.files import remove_tree
+from synthml.envs.submission_proxy import Beside, isolate_submission, run_beside_submission, server_command, supports
 from synthml.envs.workspace import link_tree, pristine_workspace
+from synthml.errors import CopyRefused
+from synthml.task_bank.mlgym import mlgym_answers
 from synthml.task_bank.task import Task
 
 Split = Literal["validation", "test"]
+NO_PIPE = ("This task's evaluator imports your code, which runs in a sandbox of its own joined to the evaluator by a "
+           "pipe in a host folder; the swerex sandbox uploads copies instead. Evaluate this task with bwrap or docker.")
 NOT_FOUND = ("Submission artefact not found. You have to produce a valid submission artefact as "
              "described in the task description to validate your results.")
 TAIL = 2000
@@ -38,8 +47,9 @@ class Evaluation:
 def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict | SandboxConfig",
              runtime: Path | None, scratch: Path) -> Evaluation:
     """Score what the agent's workspace holds on `split` (validation: what `validate` uses)."""
-    view = scratch / f"evaluation-{split}"
+    view, own = scratch / f"evaluation-{split}", scratch / f"submission-{split}"
     remove_tree(view)
+    remove_tree(own)
     try:
         found = _stage(task, agent, view, split)
         artefact = None if task.config.validation_split else _mlgym_artefact(task, view)
@@ -49,29 +59,40 @@ def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict |
         command = evaluation_command(task, split, artefact)
         if command is None:
             return Evaluation(None, _unsupported(task), "evaluation_error", submission)
-        evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
-        try:
-            out = evaluator.run(command, timeout=task.training_timeout)
-        finally:
-            evaluator.close()
+        runs_agent_code = task.config.task_entrypoint == "PythonSubmissionTasks"
+        if runs_agent_code and not supports(sandbox):
+            return Evaluation(None, NO_PIPE, "evaluation_error", submission)
+        modules = _isolate(task, view, own, runtime) if runs_agent_code else []
+        _stage_hidden(task, view, split)
+        out = _score(task, command, modules, sandbox, runtime, view, own)
+    except CopyRefused as e:  # from _stage: what the agent left is over a bound, which is its failure
+        return Evaluation(None, f"Submission artefact not copied out for evaluation: {e}.", "submission_not_found")
     finally:
         remove_tree(view)
+        remove_tree(own)
     return _result(task, out, submission)
 
 
 def evaluation_command(task: Task, split: Split, artefact: str | None) -> str | None:
+    """The evaluator's argv (see `evaluation_argv`) as the one shell word list a sandbox runs."""
+    argv = evaluation_argv(task, split, artefact)
+    return None if argv is None else shlex.join(argv)
+
+
+def evaluation_argv(task: Task, split: Split, artefact: str | None) -> list[str] | None:
     """SynthML tasks take `--split`; MLGym tasks are called as MLGym's task classes call them, with
-    the artefact those classes find."""
+    the artefact those classes find (a name the agent chose: one argument, `--flag=value`, so it can
+    be neither shell syntax nor an option)."""
     script = task.config.evaluation_paths[0]  # relative: every sandbox starts in its workspace
+    script = f"./{script}" if script.startswith("-") else script
     if task.config.validation_split:
-        name = task.config.validation_split if split == "validation" else "test"
-        return f"python {script} --split {shlex.quote(name)}"
-    entry, argument = task.config.task_entrypoint, artefact
+        return ["python", script, "--split", task.config.validation_split if split == "validation" else "test"]
+    entry = task.config.task_entrypoint
     if entry == "CSVSubmissionTasks":
-        return f"python {script} --submission_file {argument}"
+        return ["python", script, f"--submission_file={artefact}"]
     if entry == "ModelSubmissionTasks":
-        return f"python {script} --config_fname {argument}"
-    return f"python {script}" if entry == "PythonSubmissionTasks" else None
+        return ["python", script, f"--config_fname={artefact}"]
+    return ["python", script] if entry == "PythonSubmissionTasks" else None
 
 
 def parse_metrics(output: str) -> dict[str, float]:
@@ -104,10 +125,35 @@ def _stage(task: Task, agent: Sandbox, view: Path, split: Split) -> list[str]:
         for entry in (*task.config.evaluation_paths, "data"):
             _replace(view / entry, pristine / entry)
         found = ["the workspace"]
-    if scores_test:
+    return found
+
+
+def _stage_hidden(task: Task, view: Path, split: Split) -> None:
+    """The hidden files, and the answers MLGym ships in a known task's data/, where the evaluator reads them."""
+    if split == "test" or not task.config.validation_split:  # MLGym's validate scores test too
         for hidden in task.hidden_files:
             _replace(view / hidden, task.path(hidden))
-    return found
+        for relative, source in mlgym_answers(task).items():
+            _replace(view / relative, source)
+
+
+def _isolate(task: Task, view: Path, own: Path, runtime: Path | None) -> list[str]:
+    """For a task whose evaluator imports the agent's code: that code leaves the view for `own`."""
+    entries = list(task.submission_files) or ["."]
+    kept = {*task.config.evaluation_paths, "data"}  # the pristine copies, in the whole-workspace case
+    return isolate_submission(view, own, entries, kept, task.config.evaluation_paths[0], runtime)
+
+
+def _score(task: Task, command: str, modules: list[str], sandbox: "str | dict | SandboxConfig",
+           runtime: Path | None, view: Path, own: Path) -> Beside:
+    if modules:
+        return run_beside_submission(sandbox, runtime, view, own, command,
+                                     server_command(task.config.evaluation_paths[0], modules), task.training_timeout)
+    evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
+    try:
+        return Beside(evaluator.run(command, timeout=task.training_timeout))
+    finally:
+        evaluator.close()
 
 
 def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
@@ -153,8 +199,9 @@ def _unsupported(task: Task) -> str:
             "provide; run this task on a GPU machine with a sandbox that exposes the GPUs.")
 
 
-def _result(task: Task, out: Output, submission: str) -> Evaluation:
-    tail = out.output[-TAIL:]
+def _result(task: Task, beside: Beside, submission: str) -> Evaluation:
+    out = beside.evaluator
+    tail = out.output[-TAIL:] + _submission_tail(beside.submission)
     if out.timed_out:
         return Evaluation(None, f"Evaluation timed out after {task.training_timeout} s.\n{tail}",
                           "evaluation_error", submission)
@@ -162,11 +209,18 @@ def _result(task: Task, out: Output, submission: str) -> Evaluation:
         return Evaluation(None, f"Evaluation failed (exit code {out.exit_code}):\n{tail}", "evaluation_error",
                           submission)
     try:
-        metrics = parse_metrics(out.output)
-    except (ValueError, RecursionError) as e:  # the output is the evaluator's, and agent code may write it
+        metrics = parse_metrics(out.output)  # the evaluator's alone: the agent's code prints elsewhere
+    except (ValueError, RecursionError) as e:
         return Evaluation(None, f"Failed to decode metrics from evaluation script ({e}). Output:\n{tail}",
                           "evaluation_error", submission)
     if task.primary.name not in metrics:
         return Evaluation(None, f"The evaluator's metrics lack the primary metric '{task.primary.name}': "
                           f"{metrics}", "evaluation_error", submission)
     return Evaluation(metrics, "", "ok", submission)
+
+
+def _submission_tail(out: Output | None) -> str:
+    """What the submission's own process printed (its tracebacks), shown when the evaluation failed."""
+    if out is None or not out.output.strip():
+        return ""
+    return f"\n[output of your submission's own process]\n{out.output[-TAIL:]}"

@@ -13,7 +13,7 @@ import re
 import shlex
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple, get_args
 
 import yaml
@@ -31,6 +31,9 @@ class MLGymTaskFacts(NamedTuple):
     """Metrics with directions; the first is primary."""
     submission_files: tuple[str, ...] = ()
     """Workspace paths the evaluator reads; empty: the whole workspace, as MLGym does."""
+    answers: tuple[str, ...] = ()
+    """Workspace paths of the labels MLGym copies into data/ with the inputs: withheld from the workspace,
+    shown to the evaluator at the same path."""
 
 
 def _max(name: str) -> Metric:
@@ -43,7 +46,7 @@ def _min(name: str) -> Metric:
 
 _GAME = MLGymTaskFacts((_max("Score"),), ("strategy.py",))
 _RL = MLGymTaskFacts((_max("Reward Mean"), _min("Reward Std")), ("checkpoints", "config.yaml"))
-_HOUSE = MLGymTaskFacts((_max("r2"), _min("rmse")), ("submission.csv",))
+_HOUSE = MLGymTaskFacts((_max("r2"), _min("rmse")), ("submission.csv",), ("data/answer.csv",))
 _CIFAR = MLGymTaskFacts((_max("accuracy"),), ("submission.csv",))
 
 # The 13 tasks of the MLGym benchmark, keyed by task id, then the extra YAMLs its checkout ships.
@@ -65,7 +68,7 @@ MLGYM_TASKS: dict[str, MLGymTaskFacts] = {
     "regressionKaggleHousePriceL1": _HOUSE,
     "regressionHousePrice": _HOUSE,
     "rlMountainCarContinuousReinforce": _RL,
-    "titanicSurvival": MLGymTaskFacts((_max("Accuracy"),), ("submission.csv",)),
+    "titanicSurvival": MLGymTaskFacts((_max("Accuracy"),), ("submission.csv",), ("data/ground_truth.csv",)),
 }
 
 MLGYM_BENCHMARK_TASKS = ("imageClassificationCifar10", "imageClassificationFMnist", "imageCaptioningCOCO",
@@ -149,6 +152,17 @@ def mlgym_config(root: str | Path, ref: str) -> Path:
     raise TaskError(f"{root}: no MLGym task '{ref}' in {TASK_CONFIGS}; {hint}")
 
 
+def mlgym_answers(task: "Task") -> dict[str, Path]:
+    """The answers of a known MLGym task that its data holds: workspace path -> the task's file (the
+    workspace gets the first local dataset's folder as data/, as MLGym lays it out)."""
+    facts, local = MLGYM_TASKS.get(task.id), [d for d in task.datasets if d.is_local]
+    if facts is None or not local:
+        return {}
+    data = task.path(local[0].data_path)
+    sources = {answer: data / PurePosixPath(answer).relative_to("data") for answer in facts.answers}
+    return {answer: source for answer, source in sources.items() if source.is_file()}
+
+
 def is_mlgym_checkout(root: Path) -> bool:
     return (root / TASK_CONFIGS).is_dir()
 
@@ -185,7 +199,7 @@ def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: "str | dict |
         try:
             for helper in helpers:
                 log(f"generating data with MLGym's {helper.relative_to(folder.parent.parent)}")
-                out = box.run(f"cd {HELPERS} && python {shlex.quote(helper.name)}", HELPER_TIMEOUT)
+                out = box.run(f"cd {HELPERS} && {shlex.join(['python', f'./{helper.name}'])}", HELPER_TIMEOUT)
                 if out.exit_code != 0 or out.timed_out:
                     raise TaskError(f"{helper}: MLGym's helper failed (exit {out.exit_code}):\n{out.output[-2000:]}")
         finally:

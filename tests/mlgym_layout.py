@@ -36,7 +36,7 @@ import pandas as pd
 parser = argparse.ArgumentParser()
 parser.add_argument("--submission_file", required=True)
 args = parser.parse_args()
-truth = pd.read_csv("data/answers.csv")
+truth = pd.read_csv("data/ground_truth.csv")
 pred = pd.read_csv(args.submission_file)
 print(json.dumps({"Accuracy": float((truth["Survived"].values == pred["Survived"].values).mean())}))
 """
@@ -98,6 +98,64 @@ value = float(pathlib.Path("checkpoints/model.txt").read_text()) * scale
 print(json.dumps({"Reward Mean": value, "Reward Std": 0.0}))
 """
 
+HOUSE_TASK = """\
+id: regressionKaggleHousePrice
+name: Toy house prices
+description: |-
+  Predict SalePrice for data/test.csv into submission.csv. {dataset_docs}
+dataset_configs:
+  - datasets/house.yaml
+task_entrypoint: CSVSubmissionTasks
+training_timeout: 60
+use_generic_conda: true
+starter_code:
+  - data/house/baseline.py
+  - data/house/evaluate.py
+baseline_paths:
+  - baseline.py
+baseline_scores:
+  - rmse: 5000.0
+    r2: 0.0
+evaluation_paths:
+  - evaluate.py
+evaluation_read_only: true
+"""
+
+HOUSE_DATASET = """\
+name: KaggleHousingPrice
+description: Id, Rooms and SalePrice; answer.csv holds the test prices, as MLGym's split helper writes it.
+data_path: data/house/data
+is_local: true
+"""
+
+HOUSE_BASELINE = """\
+import csv
+prices = [float(row["SalePrice"]) for row in csv.DictReader(open("data/train.csv"))]
+with open("submission.csv", "w") as f:
+    f.write("Id,SalePrice\\n")
+    for row in csv.DictReader(open("data/test.csv")):
+        f.write(f"{row['Id']},{sum(prices) / len(prices)}\\n")
+"""
+
+HOUSE_EVALUATE = """\
+import argparse, csv, json
+parser = argparse.ArgumentParser()
+parser.add_argument("--submission_file")
+args = parser.parse_args()
+truth = [float(r["SalePrice"]) for r in csv.DictReader(open("/home/agent/workspace/data/answer.csv"))]
+guess = [float(r["SalePrice"]) for r in csv.DictReader(open(args.submission_file))]
+mean = sum(truth) / len(truth)
+sse = sum((t - g) ** 2 for t, g in zip(truth, guess))
+print(json.dumps({"rmse": (sse / len(truth)) ** 0.5, "r2": 1 - sse / sum((t - mean) ** 2 for t in truth)}))
+"""
+
+HOUSE_FILES = {
+    "data/house/data/train.csv": "Id,Rooms,SalePrice\n1,3,100000\n2,4,110000\n",
+    "data/house/data/test.csv": "Id,Rooms\n3,2\n4,5\n",
+    "data/house/data/answer.csv": "Id,SalePrice\n3,100000\n4,110000\n",  # MLGym ships it in data/
+}
+"""The baseline predicts 105000 for both: rmse 5000, r2 0."""
+
 LM_TASK = """\
 id: languageModelingFineWeb
 name: Toy language model
@@ -117,7 +175,7 @@ def write_checkout(root: Path) -> Path:
         "data/toy/evaluate.py": CSV_EVALUATE,
         "data/toy/data/train.csv": "PassengerId,Age,Survived\n1,20,1\n2,30,0\n",
         "data/toy/data/test.csv": "PassengerId,Age\n3,25\n4,35\n5,45\n6,55\n",
-        "data/toy/data/answers.csv": "PassengerId,Survived\n3,1\n4,0\n5,1\n6,0\n",
+        "data/toy/data/ground_truth.csv": "PassengerId,Survived\n3,1\n4,0\n5,1\n6,0\n",  # MLGym ships it in data/
         "configs/tasks/toyBattleOfSexes.yaml": GAME_TASK,
         "data/bos/evaluate.py": GAME_EVALUATE,
         "data/bos/target.py": "def target_column_strategy(history):\n    return 0 if len(history) % 2 else 1\n",
@@ -125,6 +183,11 @@ def write_checkout(root: Path) -> Path:
         "configs/tasks/toyModel.yaml": MODEL_TASK,
         "data/rl/evaluate.py": MODEL_EVALUATE,
         "configs/tasks/toyLM.yaml": LM_TASK,
+        "configs/tasks/toyHouse.yaml": HOUSE_TASK,
+        "configs/datasets/house.yaml": HOUSE_DATASET,
+        "data/house/baseline.py": HOUSE_BASELINE,
+        "data/house/evaluate.py": HOUSE_EVALUATE,
+        **HOUSE_FILES,
     }
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
