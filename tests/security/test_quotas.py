@@ -1,0 +1,89 @@
+"""Whole-sandbox quotas: memory and processes of all a sandbox's processes together (a cgroup, as root),
+and the size of every RAM-backed folder, evaluation and preparation sandboxes included."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from synthml.envs.env import SynthMLEnv
+from synthml.envs.sandbox import Mounts, cgroups
+from synthml.envs.sandbox.config import make_sandbox
+from tests.security.helpers import TASK, assert_alive, run
+
+needs_cgroups = pytest.mark.skipif(not cgroups.available(), reason="whole-sandbox quotas need root and cgroup v1 "
+                                   "memory and pids hierarchies; elsewhere only per-process rlimits apply")
+LIMITS = {"memory_mb": 1024, "sandbox_memory_mb": 512, "processes": 64, "shm_mb": 1024}
+
+
+@pytest.fixture(scope="module")
+def quota_env(runtime):
+    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=10, sandbox={"type": "bwrap", "limits": LIMITS})
+    yield env
+    env.close()
+
+
+@pytest.fixture
+def quota(quota_env):
+    quota_env.reset(seed=0)
+    return quota_env
+
+
+HOG = "python -c 'import time; x = bytearray(300 << 20); x[::4096] = b\"x\" * len(x[::4096]); time.sleep(2)'"
+MEMORY = {  # each process stays under its own 1 GiB address space; together they pass the sandbox's 512 MiB
+    "four-processes-side-by-side": f"for i in 1 2 3 4; do {HOG} & done; wait",
+    "files-in-dev-shm": "dd if=/dev/zero of=/dev/shm/fill bs=1M count=700 2>&1 | tail -1",
+    "files-in-shm-then-a-process": f"head -c 400M /dev/zero > /dev/shm/a; {HOG}",
+    "background-hog-and-foreground-hog": f"{HOG} & {HOG}; wait",
+}
+
+
+@needs_cgroups
+@pytest.mark.parametrize("case", MEMORY)
+def test_memory_is_bounded_for_the_sandbox_as_a_whole(quota, case):
+    out = run(quota, MEMORY[case])
+    assert "used all of its 512 MiB of memory" in out, out[-500:]
+    assert_alive(quota)
+
+
+@needs_cgroups
+def test_processes_are_bounded_for_the_sandbox_as_a_whole(quota):
+    out = run(quota, "for i in $(seq 100); do sleep 3 & done 2>&1 | sort -u | head -3; echo started=$(jobs -p | wc -l)")
+    assert "fork" in out and "Resource temporarily unavailable" in out, out
+    assert_alive(quota)
+
+
+def test_a_normal_user_is_told_once_that_there_is_no_whole_sandbox_quota(caplog):
+    if cgroups.available():
+        pytest.skip("cgroups are usable here: the fallback is not taken")
+    cgroups.available.cache_clear()
+    with caplog.at_level("WARNING", logger=cgroups.__name__):
+        assert not cgroups.available() and not cgroups.available()
+    assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
+    assert "rlimits only" in caplog.records[0].message
+
+
+TMPFS = {  # RAM-backed folders of a sandbox without a home on disk (evaluation, prepare.py, MLGym helpers)
+    "tmp": "/tmp",
+    "home": "/home/agent",
+    "dev-shm": "/dev/shm",
+}
+
+
+@pytest.mark.parametrize("folder", TMPFS)
+def test_every_ram_backed_folder_is_sized(runtime, folder):
+    workspace = Path(tempfile.mkdtemp(prefix="synthml-quota-"))
+    workspace.chmod(0o755)
+    sandbox = make_sandbox({"type": "bwrap", "limits": {"tmpfs_mb": 64, "shm_mb": 32}},
+                           Mounts(workspace=workspace, read_only=True, runtime=runtime))
+    try:
+        path = TMPFS[folder]
+        out = sandbox.run(f"df -k --output=size {path} | tail -1; head -c 100M /dev/zero 2>&1 > {path}/fill; "
+                          f"du -k {path}/fill | cut -f1", 30).output
+        size_kib, *_, written_kib = out.split()
+        assert int(size_kib) == (32 if folder == "dev-shm" else 64) << 10, out
+        assert "No space left on device" in out and int(written_kib) <= int(size_kib), out
+        assert sandbox.run("echo alive", 10).output == "alive\n"
+    finally:
+        sandbox.close()
+        workspace.rmdir()
