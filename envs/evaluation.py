@@ -10,11 +10,14 @@ and the evaluator reaches it through stand-in modules (`submission_proxy.py`). M
 the evaluator's JSON.
 """
 
+import contextlib
 import json
 import math
 import os
 import shlex
 import shutil
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -164,11 +167,24 @@ def _fetch(agent: Sandbox, relative: str, view: Path) -> bool:
 
 def _replace(dest: Path, source: Path) -> None:
     remove_tree(dest)
-    if source.is_dir():
-        link_tree(source, dest)
-    elif source.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _writable(dest.parent):
+        if source.is_dir():
+            link_tree(source, dest)
+        elif source.exists():
+            shutil.copy2(source, dest)
+
+
+@contextlib.contextmanager
+def _writable(folder: Path) -> Iterator[None]:
+    """The view's copy of a folder the task made read-only (MLGym's data/, where its answers go), opened
+    to the host for one write (root needs no such thing)."""
+    mode = stat.S_IMODE(folder.stat().st_mode)
+    os.chmod(folder, mode | stat.S_IWUSR)
+    try:
+        yield
+    finally:
+        os.chmod(folder, mode)
 
 
 def _mlgym_artefact(task: Task, view: Path) -> str | None:
