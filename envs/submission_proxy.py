@@ -24,6 +24,7 @@ from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.sandbox.swerex import SwerexConfig
+from synthml.envs.submission_wire import BYE
 from synthml.envs.workspace import link_tree
 
 CHANNEL = ".synthml-submission"
@@ -153,6 +154,7 @@ class _SubmissionProcess:
         """After the evaluator: let the submission's process end, or close its sandbox (as root its cgroup
         kills it; otherwise it runs out its timeout), then wait for it."""
         self.evaluator_done.set()
+        _say_bye(self.pipes[0])
         deadline = time.monotonic() + HANG_UP_GRACE
         while not self.ended.wait(0.05) and time.monotonic() < deadline:
             _hang_up(self.pipes)
@@ -170,6 +172,16 @@ def _hang_up(pipes: list[Path]) -> None:
     for pipe in pipes:
         with contextlib.suppress(OSError):
             os.close(os.open(pipe, os.O_RDWR | os.O_NONBLOCK))
+
+
+def _say_bye(requests: Path) -> None:
+    """Tell a submission still reading requests that the evaluator has ended (it may hold the pipe open)."""
+    with contextlib.suppress(OSError):  # no reader: it has ended or never opened the pipe
+        fd = os.open(requests, os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            os.write(fd, BYE)
+        finally:
+            os.close(fd)
 
 
 def _lay_channel(view: Path, own: Path) -> None:

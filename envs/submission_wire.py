@@ -19,6 +19,8 @@ import traceback
 
 REQUESTS, RESPONSES = "requests", "responses"
 """FIFOs beside this file: the evaluator writes requests and reads responses."""
+BYE = b'{"op":"bye"}\n'
+"""What the host writes once the evaluator has ended, for a submission that holds the pipe open itself."""
 MAX_LINE = 16 << 20
 """Bytes one answer may take; more is the submission's failure."""
 MAX_DEPTH = 100
@@ -186,6 +188,8 @@ def serve(folder, root, allowed):
     sys.path.insert(0, root)
     modules = {}
     for line in requests:
+        if line == BYE:
+            break
         try:
             reply = {"ok": encode(_answer(json.loads(line), modules, allowed))}
             data = _dumps(reply)

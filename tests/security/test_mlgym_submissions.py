@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from synthml.envs import submission_wire as wire
 from synthml.envs.env import SynthMLEnv
+from synthml.envs.submission_wire import SubmissionError
 from tests.mlgym_layout import GAME_EVALUATE, GAME_TASK, MODEL_TASK, write_checkout
 from tests.security.helpers import CANARY, assert_alive, run
 
@@ -284,6 +286,33 @@ def test_a_strategy_holding_the_pipe_open_does_not_hold_the_evaluation(game):
     assert not wire_processes()
     game.reset(seed=0)
     assert_alive(game)
+
+
+REPLIES = {  # what a submission could write on the pipe: the evaluator gets plain data or SubmissionError
+    "not-json": b"print('hi')\n",
+    "unknown-tag": b'{"ok": {"__class__": "os.system"}}\n',
+    "tag-with-extra-keys": b'{"ok": {"t": [1], "d": []}}\n',
+    "unhashable-key": b'{"ok": {"d": [[[1], 2]]}}\n',
+    "huge-int": b'{"ok": ' + b"9" * 5000 + b"}\n",
+    "deep-nesting": b'{"ok": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+    "error-not-a-pair": b'{"error": "x"}\n',
+    "neither": b'{"value": 1}\n',
+    "truncated": b'{"ok": [1, 2',
+}
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_the_evaluator_decodes_nothing_but_plain_data(reply):
+    with pytest.raises(SubmissionError):
+        wire._reply(REPLIES[reply])
+
+
+def test_plain_data_crosses_the_pipe_as_itself():
+    value = [(1, 0), {"a": (1.5, None), 3: [True, "x"]}, (), {(1, 2): {}}, float("inf")]
+    line = wire._dumps({"ok": wire.encode(value)})
+    assert wire._reply(line) == value and type(wire._reply(line)[0]) is tuple
+    with pytest.raises(ValueError, match="raised in the submission's own process: ValueError: no move"):
+        wire._reply(wire._dumps({"error": ["ValueError", "no\nmove"]}))
 
 
 # --- class 5: artefact names in a shell command ---
