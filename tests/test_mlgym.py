@@ -370,3 +370,16 @@ def test_mlgym_baseline_reproduces_the_recorded_score(mlgym_root, runtime, ref):
         assert score["Score"] == pytest.approx(recorded["Score"], abs=GAME_NOISE)
     else:
         assert score == pytest.approx(recorded, rel=1e-9)
+
+
+@pytest.mark.mlgym
+def test_mlgym_house_price_answers_stay_out_of_the_workspace(mlgym_root):
+    """MLGym copies data/answer.csv (the test split's SalePrice) into the workspace; here only the evaluator sees it."""
+    env = gym.make("SynthML-v0", task=f"{mlgym_root}:tasks/regressionKaggleHousePrice.yaml", max_steps=5)
+    try:
+        env.reset(seed=0)
+        assert "answer.csv" not in env.step("ls data; find / -name 'answer*' 2>/dev/null")[0]
+        assert "No such file" in env.step("cp data/answer.csv submission.csv")[0]
+        assert "Submission artefact not found" in env.step("validate")[0]
+    finally:
+        env.close()
