@@ -16,9 +16,13 @@ from filelock import FileLock
 from synthml.envs.runtime import cache_dir
 from synthml.envs.sandbox.files import remove_tree
 from synthml.errors import TaskError
+from synthml.task_bank.mlgym import mlgym_answers
+from synthml.task_bank.paths import confined
 from synthml.task_bank.task import Task
 
 READ_ONLY_FILE, READ_ONLY_DIR = 0o444, 0o555
+LAYOUT = 2
+"""Bumped when what a pristine workspace holds changes (2: MLGym's answers withheld), so older caches go unused."""
 
 
 def pristine_workspace(task: Task) -> Path:
@@ -44,7 +48,7 @@ def forget_pristine_workspace(task: Task) -> None:
 
 
 def _pristine_path(task: Task) -> Path:
-    return cache_dir() / "workspaces" / f"{task.id}-{task.version}"
+    return confined(cache_dir() / "workspaces", f"{task.id}-{task.version}-l{LAYOUT}")
 
 
 def clone_workspace(pristine: Path, dest: Path) -> None:
@@ -68,6 +72,8 @@ def _lay_out(task: Task, ws: Path) -> None:
             raise TaskError(f"{task.yaml_path}: dataset '{dataset.name}' has data_path {dataset.data_path}, which "
                             f"does not exist under {task.root}; download or generate the data first")
         _copy(source, ws / "data" if i == 0 else ws / "data" / Path(dataset.data_path).name)
+    for answer in mlgym_answers(task):  # the evaluation view gets them; the agent never does
+        (ws / answer).unlink(missing_ok=True)
     if local:
         _make_read_only(ws / "data")
     for entry in task.config.starter_code:
