@@ -1,4 +1,7 @@
-"""One episode's host resources: its folders, its agent sandbox, and scoring of what it holds."""
+"""One episode's host resources: its folders, its agent sandbox, and scoring of what it holds.
+
+What the agent's sandbox writes on the host (its home, with the workspace, and its /tmp) lies in one
+folder, `sandbox/`, bounded in bytes and inodes where that can be done (disk.py)."""
 
 import shutil
 import tempfile
@@ -7,7 +10,7 @@ from pathlib import Path
 
 from synthml.envs.evaluation import Evaluation, Split, evaluate
 from synthml.envs.runtime import generic_runtime, task_runtime
-from synthml.envs.sandbox import Mounts, Sandbox
+from synthml.envs.sandbox import Mounts, Sandbox, disk
 from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
 from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
@@ -20,18 +23,20 @@ class Session:
     def __init__(self, task: Task, sandbox: "str | dict | SandboxConfig", runtime: Path | None) -> None:
         self.task, self.sandbox_config, self.runtime = task, sandbox_config(sandbox), runtime
         self.dir = Path(tempfile.mkdtemp(prefix="synthml-episode-"))
+        self.disk = None
         try:
-            home = self.dir / "home"
-            home.mkdir()
-            clone_workspace(pristine_workspace(task), home / "workspace")
+            self.disk = _bounded(self.sandbox_config, self.dir / "sandbox")
+            self.home = self.dir / "sandbox" / "home"
+            self.home.mkdir()
+            clone_workspace(pristine_workspace(task), self.home / "workspace")
             if task.config.memory_path and task.path(task.config.memory_path).is_file():
-                shutil.copy2(task.path(task.config.memory_path), home / "memory.json")
+                shutil.copy2(task.path(task.config.memory_path), self.home / "memory.json")
             self.sandbox: Sandbox = make_sandbox(self.sandbox_config, Mounts(
-                workspace=home / "workspace", home=home, runtime=runtime))
+                workspace=self.home / "workspace", home=self.home, tmp=self.dir / "sandbox" / "tmp", runtime=runtime))
         except BaseException:
-            remove_tree(self.dir)
+            _clean_up(None, self.disk, self.dir)
             raise
-        self._cleanup = weakref.finalize(self, _clean_up, self.sandbox, self.dir)  # also if never closed
+        self._cleanup = weakref.finalize(self, _clean_up, self.sandbox, self.disk, self.dir)  # also if never closed
         try:
             _refuse_exposed(self.sandbox, task)
         except SandboxError:
@@ -46,11 +51,25 @@ class Session:
         self._cleanup()
 
 
-def _clean_up(sandbox: Sandbox, folder: Path) -> None:
+def _bounded(config: SandboxConfig, folder: Path) -> "disk.BoundedFolder | None":
+    """The sandbox's writable folder: a file system of its own, sized by the sandbox's limits, where possible."""
+    limits = getattr(config, "limits", None)
+    if limits is None or not disk.available():
+        folder.mkdir()
+        return None
+    return disk.BoundedFolder(folder, limits.disk_mb, limits.inodes)
+
+
+def _clean_up(sandbox: Sandbox | None, bounded: "disk.BoundedFolder | None", folder: Path) -> None:
     try:
-        sandbox.close()
+        if sandbox is not None:
+            sandbox.close()
     finally:
-        remove_tree(folder)
+        try:
+            if bounded is not None:
+                bounded.close()
+        finally:
+            remove_tree(folder)
 
 
 def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | None:

@@ -31,6 +31,8 @@ class Mounts:
     """Evaluation sandboxes see the workspace read-only."""
     home: Path | None = None
     """Host folder shown at /home/agent (holding `workspace/`); None: an empty home per command."""
+    tmp: Path | None = None
+    """Host folder shown at /tmp (an episode's, kept with its home); None: one private to the sandbox."""
     runtime: Path | None = None
     """Task runtime (a virtualenv) mounted read-only; its `bin/` leads PATH."""
     env: dict[str, str] = field(default_factory=dict)

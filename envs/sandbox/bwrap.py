@@ -118,7 +118,7 @@ class BwrapSandbox:
     def exposes(self, host_path: Path) -> bool:
         """Whether a command could read `host_path` (the env checks hidden files against this)."""
         runtime = Runtime(self.mounts.runtime) if self.mounts.runtime else None
-        shown = [*map(Path, _system_dirs()), shown_etc(), self._workspace_source(),
+        shown = [*map(Path, _system_dirs()), shown_etc(), self._workspace_source(), self._tmp(),
                  *(runtime.visible_paths() if runtime else [])]
         masked = runtime.masked_paths() if runtime else []
         path = host_path.resolve()
@@ -205,7 +205,7 @@ class BwrapSandbox:
         args += [writable, str(self.mounts.workspace), WORKSPACE]
         if self.mounts.read_only:
             return [*args, "--perms", "1777", *self._tmpfs_size(), "--tmpfs", "/tmp", "--chdir", WORKSPACE]
-        return [*args, "--bind", str(self.scratch / "tmp"), "/tmp", "--chdir", WORKSPACE]
+        return [*args, "--bind", str(self._tmp()), "/tmp", "--chdir", WORKSPACE]
 
     def _tmpfs_size(self) -> list[str]:
         return ["--size", str(self.config.limits.tmpfs_mb << 20)]
@@ -225,6 +225,9 @@ class BwrapSandbox:
                 "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                 "--bounding-set=-all"]
 
+    def _tmp(self) -> Path:
+        return self.mounts.tmp if self.mounts.tmp is not None else self.scratch / "tmp"
+
     def _workspace_source(self) -> Path:
         return self.mounts.home if self.mounts.home is not None else self.mounts.workspace
 
@@ -232,10 +235,10 @@ class BwrapSandbox:
         (self.scratch / "passwd").write_text(f"agent:x:{self.uid}:{self.uid}:agent:{HOME}:/bin/bash\n"
                                              "root:x:0:0:root:/root:/usr/sbin/nologin\n")
         (self.scratch / "group").write_text(f"agent:x:{self.uid}:\nroot:x:0:\n")
-        (self.scratch / "tmp").mkdir(mode=0o700)
+        self._tmp().mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.scratch, 0o755)
         if self.root_mode:
-            os.chown(self.scratch / "tmp", self.uid, self.uid)
+            os.chown(self._tmp(), self.uid, self.uid)
         if self.root_mode and not self.mounts.read_only:
             give_writable_to(self._workspace_source(), self.uid)
 

@@ -15,6 +15,10 @@ class Limits(BaseModel):
     file_mb: int = Field(4096, gt=0, description="Largest file a process may write (RLIMIT_FSIZE), MiB.")
     open_files: int = Field(4096, gt=0, description="Open file descriptors per process (RLIMIT_NOFILE).")
     shm_mb: int = Field(1024, gt=0, description="Size of the sandbox's /dev/shm, MiB.")
+    disk_mb: int = Field(20480, gt=0, description="Bytes an episode's sandbox may write on the host (its home, "
+                         "workspace and /tmp: a file system of their own, as root), MiB.")
+    inodes: int = Field(200_000, gt=0, description="Files and folders an episode's sandbox may make on the host "
+                        "(as root).")
     tmpfs_mb: int = Field(1024, gt=0, description="Size of each other RAM-backed folder (/tmp of an evaluation "
                           "sandbox, the home of a sandbox that has none on disk), MiB.")
     threads: int | None = Field(None, gt=0, description="Threads of numeric libraries (OMP_NUM_THREADS and "

@@ -27,7 +27,8 @@ def assert_alive(env: SynthMLEnv) -> None:
 
 
 def session_dir(env: SynthMLEnv) -> Path:
-    return env.unwrapped._session.dir
+    """The host folder holding the episode's `home/` (with `workspace/`) and `tmp/`."""
+    return env.unwrapped._session.home.parent
 
 
 ROOT = os.geteuid() == 0

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from synthml.envs.workspace import pristine_workspace
-from tests.security.helpers import assert_alive, put_baseline, run
+from tests.security.helpers import ROOT, assert_alive, put_baseline, run
 
 PERFECT = 'import json, os\nprint(json.dumps({"rmse": 0.0, "r2": 1.0}), flush=True)\nos._exit(0)\n'
 PLANT_FAKE = f"cat > /tmp/fake.py <<'EOF'\n{PERFECT}EOF\n"
@@ -14,8 +14,8 @@ PLANT_FAKE = f"cat > /tmp/fake.py <<'EOF'\n{PERFECT}EOF\n"
 TAMPERS = {  # setup, then a check that the tamper took effect in the agent's own workspace
     "rm-evaluate": ("rm -f evaluate.py", "ls evaluate.py 2>&1", "No such file"),
     "overwrite-evaluate": ("rm -f evaluate.py && cp /tmp/fake.py evaluate.py", "python evaluate.py", '"rmse": 0.0'),
-    "chmod-and-write-evaluate": ("chmod 666 evaluate.py; cat /tmp/fake.py > evaluate.py",
-                                 "grep -c argparse evaluate.py", "2"),  # refused: the file is the host's
+    "chmod-and-write-evaluate": ("chmod 666 evaluate.py; cat /tmp/fake.py > evaluate.py",  # as root: refused, the
+                                 "grep -c argparse evaluate.py", "2" if ROOT else "0"),  # file is the host's
     "mv-and-replace-evaluate": ("mv evaluate.py evaluate.orig && cp /tmp/fake.py evaluate.py",
                                 "python evaluate.py", '"rmse": 0.0'),
     "symlink-evaluate": ("rm -f evaluate.py && cp /tmp/fake.py fake.py && ln -s fake.py evaluate.py",
@@ -58,8 +58,9 @@ def test_read_only_task_files_cannot_be_changed_through_their_hard_links(fresh, 
                      "truncate -s 0 data/test.csv; ln data/train.csv t.csv && echo x >> t.csv; "
                      "touch -d 2000-01-01 evaluate.py; rm -f data/train.csv; echo DONE")
     *errors, done = out.splitlines()
-    assert done == "DONE" and len(errors) == 11, out  # chmod x5, >> x2, truncate, ln, touch, rm: all refused
-    assert all(e.endswith(("Permission denied", "Operation not permitted")) for e in errors), out
+    if ROOT:  # as a normal user the workspace is the agent's own copy, not links to the pristine files
+        assert done == "DONE" and len(errors) == 11, out  # chmod x5, >> x2, truncate, ln, touch, rm: all refused
+        assert all(e.endswith(("Permission denied", "Operation not permitted")) for e in errors), out
     assert {p: p.read_bytes() for p in pristine.rglob("*") if p.is_file()} == before
     put_baseline(fresh, baseline_files)
     info = fresh.step("validate")[4]

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from synthml.envs.sandbox.shell import MAX_READ_BYTES
 from tests.security.helpers import TASK, TOKEN, assert_alive, peak_rss_kib, run
 
 MARK = f"HOSTSIDE-{TOKEN}"

@@ -94,7 +94,9 @@ PROC = {
                      lambda out: out == "-1 1\n"),
     "mountinfo-host-paths": (r"for p in $(awk '{print $4}' /proc/self/mountinfo); do ls -d $p/../evaluation-test "
                              r"$p/../../hidden 2>/dev/null; done; grep -c synthml-episode /proc/self/mountinfo",
-                             lambda out: out == "2\n"),  # home and workspace mounts: host path shown, no harm
+                             # the count only: where no bounded disk holds them, the home, workspace and /tmp
+                             # mounts show their host paths, which lead nowhere
+                             lambda out: out.strip().isdigit()),
     "proc-sys-hostname": ("echo pwned > /proc/sys/kernel/hostname; hostname",
                           lambda out: out.endswith("\nsandbox\n") and "pwned" not in out),
     "raw-devices": ("head -c 64 /dev/vda /dev/sda /dev/nvme0n1 /dev/mem /dev/kmsg /dev/port 2>&1 | grep -vc 'No such'",

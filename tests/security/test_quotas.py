@@ -1,5 +1,6 @@
-"""Whole-sandbox quotas: memory and processes of all a sandbox's processes together (a cgroup, as root),
-and the size of every RAM-backed folder, evaluation and preparation sandboxes included."""
+"""Whole-sandbox quotas: memory and processes of all a sandbox's processes together (a cgroup, as root), the
+bytes and files it may write on the host (a file system of its own, as root), and the size of every
+RAM-backed folder, evaluation and preparation sandboxes included."""
 
 import tempfile
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from synthml.envs.sandbox import Mounts, cgroups
+from synthml.envs.sandbox import Mounts, cgroups, disk
 from synthml.envs.sandbox.config import make_sandbox
 from tests.security.helpers import TASK, assert_alive, run
 
@@ -87,3 +88,37 @@ def test_every_ram_backed_folder_is_sized(runtime, folder):
     finally:
         sandbox.close()
         workspace.rmdir()
+
+
+needs_disk = pytest.mark.skipif(not disk.available(), reason="bounded folders need root, mkfs.ext4 and loop devices; "
+                                "elsewhere each file is bounded by RLIMIT_FSIZE only")
+DISK_LIMITS = {"disk_mb": 64, "inodes": 2000, "file_mb": 1024}
+
+
+@pytest.fixture(scope="module")
+def disk_env(runtime):
+    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=20, sandbox={"type": "bwrap", "limits": DISK_LIMITS})
+    yield env
+    env.close()
+
+
+DISK = {  # each file stays under the 1 GiB file-size rlimit; together they pass the 64 MiB or 2,000 files
+    "fill-workspace": "dd if=/dev/zero of=big bs=1M count=200 2>&1",
+    "fill-tmp": "dd if=/dev/zero of=/tmp/big bs=1M count=200 2>&1",
+    "fill-home": "dd if=/dev/zero of=~/big bs=1M count=200 2>&1",
+    "many-small-files": "for i in $(seq 50); do head -c 2M /dev/urandom > f$i || break; done 2>&1 | tail -1",
+    "inode-flood-files": "mkdir -p many && cd many && for i in $(seq 5000); do : > $i || break; done 2>&1 | tail -1",
+    "inode-flood-folders": "mkdir -p d && cd d && for i in $(seq 5000); do mkdir $i || break; done 2>&1 | tail -1",
+    "fallocate": "fallocate -l 500M big 2>&1",
+}
+
+
+@needs_disk
+@pytest.mark.parametrize("case", DISK)
+def test_what_a_sandbox_writes_on_the_host_is_bounded(disk_env, case):
+    disk_env.reset(seed=0)
+    out = run(disk_env, DISK[case])
+    assert "No space left on device" in out, out
+    image = disk_env.unwrapped._session.disk.image
+    assert image.stat().st_blocks * 512 <= (64 << 20) + (8 << 20)  # the sparse image holds what was written
+    assert_alive(disk_env)

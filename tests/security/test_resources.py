@@ -16,11 +16,11 @@ LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
 def test_files_in_shm_and_tmp_are_gone_after_close(runtime):
     env = SynthMLEnv(task=TASK, command_timeout=5)
     env.reset(seed=0)
-    scratch = env.unwrapped._session.sandbox.scratch
+    scratch, episode = env.unwrapped._session.sandbox.scratch, session_dir(env)
     run(env, f"echo x > /dev/shm/persist-{TOKEN}; echo x > /tmp/persist-{TOKEN}")
-    assert (scratch / "tmp" / f"persist-{TOKEN}").exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
+    assert (episode / "tmp" / f"persist-{TOKEN}").exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
     env.close()
-    assert not scratch.exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
+    assert not scratch.exists() and not episode.exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
 
 
 BACKGROUND = {  # each loop writes the marker while the step runs; it must stop when the step ends
@@ -99,8 +99,7 @@ def test_resource_attacks_are_contained(fresh_limited, attack):
     assert note is None or note in observation, observation[-500:]
     if attack == "endless-output":
         assert "command killed" in observation
-    for big in (session_dir(fresh_limited) / "home/workspace/big", fresh_limited.unwrapped._session.sandbox.scratch
-                / "tmp/big"):
+    for big in (session_dir(fresh_limited) / "home/workspace/big", session_dir(fresh_limited) / "tmp/big"):
         assert not big.exists() or big.stat().st_size <= 64 << 20
     assert host_pids(uid) == [] and subprocess.run(["true"]).returncode == 0
     assert_alive(fresh_limited)

@@ -1,0 +1,69 @@
+"""A folder bounded in bytes and inodes: an ext4 file system in a sparse file, loop-mounted over it.
+
+What a sandbox may write on the host (the agent's home and /tmp) lives in one of these when running
+as root, so a sandbox cannot fill the host's disk or its inodes; a write past the bound fails with
+ENOSPC inside the sandbox. Making one costs about 20 ms (mkfs without a journal; inode tables are
+never zeroed ahead, so the sparse image holds only what was written). Elsewhere (not root, no
+mkfs.ext4 or loop devices) the folder is a plain one and only the per-file rlimit applies, which
+`available()` says once.
+"""
+
+import functools
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from synthml.errors import SandboxError
+
+log = logging.getLogger(__name__)
+MKFS = ("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "lazy_itable_init=1,nodiscard")
+
+
+@functools.cache
+def available() -> bool:
+    """Whether bounded folders can be made here; the first `False` is logged with the reason."""
+    reason = None
+    if os.geteuid() != 0:
+        reason = "not running as root"
+    elif shutil.which("mkfs.ext4") is None or shutil.which("mount") is None:
+        reason = "mkfs.ext4 or mount is missing (apt-get install -y e2fsprogs mount)"
+    elif not Path("/dev/loop-control").exists():
+        reason = "no loop devices (/dev/loop-control)"
+    if reason:
+        log.warning("sandbox folders on the host are not bounded in bytes or inodes (%s): only each file's size is "
+                    "(RLIMIT_FSIZE)", reason)
+    return reason is None
+
+
+class BoundedFolder:
+    """`path` (created here, empty) backed by its own file system of `size_mb` MiB and `inodes` files."""
+
+    def __init__(self, path: Path, size_mb: int, inodes: int) -> None:
+        self.path, self.image = path, path.with_name(path.name + ".img")
+        path.mkdir()
+        with self.image.open("wb") as image:
+            image.truncate(size_mb << 20)
+        try:
+            _run([*MKFS, "-N", str(inodes), str(self.image)])
+            _run(["mount", "-o", "loop,nosuid,nodev,noinit_itable", str(self.image), str(path)])
+        except SandboxError:
+            self.image.unlink()
+            path.rmdir()
+            raise
+        (path / "lost+found").rmdir()
+        os.chmod(path, 0o755)
+
+    def close(self) -> None:
+        """Unmount (lazily where something still holds it open) and delete the image; idempotent."""
+        if self.image.exists():
+            if os.path.ismount(self.path):
+                _run(["umount", "--lazy", str(self.path)])
+            self.image.unlink()
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SandboxError(f"`{' '.join(argv)}` failed: {done.stderr.strip()[-500:]}")
