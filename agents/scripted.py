@@ -5,6 +5,7 @@ task, and what `synthml run` shows. `BaselineAgent` and `ReplayAgent` play such 
 `EpisodeRecorder`, so their episodes are trajectories like an LLM agent's.
 """
 
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ class Step:
 
 
 def baseline_actions(task: Task) -> list[str]:
-    return [*(f"python {path}" for path in task.config.baseline_paths), "validate", "submit"]
+    return [*(shlex.join(["python", path]) for path in task.config.baseline_paths), "validate", "submit"]
 
 
 def play(env: gym.Env, actions: list[str], on_step: Callable[[Step], None] | None = None) -> list[Step]:

@@ -163,7 +163,8 @@ class Aci:
         if not 1 <= len(args) <= 2:
             return f"Usage: {USAGE['search_dir']}"
         term, where = args[0], args[1] if len(args) == 2 else "."
-        out = self._sh(f"grep -rIc -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null | grep -v ':0$'")
+        out = self._sh(f"command -p grep -rIc -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null "
+                       "| command -p grep -v ':0$'")
         hits = [line.rsplit(":", 1) for line in out.splitlines() if ":" in line]
         if not hits:
             return f'No matches found for "{term}" in {where}'
@@ -175,7 +176,7 @@ class Aci:
         if not 1 <= len(args) <= 2 or (len(args) == 1 and self.file is None):
             return f"Usage: {USAGE['search_file']} (with no file, a file must be open)"
         term, where = args[0], args[1] if len(args) == 2 else self.file
-        out = self._sh(f"grep -nI -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null")
+        out = self._sh(f"command -p grep -nI -F -- {shlex.quote(term)} {shlex.quote(where)} 2>/dev/null")
         hits = [line.split(":", 1) for line in out.splitlines() if ":" in line]
         if not hits:
             return f'No matches found for "{term}" in {where}'
@@ -186,7 +187,8 @@ class Aci:
         if not 1 <= len(args) <= 2:
             return f"Usage: {USAGE['find_file']}"
         name, where = args[0], args[1] if len(args) == 2 else "."
-        found = self._sh(f"find {shlex.quote(where)} -type f -name {shlex.quote(name)} 2>/dev/null").splitlines()
+        found = self._sh(f"command -p find {shlex.quote(where)} -type f -name {shlex.quote(name)} "
+                         "2>/dev/null").splitlines()
         if not found:
             return f'No matches found for "{name}" in {where}'
         return f'Found {len(found)} matches for "{name}" in {where}:\n' + "\n".join(found)
@@ -230,8 +232,8 @@ class Aci:
     def _realpath(self, path: str) -> str | None:
         """Absolute path as the agent's shell resolves it, with a trailing / for a folder."""
         quoted = shlex.quote(path)
-        out = self.sandbox.run(f'p=$(realpath -e -- {quoted}) && {{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}',
-                               self.timeout)
+        out = self.sandbox.run(f'p=$(command -p realpath -e -- {quoted}) && '
+                               f'{{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}', self.timeout)
         return out.output.strip() if out.exit_code == 0 else None
 
     def _sh(self, command: str) -> str:

@@ -16,6 +16,7 @@ from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.workspace import clone_workspace, pristine_workspace
 from synthml.errors import SandboxError
+from synthml.task_bank.mlgym import mlgym_answers
 from synthml.task_bank.task import PROVENANCE, Task
 
 
@@ -87,10 +88,11 @@ def generic_runtime_for(sandbox: "str | dict | SandboxConfig") -> Path | None:
 
 
 def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
-    """What the agent must not read (test labels, the reference solution, the record of how the task was
-    written) must not lie anywhere its sandbox shows (e.g. a bank under /usr)."""
+    """What the agent must not read (test labels, MLGym's shipped answers, the reference solution, the record
+    of how the task was written) must not lie anywhere its sandbox shows (e.g. a bank under /usr)."""
     private = [*task.hidden_files, task.config.reference_solution, PROVENANCE]
-    for path in [task.path(p) for p in private if p and task.path(p).exists()]:
+    paths = [task.path(p) for p in private if p and task.path(p).exists()]
+    for path in [*paths, *mlgym_answers(task).values()]:
         if sandbox.exposes(path):
             raise SandboxError(f"{path}: the sandbox would show this file of task {task.id} to the agent; use "
                                "an isolating sandbox, or keep the bank out of the folders it shows")

@@ -8,6 +8,7 @@ submitting the visible columns most like the labels does not beat the baseline. 
 the sandbox; the host only reads files.
 """
 
+import shlex
 import time
 from pathlib import Path
 from typing import Literal
@@ -158,7 +159,7 @@ def _score(run: _Run, report: ValidationReport, who: Literal["baseline", "refere
     script = config.baseline_paths[0] if who == "baseline" else config.reference_solution
     if who == "reference":  # kept out of the task's workspace; this one no agent sees
         run.session.sandbox.write_file(script, run.task.path(script).read_text())
-    if failure := run.execute(f"python {script}"):
+    if failure := run.execute(shlex.join(["python", script])):
         report.reject(f"{who}_failed", f"{who}: {failure}")
         return False
     for split in SPLITS:

@@ -28,7 +28,7 @@ from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output, cgroups, keyring, seccomp
 from synthml.envs.sandbox.files import copy_out, give_writable_to, remove_tree
 from synthml.envs.sandbox.limits import Limits
-from synthml.envs.sandbox.process import run_process
+from synthml.envs.sandbox.process import kill_groups, run_process
 from synthml.envs.sandbox.shell import (
     STARTED,
     TOO_LONG,
@@ -87,6 +87,7 @@ class BwrapSandbox:
         self._seccomp_at = len(launcher)  # where `--seccomp FD` goes: among bwrap's options
         self._ulimit = config.limits.ulimit(processes=self.root_mode or _nproc_counts_per_namespace())
         self._closed = False
+        self._running: set[int] = set()
 
     def run(self, command: str, timeout: float) -> Output:
         return self._exec(command, timeout)
@@ -111,6 +112,7 @@ class BwrapSandbox:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            kill_groups(self._running)
             if self.cgroup:
                 self.cgroup.close()
             remove_tree(self.scratch)
@@ -144,7 +146,7 @@ class BwrapSandbox:
         kills = self.cgroup.oom_kills() if self.cgroup else 0
         try:
             done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1, env=LAUNCH_ENV,
-                               passed_fds=(filter_fd,), kept=limits.output_kept_bytes,
+                               passed_fds=(filter_fd,), running=self._running, kept=limits.output_kept_bytes,
                                kill_bytes=limits.output_kill_bytes)
         except OSError as e:
             if e.errno == errno.E2BIG:  # the environment or state outgrew the kernel's limit after all

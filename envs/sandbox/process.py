@@ -32,9 +32,10 @@ class Finished:
 
 def run_process(argv: Callable[[tuple[int, ...]], list[str]], *, timeout: float, stdin_fd: int | None,
                 side_pipes: int, kept: int, kill_bytes: int, env: dict[str, str] | None = None,
-                passed_fds: tuple[int, ...] = ()) -> Finished:
+                passed_fds: tuple[int, ...] = (), running: set[int] | None = None) -> Finished:
     """Run `argv(fds)` where `fds` are the write ends of `side_pipes` pipes, read into `Finished.side`;
-    `env` is the process's whole environment (None: the host's), `passed_fds` stay open in it.
+    `env` is the process's whole environment (None: the host's), `passed_fds` stay open in it, and its
+    process group is in `running` while it runs (for `kill_groups` from another thread).
 
     No preexec function: it would force a full fork instead of vfork (about 5 ms a command)."""
     pipes = [os.pipe() for _ in range(side_pipes)]
@@ -46,9 +47,13 @@ def run_process(argv: Callable[[tuple[int, ...]], list[str]], *, timeout: float,
     )
     for write_end in write_ends:
         os.close(write_end)
+    if running is not None:
+        running.add(proc.pid)
     try:
         return _collect(proc, {w: r for r, w in pipes}, time.monotonic() + timeout, kept, kill_bytes)
     finally:
+        if running is not None:
+            running.discard(proc.pid)
         _kill(proc)
         for read_end, _ in pipes:
             os.close(read_end)
@@ -84,6 +89,13 @@ def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float
         _kill(proc)
     exit_code = proc.wait()
     return Finished(capture.text(), exit_code, timed_out, flooded, {fd: bytes(b) for fd, b in side.items()})
+
+
+def kill_groups(running: set[int]) -> None:
+    """Kill the process groups of commands still running (a sandbox closed while another thread waits)."""
+    for group in list(running):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def _kill(proc: subprocess.Popen) -> None:

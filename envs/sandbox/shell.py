@@ -74,15 +74,16 @@ def too_long(command: str, state: ShellState) -> Output | None:
 def write_file_command(path: str) -> str:
     """Reads the content from stdin; parent folders are created."""
     quoted = shlex.quote(path)
-    return f'mkdir -p -- "$(dirname -- {quoted})" && cat > {quoted}'
+    return f'command -p mkdir -p -- "$(command -p dirname -- {quoted})" && command -p cat > {quoted}'
 
 
 def read_file(run: Callable[[str, float], Output], path: str) -> str:
     """Read a file through a backend's `run`, so it sees what the sandboxed user sees. Files over
-    MAX_READ_BYTES are refused rather than read cut (an edit would write the cut back)."""
+    MAX_READ_BYTES are refused rather than read cut (an edit would write the cut back). Programs come from
+    the system's own PATH (`command -p`): the agent's PATH cannot break or fake a read."""
     quoted = shlex.quote(path)
-    out = run(f"[ -f {quoted} ] || exit 2; [ $(stat -c %s -- {quoted}) -le {MAX_READ_BYTES} ] || exit 3; "
-              f"cat -- {quoted} 2>/dev/null", 30)
+    out = run(f"[ -f {quoted} ] || exit 2; [ $(command -p stat -c %s -- {quoted}) -le {MAX_READ_BYTES} ] || exit 3; "
+              f"command -p cat -- {quoted} 2>/dev/null", 30)
     if out.exit_code == 3:
         raise OSError(errno.EFBIG, f"{path} is over {MAX_READ_BYTES} bytes; view or change it with shell tools")
     if out.exit_code != 0:

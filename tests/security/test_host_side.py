@@ -152,3 +152,23 @@ def test_mentioning_a_training_program_gets_the_ordinary_timeout(quick, case):
     observation = run(quick, NOT_TRAINING[case])
     assert "TIMED OUT BECAUSE THE COMMAND RAN FOR MORE THAN 2 SECONDS" in observation, observation[-500:]
     assert_alive(quick)
+
+
+PATH_TRICKS = {  # the agent's PATH, or programs of the same names ahead of the system's, meet the editor's reads
+    "path-emptied": "export PATH=/nope",
+    "fake-stat-cat-realpath": ("mkdir -p ~/bin && for p in stat cat realpath grep find mkdir dirname; do "
+                               "printf '#!/bin/sh\\necho FAKE\\n' > ~/bin/$p; chmod +x ~/bin/$p; done; "
+                               "export PATH=~/bin:$PATH"),
+}
+
+
+@pytest.mark.parametrize("case", PATH_TRICKS)
+def test_the_editor_uses_the_systems_programs(notes, case):
+    run(notes, PATH_TRICKS[case])
+    shown = run(notes, "open notes.py")
+    assert shown.startswith("[File: /home/agent/workspace/notes.py") and "FAKE" not in shown, shown
+    assert "File updated" in run(notes, _insert("x = 1\n"))
+    found = run(notes, "find_file notes.py")
+    assert "./notes.py" in found and "FAKE" not in found, found
+    run(notes, "export PATH=/usr/bin:/bin")
+    assert_alive(notes)

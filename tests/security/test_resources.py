@@ -2,12 +2,15 @@
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from synthml.envs.env import SynthMLEnv
+from synthml.envs.sandbox import Mounts
+from synthml.envs.sandbox.config import make_sandbox
 from tests.security.helpers import ROOT, TASK, TOKEN, assert_alive, host_pids, peak_rss_kib, run, session_dir
 
 LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
@@ -145,3 +148,24 @@ def test_a_deeply_nested_submission_folder_fails_cleanly(runtime):
     finally:
         subprocess.run(["rm", "-rf", str(session)], check=False)
         env.close()
+
+
+def test_closing_a_sandbox_ends_the_command_another_thread_waits_on(runtime, tmp_path):
+    """The MLGym submission process runs in a thread; its sandbox closing must end it, as root or not."""
+    workspace = tmp_path / "ws"
+    workspace.mkdir(mode=0o777)
+    sandbox = make_sandbox("bwrap", Mounts(workspace=workspace, runtime=runtime))
+    started, results = threading.Event(), []
+
+    def wait_on_a_long_command() -> None:
+        started.set()
+        results.append(sandbox.run(f"touch started-{TOKEN}; sleep 600", 600))
+
+    waiter = threading.Thread(target=wait_on_a_long_command, daemon=True)
+    waiter.start()
+    started.wait()
+    while not (workspace / f"started-{TOKEN}").exists():
+        time.sleep(0.05)
+    sandbox.close()
+    waiter.join(60)
+    assert not waiter.is_alive() and results and results[0].exit_code != 0
