@@ -26,7 +26,7 @@ class Session:
         self.dir = Path(tempfile.mkdtemp(prefix="synthml-episode-"))
         self.disk = None
         try:
-            self.disk = _bounded(self.sandbox_config, self.dir / "sandbox")
+            self.disk = disk.bounded(getattr(self.sandbox_config, "limits", None), self.dir / "sandbox")
             self.home = self.dir / "sandbox" / "home"
             self.home.mkdir()
             clone_workspace(pristine_workspace(task), self.home / "workspace")
@@ -50,15 +50,6 @@ class Session:
 
     def close(self) -> None:
         self._cleanup()
-
-
-def _bounded(config: SandboxConfig, folder: Path) -> "disk.BoundedFolder | None":
-    """The sandbox's writable folder: a file system of its own, sized by the sandbox's limits, where possible."""
-    limits = getattr(config, "limits", None)
-    if limits is None or not disk.available():
-        folder.mkdir()
-        return None
-    return disk.BoundedFolder(folder, limits.disk_mb, limits.inodes)
 
 
 def _clean_up(sandbox: Sandbox | None, bounded: "disk.BoundedFolder | None", folder: Path) -> None:

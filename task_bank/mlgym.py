@@ -188,11 +188,13 @@ def prepare_mlgym_data(root: str | Path, ref: str | None = None, *, sandbox: "st
 def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: "str | dict | SandboxConfig",
                  runtime: Path | None, log) -> list[Path]:
     """Run the helpers on a copy of `folder` (the sandbox may own what it writes) and copy back the new folders."""
-    from synthml.envs.sandbox import Mounts
-    from synthml.envs.sandbox.config import make_sandbox
+    from synthml.envs.sandbox import Mounts, disk
+    from synthml.envs.sandbox.config import make_sandbox, sandbox_config
     from synthml.envs.sandbox.files import copy_out, remove_tree
 
-    scratch = Path(tempfile.mkdtemp(prefix="synthml-mlgym-helpers-"))
+    root = Path(tempfile.mkdtemp(prefix="synthml-mlgym-helpers-"))
+    scratch = root / "box"
+    bounded = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), scratch)
     try:
         copy_out(folder, HELPERS, scratch / HELPERS)
         box = make_sandbox(sandbox, Mounts(workspace=scratch, runtime=runtime))
@@ -209,7 +211,9 @@ def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: "str | dict |
             copy_out(scratch, name, folder / name)  # plain files and folders only, never a link
         return [folder / name for name in made]
     finally:
-        remove_tree(scratch)
+        if bounded is not None:
+            bounded.close()
+        remove_tree(root)
 
 
 def _survey(root: Path, config: Path, benchmark_only: bool) -> MLGymTask:

@@ -63,6 +63,15 @@ class BoundedFolder:
             self.image.unlink()
 
 
+def bounded(limits: object | None, path: Path) -> BoundedFolder | None:
+    """Make `path` (it must not exist) a folder bounded by a sandbox config's `limits` (`disk_mb`, `inodes`)
+    where that can be done, else a plain folder (None returned)."""
+    if limits is None or not available():
+        path.mkdir()
+        return None
+    return BoundedFolder(path, limits.disk_mb, limits.inodes)
+
+
 def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True)
     if done.returncode != 0:

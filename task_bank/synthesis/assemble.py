@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
+from synthml.envs.sandbox import Mounts, disk
+from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
 from synthml.errors import CopyRefused, SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
@@ -64,27 +64,38 @@ def prepare_data(code: str, entry: DatasetEntry, sandbox: SandboxConfig,
                  runtime: Path | None) -> dict[str, pd.DataFrame]:
     """Run prepare.py in a sandbox whose workspace holds raw/dataset.csv; read back the splits it wrote."""
     with tempfile.TemporaryDirectory(prefix="synthml-prepare-") as scratch:
-        workspace, back = Path(scratch) / "workspace", Path(scratch) / "back"
-        (workspace / "raw").mkdir(parents=True)
-        load_table(entry).to_csv(workspace / "raw" / "dataset.csv", index=False)
-        (workspace / "prepare.py").write_text(code)
-        box = make_sandbox(sandbox, Mounts(workspace=workspace, runtime=runtime))
+        folder = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), Path(scratch) / "box")
         try:
-            out = box.run("python prepare.py", timeout=PREPARE_TIMEOUT)
-            if out.timed_out:
-                raise AssemblyFailed("prepare_failed", f"`python prepare.py` ran past {PREPARE_TIMEOUT} s")
-            if out.exit_code != 0:
-                raise AssemblyFailed("prepare_failed", f"`python prepare.py` failed with exit code {out.exit_code}:"
-                                     f"\n{out.output[-1500:]}")
-            absent = [s for s in SPLITS if not box.download(f"data/{s}.csv", back / f"{s}.csv")]
-        except CopyRefused as e:
-            raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote cannot be copied out: {e}") from None
+            return _prepare_in(Path(scratch) / "box", Path(scratch) / "back", code, entry, sandbox, runtime)
         finally:
-            box.close()
-        if absent:
-            files = ", ".join(f"data/{s}.csv" for s in absent)
-            raise AssemblyFailed("prepare_failed", f"prepare.py ran but wrote no {files}")
-        return {s: _read_split(back / f"{s}.csv") for s in SPLITS}
+            if folder is not None:
+                folder.close()
+
+
+def _prepare_in(box_folder: Path, back: Path, code: str, entry: DatasetEntry, sandbox: SandboxConfig,
+                runtime: Path | None) -> dict[str, pd.DataFrame]:
+    """prepare_data in a folder of its own (bounded in bytes and files where possible)."""
+    workspace = box_folder / "workspace"
+    (workspace / "raw").mkdir(parents=True)
+    load_table(entry).to_csv(workspace / "raw" / "dataset.csv", index=False)
+    (workspace / "prepare.py").write_text(code)
+    box = make_sandbox(sandbox, Mounts(workspace=workspace, runtime=runtime))
+    try:
+        out = box.run("python prepare.py", timeout=PREPARE_TIMEOUT)
+        if out.timed_out:
+            raise AssemblyFailed("prepare_failed", f"`python prepare.py` ran past {PREPARE_TIMEOUT} s")
+        if out.exit_code != 0:
+            raise AssemblyFailed("prepare_failed", f"`python prepare.py` failed with exit code {out.exit_code}:"
+                                 f"\n{out.output[-1500:]}")
+        absent = [s for s in SPLITS if not box.download(f"data/{s}.csv", back / f"{s}.csv")]
+    except CopyRefused as e:
+        raise AssemblyFailed("prepare_failed", f"the splits prepare.py wrote cannot be copied out: {e}") from None
+    finally:
+        box.close()
+    if absent:
+        files = ", ".join(f"data/{s}.csv" for s in absent)
+        raise AssemblyFailed("prepare_failed", f"prepare.py ran but wrote no {files}")
+    return {s: _read_split(back / f"{s}.csv") for s in SPLITS}
 
 
 def _read_split(path: Path) -> pd.DataFrame:
