@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.errors import TaskError
-from synthml.task_bank.paths import confined, task_id_problem
+from synthml.task_bank.paths import TaskId, confined
 from synthml.task_bank.task import PROVENANCE, TASK_YAML, load_task
 from synthml.task_bank.validator import ValidationReport
 
@@ -34,7 +34,7 @@ class ManifestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manifest_version: int = Field(MANIFEST_VERSION, description="Schema version of this entry.")
-    task_id: str = Field(description="Task id; also the name of its dir in the bank.")
+    task_id: TaskId = Field(description="Task id; also the name of its dir in the bank.")
     status: Literal["accepted", "rejected"] = Field(description="Whether the task is in the bank.")
     version: str | None = Field(None, description="Content hash of the accepted task (its version).")
     content_hash: str | None = Field(None, description="Content hash as generated, before scores were recorded.")
@@ -51,12 +51,6 @@ class ManifestEntry(BaseModel):
     usage: dict[str, int | float] | None = Field(None, description="LLM tasks: tokens, calls and cost of writing it.")
     created_at: datetime = Field(description="When it was recorded (UTC).")
 
-    @field_validator("task_id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if problem := task_id_problem(value):
-            raise ValueError(problem)
-        return value
 
 
 class TaskBank:

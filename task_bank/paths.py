@@ -10,7 +10,9 @@ task data goes through `confined`.
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator
 
 from synthml.errors import TaskError
 
@@ -27,6 +29,16 @@ def task_id_problem(task_id: str) -> str | None:
         return None
     return (f"{task_id!r} is not a task id: use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter "
             "or digit and without '..' (e.g. house-prices-v2); it names host folders")
+
+
+def _checked_task_id(task_id: str) -> str:
+    if problem := task_id_problem(task_id):
+        raise ValueError(problem)
+    return task_id
+
+
+TaskId = Annotated[str, AfterValidator(_checked_task_id)]
+"""A task id field of a schema: refused at load unless it is a slug (see task_id_problem)."""
 
 
 def confined(root: Path, *parts: str) -> Path:

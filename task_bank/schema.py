@@ -7,9 +7,9 @@ under "SynthML extensions" to the same YAML.
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.task_bank.paths import task_id_problem
+from synthml.task_bank.paths import TaskId
 
 
 class Schema(BaseModel):
@@ -63,7 +63,7 @@ class Provenance(Schema):
 class TaskConfig(Schema):
     """A task YAML. MLGym's fields first, then SynthML's extensions (all optional)."""
 
-    id: str = Field(description="Unique task identifier; a slug, since it names host folders (see paths.TASK_ID).")
+    id: TaskId = Field(description="Unique task identifier; a slug, since it names host folders (see paths.TASK_ID).")
     name: str = Field(description="Display name.")
     description: str = Field(description="Task statement; `{dataset_docs}` expands to the datasets' docs.")
     dataset_configs: list[str] = Field([], description="Dataset YAML paths, relative to the config root.")
@@ -105,9 +105,3 @@ class TaskConfig(Schema):
     )
     provenance: Provenance | None = Field(None, description="Who wrote the task, from which data.")
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if problem := task_id_problem(value):
-            raise ValueError(problem)
-        return value
