@@ -18,9 +18,13 @@ LOCAL = {"type": "swerex", "deployment": {"type": "local"}, "unsafe_local": True
 
 
 def test_csv_task_validates_and_submits_through_swerex(tmp_path, runtime):
+    """Under an id MLGym's table does not know, nothing of the task is withheld, so a local deployment may run it."""
     checkout = write_checkout(tmp_path)
+    config = checkout / "configs/tasks/toyTitanic.yaml"
+    config.write_text(config.read_text().replace("id: titanicSurvival", "id: toySurvival")
+                      + "metrics: [{name: Accuracy, direction: max}]\n")
     rex = tmp_path / "rex"
-    env = SynthMLEnv(task=checkout / "configs/tasks/toyTitanic.yaml", sandbox={**LOCAL, "workspace_dir": str(rex)})
+    env = SynthMLEnv(task=config, sandbox={**LOCAL, "workspace_dir": str(rex)})
     env.reset(seed=0)
     assert env.step("pwd")[0].startswith(f"{rex}/")
     env.step("printf 'PassengerId,Survived\\n3,1\\n4,0\\n5,0\\n6,0\\n' > submission.csv")
@@ -46,5 +50,12 @@ def test_local_deployment_is_refused_for_a_task_that_records_how_it_was_written(
     (checkout / "provenance/llm_calls.jsonl").write_text('{"reply": "the reference solution"}\n')
     env = SynthMLEnv(task=checkout / "configs/tasks/toyTitanic.yaml", sandbox=LOCAL)
     with pytest.raises(SandboxError, match="provenance"):
+        env.reset(seed=0)
+    env.close()
+
+
+def test_local_deployment_is_refused_for_a_task_whose_answers_are_withheld(tmp_path, runtime):
+    env = SynthMLEnv(task=write_checkout(tmp_path) / "configs/tasks/toyTitanic.yaml", sandbox=LOCAL)
+    with pytest.raises(SandboxError, match="ground_truth.csv"):
         env.reset(seed=0)
     env.close()
