@@ -1,8 +1,11 @@
 """Speed of SynthML-v0 beside a raw bubblewrap spawn and a SWE-ReX local bash session.
 
 Run: `python -m synthml.benchmarks.env_speed --n 30`. The measurements run interleaved, round by
-round, in one process, so load on the machine hits them alike. Targets: reset median <= 100 ms, an
-env step <= 2x a raw bwrap spawn, and a SWE-ReX session command >= 3x an env step.
+round, in one process, so load on the machine hits them alike; each row shows the machine's mean
+1-minute load while it was measured, and rows taken under load (over half a core busy per core) say so.
+Targets: reset median <= 100 ms, an env step (seccomp filter, session keyring and, as root, cgroups on)
+<= 2x a raw bwrap spawn, and a SWE-ReX session command >= 3x an env step. The raw spawn is also timed
+with each sealing part alone, which gives the added cost of each.
 """
 
 import argparse
@@ -31,7 +34,9 @@ RAW_BWRAP_FLAGS = ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", 
                    "--proc", "/proc", "--tmpfs", "/tmp"]
 SWEREX_HINT = "pip install 'synthml[swerex]'"
 ROWS = {"reset": "env.reset() (diabetes-progression)", "step": 'env.step("true")',
-        "bwrap": "raw bwrap spawn, bash -c true", "swerex": "SWE-ReX run_in_session(true)",
+        "bwrap": "raw bwrap spawn, bash -c true", "bwrap_seccomp": "  + seccomp filter",
+        "bwrap_keyring": "  + fresh session keyring", "bwrap_cgroup": "  + memory and pids cgroups",
+        "swerex": "SWE-ReX run_in_session(true)",
         "swerex_fast": "  same, delaybeforesend=None", "swerex_start": "SWE-ReX start + session",
         "swerex_fast_start": "  same, delaybeforesend=None"}
 
@@ -40,12 +45,22 @@ ROWS = {"reset": "env.reset() (diabetes-progression)", "step": 'env.step("true")
 class Series:
     name: str
     ms: list[float] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)
+    """The machine's 1-minute load average after each measurement."""
     skipped: str | None = None
     """Why the row has no numbers, if it has none."""
 
     @property
     def median(self) -> float:
         return statistics.median(self.ms)
+
+    @property
+    def under_load(self) -> bool:
+        return statistics.mean(self.load) > 0.5 * (os.cpu_count() or 1)
+
+    def add(self, ms: float) -> None:
+        self.ms.append(ms)
+        self.load.append(os.getloadavg()[0])
 
     @property
     def p90(self) -> float:
@@ -97,15 +112,47 @@ def swerex_probes(series: dict[str, Series]) -> list[tuple[Series, SwerexProbe]]
             series[key].skipped = f"swe-rex is not importable ({e.name}): {SWEREX_HINT}"
             series[key + "_start"].skipped = "swe-rex missing (see above)"
             continue
-        series[key + "_start"].ms.append(probe.start_ms)
+        series[key + "_start"].add(probe.start_ms)
         probe.step()  # warm-up
         probes.append((series[key], probe))
     return probes
 
 
-def raw_bwrap(binary: str) -> Callable[[], None]:
-    argv = [binary, *RAW_BWRAP_FLAGS, "bash", "-c", "true"]
-    return lambda: subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+def raw_bwrap(binary: str, *, seccomp: bool = False, launcher: tuple[str, ...] = ()) -> Callable[[], None]:
+    """A bare bwrap spawn, with the seccomp filter (a fresh descriptor each time, as the sandbox passes it)
+    or behind a launcher (keyctl's new keyring, the cgroup join)."""
+    from synthml.envs.sandbox.seccomp import filter_fd
+
+    def spawn() -> None:
+        fd = filter_fd() if seccomp else None
+        try:
+            options = ["--seccomp", str(fd)] if fd is not None else []
+            subprocess.run([*launcher, binary, *options, *RAW_BWRAP_FLAGS, "bash", "-c", "true"], check=True,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           pass_fds=(fd,) if fd is not None else ())
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    return spawn
+
+
+def sealing_spawns(binary: str, series: dict[str, Series]) -> tuple[dict[str, Callable[[], None]], Any]:
+    """The raw spawn with each sealing part alone; a part this machine lacks is a skipped row. Returns the
+    spawns and the cgroup to close."""
+    from synthml.envs.sandbox import cgroups, keyring
+
+    spawns = {"bwrap_seccomp": raw_bwrap(binary, seccomp=True)}
+    if keyring.launcher():
+        spawns["bwrap_keyring"] = raw_bwrap(binary, launcher=tuple(keyring.launcher()))
+    else:
+        series["bwrap_keyring"].skipped = "keyctl is missing or refused: apt-get install -y keyutils"
+    group = cgroups.SandboxCgroup(16 << 30, 512) if cgroups.available() else None
+    if group:
+        spawns["bwrap_cgroup"] = raw_bwrap(binary, launcher=tuple(group.launcher()))
+    else:
+        series["bwrap_cgroup"].skipped = "no cgroups: needs root and cgroup v1 memory and pids hierarchies"
+    return spawns, group
 
 
 def measure(task: Path, n: int) -> dict[str, Series]:
@@ -122,20 +169,25 @@ def measure(task: Path, n: int) -> dict[str, Series]:
     step_env.reset()
     step_env.step("true")
     probes = swerex_probes(series)
-    spawn = raw_bwrap(binary)
-    spawn()
+    spawns, group = sealing_spawns(binary, series)
+    spawns = {"bwrap": raw_bwrap(binary), **spawns}
+    for spawn in spawns.values():
+        spawn()
     try:
         for _ in range(n):
-            series["reset"].ms.append(timed(reset_env.reset))
-            series["step"].ms.append(timed(lambda: step_env.step("true")))
-            series["bwrap"].ms.append(timed(spawn))
+            series["reset"].add(timed(reset_env.reset))
+            series["step"].add(timed(lambda: step_env.step("true")))
+            for key, spawn in spawns.items():
+                series[key].add(timed(spawn))
             for row, probe in probes:
-                row.ms.append(timed(probe.step))
+                row.add(timed(probe.step))
     finally:
         reset_env.close()
         step_env.close()
         for _, probe in probes:
             probe.close()
+        if group:
+            group.close()
     return series
 
 
@@ -150,13 +202,15 @@ def machine() -> str:
 
 def timings_table(series: dict[str, Series]) -> Table:
     table = Table(title="SynthML-v0 speed (ms)")
-    for column in ("measurement", "n", "median", "p90", "min"):
+    for column in ("measurement", "n", "median", "p90", "min", "load (1 min)"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
     for row in series.values():
         if row.skipped:
-            table.add_row(row.name, "-", "skipped", escape(row.skipped), "")
+            table.add_row(row.name, "-", "skipped", escape(row.skipped), "", "")
         else:
-            table.add_row(row.name, str(len(row.ms)), f"{row.median:.1f}", f"{row.p90:.1f}", f"{min(row.ms):.1f}")
+            load = f"{statistics.mean(row.load):.2f}" + (" UNDER LOAD" if row.under_load else "")
+            table.add_row(row.name, str(len(row.ms)), f"{row.median:.1f}", f"{row.p90:.1f}", f"{min(row.ms):.1f}",
+                          load)
     return table
 
 
@@ -172,6 +226,11 @@ def checks_table(series: dict[str, Series]) -> Table:
     add("reset median", reset, " ms", f"<= {RESET_TARGET_MS:g} ms", reset <= RESET_TARGET_MS)
     add("env step / raw bwrap spawn", step / bwrap, "x", f"<= {BWRAP_RATIO_TARGET:g}x",
         step / bwrap <= BWRAP_RATIO_TARGET)
+    for key in ("bwrap_seccomp", "bwrap_keyring", "bwrap_cgroup"):
+        part = series[key]
+        if not part.skipped:
+            table.add_row(f"added by{part.name.strip().removeprefix('+')}", f"{part.median - bwrap:+.2f} ms",
+                          "(context)", "info")
     swerex, fast = series["swerex"], series["swerex_fast"]
     if swerex.skipped:
         table.add_row("SWE-ReX step / env step", "-", f">= {SWEREX_RATIO_TARGET:g}x",
