@@ -83,12 +83,13 @@ def generic_runtime(*, torch: bool = True, log: Log = print) -> Runtime:
     return ensure_runtime(GENERIC, generic_requirements(), optional=optional, log=log)
 
 
-def task_runtime(requirements_file: Path, *, log: Log = print) -> Runtime:
+def task_runtime(requirements_file: Path, *, task_root: Path | None = None, log: Log = print) -> Runtime:
     """A per-task runtime from a requirements.txt, cached by its requirements. A task is untrusted: only
     PEP 508 requirements without URLs are accepted (see `read_requirements`), only wheels install, and
-    the build never sees the task's folder, so no code of the task's choosing runs on the host."""
+    the build never sees the task's folder (`task_root`, else the file's own), so no code of the task's
+    choosing runs on the host and nothing that runs during the build reads its hidden files."""
     requirements = read_requirements(requirements_file)
-    return ensure_runtime("task", requirements, log=log, hidden=[requirements_file.parent])
+    return ensure_runtime("task", requirements, log=log, hidden=[task_root or requirements_file.parent])
 
 
 def read_requirements(requirements_file: Path) -> list[str]:

@@ -70,7 +70,7 @@ def runtime_for(task: Task, sandbox: "str | dict | SandboxConfig") -> Path | Non
         return generic_runtime_for(sandbox)
     if isinstance(sandbox_config(sandbox), FakeConfig):
         return None
-    return task_runtime(task.path(task.config.requirements_path)).path
+    return task_runtime(task.path(task.config.requirements_path), task_root=task.root).path
 
 
 def generic_runtime_for(sandbox: "str | dict | SandboxConfig") -> Path | None:

@@ -151,8 +151,8 @@ class _SubmissionProcess:
                 _hang_up(self.pipes)
 
     def stop(self) -> None:
-        """After the evaluator: let the submission's process end, or close its sandbox (as root its cgroup
-        kills it; otherwise it runs out its timeout), then wait for it."""
+        """After the evaluator: let the submission's process end, or close its sandbox (which kills what it
+        still runs), then wait for it."""
         self.evaluator_done.set()
         _say_bye(self.pipes[0])
         deadline = time.monotonic() + HANG_UP_GRACE

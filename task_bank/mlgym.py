@@ -193,9 +193,9 @@ def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: "str | dict |
     from synthml.envs.sandbox.files import copy_out, remove_tree
 
     root = Path(tempfile.mkdtemp(prefix="synthml-mlgym-helpers-"))
-    scratch = root / "box"
-    bounded = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), scratch)
+    scratch, bounded = root / "box", None
     try:
+        bounded = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), scratch)
         copy_out(folder, HELPERS, scratch / HELPERS)
         box = make_sandbox(sandbox, Mounts(workspace=scratch, runtime=runtime))
         try:

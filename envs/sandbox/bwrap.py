@@ -75,19 +75,23 @@ class BwrapSandbox:
         self.config, self.mounts = config, mounts
         self.root_mode = os.geteuid() == 0
         self.uid = 1_000_000 + secrets.randbelow(1 << 20) if self.root_mode else os.getuid()
-        self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
         self._state = ShellState()
         self._env = sandbox_env(mounts.runtime, config.limits.thread_env() | mounts.env)
-        self._prepare_scratch()
-        self.cgroup = (cgroups.SandboxCgroup(config.limits.sandbox_memory_mb << 20, config.limits.processes)
-                       if self.root_mode and cgroups.available() else None)
-        launcher = [*(self.cgroup.launcher() if self.cgroup else []), *keyring.launcher(), binary]
-        self._argv = [*launcher, *self._namespace_args(), *self._mount_args(), *self._env_args(), *self._user_args(),
-                      "/bin/bash", "--noprofile", "--norc", "-c"]
-        self._seccomp_at = len(launcher)  # where `--seccomp FD` goes: among bwrap's options
         self._ulimit = config.limits.ulimit(processes=self.root_mode or _nproc_counts_per_namespace())
-        self._closed = False
-        self._running: set[int] = set()
+        self._closed, self._running, self.cgroup = False, set(), None
+        seccomp.filter_program()  # a missing libseccomp is told now, not at the first command
+        self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
+        try:
+            self._prepare_scratch()
+            if self.root_mode and cgroups.available():
+                self.cgroup = cgroups.SandboxCgroup(config.limits.sandbox_memory_mb << 20, config.limits.processes)
+            launcher = [*(self.cgroup.launcher() if self.cgroup else []), *keyring.launcher(), binary]
+            self._argv = [*launcher, *self._namespace_args(), *self._mount_args(), *self._env_args(),
+                          *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c"]
+        except BaseException:
+            self.close()
+            raise
+        self._seccomp_at = len(launcher)  # where `--seccomp FD` goes: among bwrap's options
 
     def run(self, command: str, timeout: float) -> Output:
         return self._exec(command, timeout)

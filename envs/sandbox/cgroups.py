@@ -4,7 +4,8 @@ Every command of the sandbox joins the group before bubblewrap starts (a small `
 own pid into `cgroup.procs`, then execs), so nothing it forks escapes: memory past the limit is
 OOM-killed inside the group, and forks past `pids.max` fail. Creating groups needs root and the v1
 hierarchy (the layout OFFLINE.md measured); elsewhere there is no group and the per-process rlimits
-are all there is, which `available()` says once.
+are all there is, which `available()` says once. A group is named after the process that made it, so
+the first sandbox of a later process removes the groups of processes that died without closing theirs.
 """
 
 import contextlib
@@ -37,6 +38,8 @@ def available() -> bool:
                 (ROOT / controller / PARENT).mkdir(exist_ok=True)
         except OSError as e:
             reason = f"cannot create {ROOT}/memory/{PARENT}: {e.strerror}"
+        else:
+            _remove_orphans()
     if reason:
         log.warning("sandboxes get no whole-sandbox memory or process quota (%s): each process is bounded by "
                     "its rlimits only", reason)
@@ -47,22 +50,23 @@ class SandboxCgroup:
     """A memory and pids group, made and removed with its sandbox."""
 
     def __init__(self, memory_bytes: int, processes: int) -> None:
-        name = f"{PARENT}/sandbox-{secrets.token_hex(6)}"
+        name = f"{PARENT}/sandbox-{os.getpid()}-{secrets.token_hex(6)}"
         self.dirs = [ROOT / "memory" / name, ROOT / "pids" / name]
-        for folder in self.dirs:
-            folder.mkdir()
-        memory, pids = self.dirs
-        (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
-        with contextlib.suppress(OSError):  # memsw exists only where swap accounting is on
-            (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
-        (pids / "pids.max").write_text(str(processes))
+        try:
+            for folder in self.dirs:
+                folder.mkdir()
+            memory, pids = self.dirs
+            (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            with contextlib.suppress(OSError):  # memsw exists only where swap accounting is on
+                (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
+            (pids / "pids.max").write_text(str(processes))
+        except BaseException:
+            self.close()
+            raise
 
     def launcher(self) -> list[str]:
         """The argv prefix that runs a command inside this group."""
         return ["/bin/sh", "-c", JOIN, "sh", *(str(d / "cgroup.procs") for d in self.dirs), "--"]
-
-    def memory_peak(self) -> int:
-        return int((self.dirs[0] / "memory.max_usage_in_bytes").read_text())
 
     def oom_kills(self) -> int:
         """How many times the kernel killed a process of this group for its memory limit."""
@@ -70,11 +74,29 @@ class SandboxCgroup:
         return next((int(line.split()[1]) for line in text.splitlines() if line.startswith("oom_kill ")), 0)
 
     def close(self) -> None:
-        """Kill what is left (a command's tree is normally gone with its PID namespace), then remove the groups."""
+        """Kill what is left (a command's tree is normally gone with its PID namespace), then remove the groups;
+        a group the kernel will not let go of yet is logged and left (a later process's sweep removes it)."""
         for folder in self.dirs:
-            _empty(folder)
-            with contextlib.suppress(FileNotFoundError):
-                folder.rmdir()
+            _remove(folder)
+
+
+def _remove(folder: Path) -> None:
+    _empty(folder)
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        log.warning("could not remove the sandbox cgroup %s: %s", folder, e.strerror)
+
+
+def _remove_orphans() -> None:
+    """Groups whose making process is gone (killed before it closed its sandboxes)."""
+    for controller in ("memory", "pids"):
+        for folder in (ROOT / controller / PARENT).glob("sandbox-*-*"):
+            owner = folder.name.split("-")[1]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                _remove(folder)
 
 
 def _empty(folder: Path, attempts: int = 50) -> None:

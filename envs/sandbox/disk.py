@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from synthml.envs.sandbox.limits import Limits
 from synthml.errors import SandboxError
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class BoundedFolder:
             self.image.unlink()
 
 
-def bounded(limits: object | None, path: Path) -> BoundedFolder | None:
+def bounded(limits: Limits | None, path: Path) -> BoundedFolder | None:
     """Make `path` (it must not exist) a folder bounded by a sandbox config's `limits` (`disk_mb`, `inodes`)
     where that can be done, else a plain folder (None returned)."""
     if limits is None or not available():

@@ -23,7 +23,7 @@ DENIED = (
     "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
     "fsmount", "fspick", "mount_setattr", "name_to_handle_at", "open_by_handle_at",
     "unshare", "setns",
-    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise",
+    "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd",
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "stime",
     "swapon", "swapoff", "reboot", "acct", "quotactl", "quotactl_fd", "syslog", "vhangup",
     "sethostname", "setdomainname", "iopl", "ioperm", "uselib", "nfsservctl", "_sysctl", "sysfs", "ustat",

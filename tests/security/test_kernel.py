@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from synthml.envs.sandbox import keyring
 from synthml.envs.sandbox.seccomp import _library
 from tests.security.helpers import TOKEN, assert_alive, run
 
@@ -17,6 +18,8 @@ SYSCALLS = {  # system call, its arguments (Python over ctypes), the errno the s
     "userfaultfd-user-mode": ("userfaultfd", "1", 1),
     "unshare-user-namespace": ("unshare", "0x10000000", 1),
     "unshare-mount-namespace": ("unshare", "0x00020000", 1),
+    "clone-into-a-user-namespace": ("clone", "0x10000000 | 17, 0, 0, 0, 0", 1),  # CLONE_NEWUSER | SIGCHLD
+    "pidfd-getfd-of-own-process": ("pidfd_getfd", "os.pidfd_open(os.getpid()), 0, 0", 1),
     "ptrace-traceme": ("ptrace", "0, 0, 0, 0", 1),
     "process-vm-readv-self": ("process_vm_readv", "os.getpid(), IOV, 1, IOV, 1, 0", 1),
     "io-uring-setup": ("io_uring_setup", "4, buf(120)", 1),
@@ -108,4 +111,15 @@ def test_only_what_programs_need_is_shown(fresh, case):
     expected = {"usr-local-etc": "No such file", "usr-local-bin": "No such file",
                 "proc-kallsyms-and-timers": "Permission denied", "write-into-the-root": "Read-only file system"}[case]
     assert expected in out and "ffffffff" not in out and "Timer List" not in out, out
+    assert_alive(fresh)
+
+
+def test_every_command_starts_in_a_fresh_session_keyring(fresh):
+    """Seccomp alone already denies keyring calls; the fresh keyring is there as well wherever keyctl works."""
+    if not keyring.launcher():
+        pytest.skip("keyctl is missing or refused here: sandboxes share the session keyring (seccomp still denies)")
+    sandbox = fresh.unwrapped._session.sandbox
+    launcher = sandbox._argv[:sandbox._seccomp_at]
+    assert launcher[-4:-1] == keyring.launcher() and launcher[-1].endswith("bwrap"), launcher
+    assert "Joined session keyring" not in run(fresh, "echo visible")  # keyctl's own line is not the agent's
     assert_alive(fresh)
