@@ -35,7 +35,7 @@ RAW_BWRAP_FLAGS = ["--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", 
 SWEREX_HINT = "pip install 'synthml[swerex]'"
 ROWS = {"reset": "env.reset() (diabetes-progression)", "step": 'env.step("true")',
         "bwrap": "raw bwrap spawn, bash -c true", "bwrap_seccomp": "  + seccomp filter",
-        "bwrap_keyring": "  + fresh session keyring", "bwrap_cgroup": "  + memory and pids cgroups",
+        "bwrap_keyring": "  + fresh session keyring", "bwrap_cgroup": "  + memory cgroup",
         "swerex": "SWE-ReX run_in_session(true)",
         "swerex_fast": "  same, delaybeforesend=None", "swerex_start": "SWE-ReX start + session",
         "swerex_fast_start": "  same, delaybeforesend=None"}
@@ -147,11 +147,11 @@ def sealing_spawns(binary: str, series: dict[str, Series]) -> tuple[dict[str, Ca
         spawns["bwrap_keyring"] = raw_bwrap(binary, launcher=tuple(keyring.launcher()))
     else:
         series["bwrap_keyring"].skipped = "keyctl is missing or refused: apt-get install -y keyutils"
-    group = cgroups.SandboxCgroup(16 << 30, 512) if cgroups.available() else None
+    group = cgroups.SandboxCgroup(16 << 30) if cgroups.available() else None
     if group:
         spawns["bwrap_cgroup"] = raw_bwrap(binary, launcher=tuple(group.launcher()))
     else:
-        series["bwrap_cgroup"].skipped = "no cgroups: needs root and cgroup v1 memory and pids hierarchies"
+        series["bwrap_cgroup"].skipped = "no cgroups: needs root and a cgroup v1 memory hierarchy"
     return spawns, group
 
 

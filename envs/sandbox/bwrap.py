@@ -4,21 +4,28 @@ No network, a read-only system (the parts of /usr and /etc programs need, and th
 workspace as the only writable folder besides a private /tmp, rlimits, an unprivileged user, a seccomp
 filter (seccomp.py), a fresh session keyring (keyring.py), and bubblewrap itself started with an empty
 environment (its pid 1 in the sandbox shows what it was started with). Run as root, each sandbox gets
-its own host uid, so RLIMIT_NPROC binds, and its own memory and pids cgroup (cgroups.py); run as a
-normal user, bwrap maps that user in a user namespace of its own, where Linux >= 5.14 counts RLIMIT_NPROC
-apart from the user's other processes, and the rlimits, the PID namespace and the deadline bound it.
+its own host uid, so RLIMIT_NPROC bounds all its processes together, and its own memory cgroup
+(cgroups.py); run as a normal user, bwrap maps that user in a user namespace of its own, where Linux
+>= 5.14 counts RLIMIT_NPROC apart from the user's other processes, and the rlimits, the PID namespace
+and the deadline bound it.
 A timeout kills the command's PID namespace, and with it everything the command started; background
 jobs end with the step.
+
+Each command's launcher (cgroup join, new keyring, bwrap) is started as soon as the previous command
+ends, and waits: bwrap blocks reading the rest of its options (`--args`) from a pipe, and the shell reads
+its script from a memfd given at start. A command then only writes its script and closes the pipe, so
+the join, which can wait about 10 ms on the kernel, happens while the agent thinks.
 """
 
 import atexit
-import errno
+import contextlib
 import functools
 import os
 import re
 import secrets
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -28,10 +35,9 @@ from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import HOME, WORKSPACE, Mounts, Output, cgroups, keyring, seccomp
 from synthml.envs.sandbox.files import copy_out, give_writable_to, remove_tree
 from synthml.envs.sandbox.limits import Limits
-from synthml.envs.sandbox.process import kill_groups, run_process
+from synthml.envs.sandbox.process import Started, kill_groups, start_process
 from synthml.envs.sandbox.shell import (
     STARTED,
-    TOO_LONG,
     ShellState,
     read_file,
     script,
@@ -48,12 +54,40 @@ MASKED_PROC = ("keys", "key-users", "kcore", "kallsyms", "timer_list", "sched_de
 """Files of /proc that show host kernel state (Docker masks the same): bound to /dev/null."""
 LAUNCH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 """bubblewrap's own environment: its pid 1 keeps it, readable from inside as /proc/1/environ."""
+BOOT = 'IFS= read -r -d "" __synthml_script </proc/self/fd/{fd}; exec {fd}<&-; eval "$__synthml_script"'
+"""The shell's argument: read the command's script from the memfd it was started with, then run it."""
 ETC = ("alternatives", "ca-certificates", "ca-certificates.conf", "debian_version", "fonts", "gai.conf",
        "host.conf", "hosts", "inputrc", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias",
        "localtime", "magic", "magic.mime", "mime.types", "nsswitch.conf", "os-release", "protocols", "python3",
        "python3.11", "python3.12", "python3.13", "services", "shells", "ssl", "terminfo", "timezone", "xml")
 """What of /etc programs need (copied once per process by shown_etc); the rest (pip.conf with index
 tokens, ssh keys, ...) stays unseen."""
+
+
+@dataclass
+class _Launch:
+    """A command's process, started and waiting for its script (or started with it, for stdin)."""
+
+    started: Started
+    script_fd: int
+    """A memfd the shell reads its script from once `go_fd` closes."""
+    go_fd: int
+    """The write end of the pipe bwrap reads its last options from: closing it lets the command run."""
+    state_fd: int
+    """The shell-state pipe's number inside the command."""
+
+    def go(self, text: str) -> None:
+        os.pwrite(self.script_fd, text.encode(), 0)
+        self.close_fds()
+
+    def close_fds(self) -> None:
+        for fd in (self.script_fd, self.go_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def abandon(self) -> None:
+        self.close_fds()
+        self.started.release()
 
 
 class BwrapConfig(BaseModel):
@@ -78,13 +112,13 @@ class BwrapSandbox:
         self._state = ShellState()
         self._env = sandbox_env(mounts.runtime, config.limits.thread_env() | mounts.env)
         self._ulimit = config.limits.ulimit(processes=self.root_mode or _nproc_counts_per_namespace())
-        self._closed, self._running, self.cgroup = False, set(), None
+        self._closed, self._running, self.cgroup, self._next = False, set(), None, None
         seccomp.filter_program()  # a missing libseccomp is told now, not at the first command
         self.scratch = Path(tempfile.mkdtemp(prefix="synthml-bwrap-"))
         try:
             self._prepare_scratch()
             if self.root_mode and cgroups.available():
-                self.cgroup = cgroups.SandboxCgroup(config.limits.sandbox_memory_mb << 20, config.limits.processes)
+                self.cgroup = cgroups.SandboxCgroup(config.limits.sandbox_memory_mb << 20)
             launcher = [*(self.cgroup.launcher() if self.cgroup else []), *keyring.launcher(), binary]
             self._argv = [*launcher, *self._namespace_args(), *self._mount_args(), *self._env_args(),
                           *self._user_args(), "/bin/bash", "--noprofile", "--norc", "-c"]
@@ -117,6 +151,8 @@ class BwrapSandbox:
         if not self._closed:
             self._closed = True
             kill_groups(self._running)
+            if self._next is not None:
+                self._next.abandon()
             if self.cgroup:
                 self.cgroup.close()
             remove_tree(self.scratch)
@@ -135,29 +171,17 @@ class BwrapSandbox:
         if self._closed:
             raise SandboxError("this sandbox is closed; reset the env to get a new one")
         limits = self.config.limits
-
-        filter_fd = seccomp.filter_fd()
-
-        def argv(fds: tuple[int, ...]) -> list[str]:
-            at = self._seccomp_at
-            return [*self._argv[:at], "--seccomp", str(filter_fd), *self._argv[at:],
-                    script(command, self._state, self._env, state_fd=fds[0], preamble=self._ulimit)]
-
         refusal = too_long(command, self._state)
         if refusal:
-            os.close(filter_fd)
             return refusal
+        launch = self._take_launch() if stdin_fd is None else self._launch(stdin_fd)
         kills = self.cgroup.oom_kills() if self.cgroup else 0
-        try:
-            done = run_process(argv, timeout=timeout, stdin_fd=stdin_fd, side_pipes=1, env=LAUNCH_ENV,
-                               passed_fds=(filter_fd,), running=self._running, kept=limits.output_kept_bytes,
-                               kill_bytes=limits.output_kill_bytes)
-        except OSError as e:
-            if e.errno == errno.E2BIG:  # the environment or state outgrew the kernel's limit after all
-                return TOO_LONG
-            raise SandboxError(f"could not start bubblewrap: {e}") from e
-        finally:
-            os.close(filter_fd)
+        launch.go("unset __synthml_script\n" + script(command, self._state, self._env, state_fd=launch.state_fd,
+                                                        preamble=self._ulimit))
+        done = launch.started.finish(timeout=timeout, kept=limits.output_kept_bytes,
+                                     kill_bytes=limits.output_kill_bytes)
+        if stdin_fd is None:
+            self._start_next()
         (state,) = done.side.values()
         if not state.startswith(STARTED) and not done.timed_out:
             raise SandboxError(f"bubblewrap could not start the sandbox (exit {done.exit_code}): "
@@ -170,6 +194,37 @@ class BwrapSandbox:
             note += (f"\n[a process was killed: the sandbox's processes together used all of its "
                      f"{limits.sandbox_memory_mb} MiB of memory]")
         return Output(keyring.strip_announcement(done.output) + note, done.exit_code, done.timed_out)
+
+    def _start_next(self) -> None:
+        if self._closed:
+            return
+        self._next = self._launch(None)
+        if self._closed:  # closed by another thread meanwhile
+            self._next.abandon()
+
+    def _take_launch(self) -> _Launch:
+        launch, self._next = self._next, None
+        return launch if launch is not None else self._launch(None)
+
+    def _launch(self, stdin_fd: int | None) -> _Launch:
+        """Start a command's launcher; it waits until `_Launch.go` gives it its script."""
+        script_fd, filter_fd = os.memfd_create("synthml-script"), seccomp.filter_fd()
+        go_read, go_write = os.pipe()
+        try:
+            at = self._seccomp_at
+            bwrap_options = ["--args", str(go_read), "--seccomp", str(filter_fd)]
+            started = start_process(
+                lambda fds: [*self._argv[:at], *bwrap_options, *self._argv[at:], BOOT.format(fd=script_fd)],
+                stdin_fd=stdin_fd, side_pipes=1, env=LAUNCH_ENV, passed_fds=(go_read, filter_fd, script_fd),
+                running=self._running)
+        except OSError as e:
+            for fd in (script_fd, go_write):
+                os.close(fd)
+            raise SandboxError(f"could not start bubblewrap: {e}") from e
+        finally:
+            os.close(go_read)
+            os.close(filter_fd)
+        return _Launch(started, script_fd, go_write, next(iter(started.side_reads)))
 
     def _namespace_args(self) -> list[str]:
         args = ["--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",

@@ -8,8 +8,8 @@ class Limits(BaseModel):
 
     memory_mb: int = Field(8192, gt=0, description="Address space per process (RLIMIT_AS), MiB.")
     cpu_seconds: int = Field(7200, gt=0, description="CPU time per process (RLIMIT_CPU), seconds.")
-    processes: int = Field(512, gt=0, description="Processes of the sandbox user (RLIMIT_NPROC), and of the whole "
-                           "sandbox (its pids cgroup, as root).")
+    processes: int = Field(512, gt=0, description="Processes of the sandbox user (RLIMIT_NPROC): of the whole "
+                           "sandbox as root (a uid of its own) or in a user namespace of its own.")
     sandbox_memory_mb: int = Field(16384, gt=0, description="Memory of the whole sandbox: all its processes and "
                                    "the files they keep in tmpfs (its memory cgroup, as root), MiB.")
     file_mb: int = Field(4096, gt=0, description="Largest file a process may write (RLIMIT_FSIZE), MiB.")

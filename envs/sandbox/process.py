@@ -30,33 +30,60 @@ class Finished:
     """What the process wrote to each side pipe, by the pipe's write descriptor (e.g. the shell state)."""
 
 
-def run_process(argv: Callable[[tuple[int, ...]], list[str]], *, timeout: float, stdin_fd: int | None,
-                side_pipes: int, kept: int, kill_bytes: int, env: dict[str, str] | None = None,
-                passed_fds: tuple[int, ...] = (), running: set[int] | None = None) -> Finished:
-    """Run `argv(fds)` where `fds` are the write ends of `side_pipes` pipes, read into `Finished.side`;
+@dataclass
+class Started:
+    """A process started by `start_process`, whose output is not collected yet."""
+
+    proc: subprocess.Popen
+    side_reads: dict[int, int]
+    """The read end of each side pipe, by the write descriptor's number in the process."""
+    running: set[int] | None
+    released: bool = False
+
+    def finish(self, *, timeout: float, kept: int, kill_bytes: int) -> Finished:
+        """Collect its output until it ends, `timeout` seconds pass or it writes too much; then kill its group."""
+        try:
+            return _collect(self.proc, self.side_reads, time.monotonic() + timeout, kept, kill_bytes)
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Kill its process group and close the pipes; idempotent."""
+        if not self.released:
+            self.released = True
+            if self.running is not None:
+                self.running.discard(self.proc.pid)
+            _kill(self.proc)
+            for read_end in self.side_reads.values():
+                os.close(read_end)
+
+
+def start_process(argv: Callable[[tuple[int, ...]], list[str]], *, stdin_fd: int | None, side_pipes: int,
+                  env: dict[str, str] | None = None, passed_fds: tuple[int, ...] = (),
+                  running: set[int] | None = None) -> Started:
+    """Start `argv(fds)` where `fds` are the write ends of `side_pipes` pipes (read into `Finished.side`);
     `env` is the process's whole environment (None: the host's), `passed_fds` stay open in it, and its
-    process group is in `running` while it runs (for `kill_groups` from another thread).
+    process group is in `running` until it is released (for `kill_groups` from another thread).
 
     No preexec function: it would force a full fork instead of vfork (about 5 ms a command)."""
     pipes = [os.pipe() for _ in range(side_pipes)]
     write_ends = tuple(w for _, w in pipes)
-    proc = subprocess.Popen(
-        argv(write_ends), stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        pass_fds=(*write_ends, *passed_fds), close_fds=True, env=env,
-    )
-    for write_end in write_ends:
-        os.close(write_end)
-    if running is not None:
-        running.add(proc.pid)
     try:
-        return _collect(proc, {w: r for r, w in pipes}, time.monotonic() + timeout, kept, kill_bytes)
-    finally:
-        if running is not None:
-            running.discard(proc.pid)
-        _kill(proc)
+        proc = subprocess.Popen(
+            argv(write_ends), stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            pass_fds=(*write_ends, *passed_fds), close_fds=True, env=env,
+        )
+    except BaseException:
         for read_end, _ in pipes:
             os.close(read_end)
+        raise
+    finally:
+        for write_end in write_ends:
+            os.close(write_end)
+    if running is not None:
+        running.add(proc.pid)
+    return Started(proc, {w: r for r, w in pipes}, running)
 
 
 def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float, kept: int,

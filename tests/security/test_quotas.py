@@ -1,7 +1,11 @@
-"""Whole-sandbox quotas: memory and processes of all a sandbox's processes together (a cgroup, as root), the
-bytes and files it may write on the host (a file system of its own, as root), and the size of every
-RAM-backed folder, evaluation and preparation sandboxes included."""
+"""Whole-sandbox quotas: the memory of all a sandbox's processes together (a cgroup, as root), their number
+(RLIMIT_NPROC on a uid or user namespace of the sandbox's own), the bytes and files it may write on the
+host (a file system of its own, as root), and the size of every RAM-backed folder, evaluation and
+preparation sandboxes included."""
 
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -12,8 +16,8 @@ from synthml.envs.sandbox import Mounts, cgroups, disk
 from synthml.envs.sandbox.config import make_sandbox
 from tests.security.helpers import TASK, assert_alive, run
 
-needs_cgroups = pytest.mark.skipif(not cgroups.available(), reason="whole-sandbox quotas need root and cgroup v1 "
-                                   "memory and pids hierarchies; elsewhere only per-process rlimits apply")
+needs_cgroups = pytest.mark.skipif(not cgroups.available(), reason="whole-sandbox quotas need root and a cgroup v1 "
+                                   "memory hierarchy; elsewhere only per-process rlimits apply")
 LIMITS = {"memory_mb": 1024, "sandbox_memory_mb": 512, "processes": 64, "shm_mb": 1024}
 
 
@@ -47,7 +51,6 @@ def test_memory_is_bounded_for_the_sandbox_as_a_whole(quota, case):
     assert_alive(quota)
 
 
-@needs_cgroups
 def test_processes_are_bounded_for_the_sandbox_as_a_whole(quota):
     out = run(quota, "for i in $(seq 100); do sleep 3 & done 2>&1 | sort -u | head -3; echo started=$(jobs -p | wc -l)")
     assert "fork" in out and "Resource temporarily unavailable" in out, out
@@ -122,3 +125,19 @@ def test_what_a_sandbox_writes_on_the_host_is_bounded(disk_env, case):
     image = disk_env.unwrapped._session.disk.image
     assert image.stat().st_blocks * 512 <= (64 << 20) + (8 << 20)  # the sparse image holds what was written
     assert_alive(disk_env)
+
+
+@needs_disk
+def test_a_killed_process_leaves_no_mounted_disk_behind(tmp_path):
+    """A rollout worker killed mid-episode cannot close its disk; the next process's first check removes it."""
+    folder = tmp_path / "box"
+    made = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                             "from synthml.envs.sandbox.disk import BoundedFolder; "
+                             f"BoundedFolder(Path({str(folder)!r}), 64, 1000); print('made', flush=True); "
+                             "time.sleep(600)"], stdout=subprocess.PIPE, text=True)
+    assert made.stdout.readline() == "made\n" and os.path.ismount(folder)
+    image = next(tmp_path.glob("box.*.synthml.img"))
+    made.kill()
+    made.wait()
+    disk._remove_orphans()
+    assert not os.path.ismount(folder) and not image.exists()
