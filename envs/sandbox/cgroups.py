@@ -87,6 +87,7 @@ class SandboxCgroup:
 
 _POOL: list[Path] = []
 _POOL_LOCK = threading.Lock()
+os.register_at_fork(after_in_child=_POOL.clear)  # a forked worker makes its own groups, never shares its parent's
 
 
 def _new_group() -> Path:
