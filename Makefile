@@ -28,7 +28,8 @@ install: system $(BIN)/synthml
 system:
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "SynthML needs Python >= 3.11; run make PY=python3.11 (or newer)"; exit 1; }
-	@command -v bwrap >/dev/null && command -v keyctl >/dev/null || { $(SUDO) apt-get update -qq && $(APT) bubblewrap keyutils; }
+	@command -v bwrap >/dev/null && command -v keyctl >/dev/null && PATH="$$PATH:/usr/sbin:/sbin" command -v mkfs.ext4 >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(APT) bubblewrap keyutils e2fsprogs; }
 	@$(PY) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update -qq && $(APT) python3-venv; }
 
 $(BIN)/synthml: pyproject.toml
