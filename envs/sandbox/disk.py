@@ -83,11 +83,14 @@ def _remove_orphans() -> None:
     """Loop-mounted images of ours whose making process is gone: unmounted and deleted."""
     mounts = _mount_points()
     for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
-        image = Path(backing.read_text().strip().removesuffix(" (deleted)"))
+        try:  # a loop device may be let go of while we look
+            image = Path(backing.read_text().strip().removesuffix(" (deleted)"))
+            device = (backing.parent.parent / "dev").read_text().strip()
+        except OSError:
+            continue
         owner = image.name.removesuffix(IMAGE_SUFFIX).rpartition(".")[2]
         if not image.name.endswith(IMAGE_SUFFIX) or not owner.isdigit() or Path(f"/proc/{owner}").exists():
             continue
-        device = (backing.parent.parent / "dev").read_text().strip()
         for point in mounts.get(device, []):
             with contextlib.suppress(SandboxError):
                 _run(["umount", "--lazy", point])
