@@ -125,7 +125,7 @@ class BwrapSandbox:
         except BaseException:
             self.close()
             raise
-        self._seccomp_at = len(launcher)  # where `--seccomp FD` goes: among bwrap's options
+        self._options_at = len(launcher)  # where per-command options (--args, --seccomp) go among bwrap's
 
     def run(self, command: str, timeout: float) -> Output:
         return self._exec(command, timeout)
@@ -211,7 +211,7 @@ class BwrapSandbox:
         script_fd, filter_fd = os.memfd_create("synthml-script"), seccomp.filter_fd()
         go_read, go_write = os.pipe()
         try:
-            at = self._seccomp_at
+            at = self._options_at
             bwrap_options = ["--args", str(go_read), "--seccomp", str(filter_fd)]
             started = start_process(
                 lambda fds: [*self._argv[:at], *bwrap_options, *self._argv[at:], BOOT.format(fd=script_fd)],

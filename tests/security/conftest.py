@@ -14,14 +14,12 @@ import threading
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from tests.security.helpers import CANARY, TASK, TOKEN, run, session_dir
+from tests.security.helpers import CANARY, TOKEN, module_env, run, session_dir
 
 
 @pytest.fixture(scope="module")
 def shared(runtime):
-    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=3)
-    yield env
-    env.close()
+    yield from module_env(command_timeout=3)
 
 
 @pytest.fixture
@@ -33,10 +31,7 @@ def fresh(shared):
 
 @pytest.fixture(scope="module")
 def limited(runtime):
-    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=3,
-                     sandbox={"type": "bwrap", "limits": {"memory_mb": 2048, "file_mb": 64}})
-    yield env
-    env.close()
+    yield from module_env(command_timeout=3, sandbox={"type": "bwrap", "limits": {"memory_mb": 2048, "file_mb": 64}})
 
 
 @pytest.fixture

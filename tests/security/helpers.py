@@ -5,6 +5,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from synthml.envs.env import SynthMLEnv, sample_bank
@@ -16,6 +17,13 @@ CANARY = "SYNTHML-CANARY-" + "b7e2c94f1a"
 """Put in the hidden labels; fixed, so the canary task's pristine workspace is built once."""
 PATTERN = f"printf %s {CANARY[:9]} {CANARY[9:]} > /dev/shm/pat"
 """Writes the canary to a pattern file without ever spelling it in a command line (/proc shows those)."""
+
+
+def module_env(**options) -> Iterator[SynthMLEnv]:
+    """A module fixture's body: the sample task's env with `options` (100 steps unless said), closed after."""
+    env = SynthMLEnv(task=TASK, **{"max_steps": 100, **options})
+    yield env
+    env.close()
 
 
 def run(env: SynthMLEnv, action: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv
-from tests.security.helpers import TASK, TOKEN, assert_alive, peak_rss_kib, run
+from tests.security.helpers import TASK, TOKEN, assert_alive, module_env, peak_rss_kib, run
 
 MARK = f"HOSTSIDE-{TOKEN}"
 """In every edit of these tests: a host `compile` of text holding it is a host parse of agent code."""
@@ -60,9 +60,7 @@ EDITS = {  # shell setup (None: a fresh notes.py), the action, what the observat
 
 @pytest.fixture(scope="module")
 def editor(runtime):
-    env = SynthMLEnv(task=TASK, max_steps=1000, command_timeout=30)
-    yield env
-    env.close()
+    yield from module_env(max_steps=1000, command_timeout=30)
 
 
 @pytest.fixture

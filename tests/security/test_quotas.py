@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from synthml.envs.env import SynthMLEnv
 from synthml.envs.sandbox import Mounts, cgroups, disk
 from synthml.envs.sandbox.config import make_sandbox
-from tests.security.helpers import TASK, assert_alive, run
+from tests.security.helpers import assert_alive, module_env, run
 
 needs_cgroups = pytest.mark.skipif(not cgroups.available(), reason="whole-sandbox quotas need root and a cgroup v1 "
                                    "memory hierarchy; elsewhere only per-process rlimits apply")
@@ -23,9 +22,7 @@ LIMITS = {"memory_mb": 1024, "sandbox_memory_mb": 512, "processes": 64, "shm_mb"
 
 @pytest.fixture(scope="module")
 def quota_env(runtime):
-    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=10, sandbox={"type": "bwrap", "limits": LIMITS})
-    yield env
-    env.close()
+    yield from module_env(command_timeout=10, sandbox={"type": "bwrap", "limits": LIMITS})
 
 
 @pytest.fixture
@@ -100,9 +97,7 @@ DISK_LIMITS = {"disk_mb": 64, "inodes": 2000, "file_mb": 1024}
 
 @pytest.fixture(scope="module")
 def disk_env(runtime):
-    env = SynthMLEnv(task=TASK, max_steps=100, command_timeout=20, sandbox={"type": "bwrap", "limits": DISK_LIMITS})
-    yield env
-    env.close()
+    yield from module_env(command_timeout=20, sandbox={"type": "bwrap", "limits": DISK_LIMITS})
 
 
 DISK = {  # each file stays under the 1 GiB file-size rlimit; together they pass the 64 MiB or 2,000 files
