@@ -137,10 +137,12 @@ def test_ctrl_c_lets_running_episodes_finish_and_a_rerun_plays_the_rest(ray_clus
     deadline = time.monotonic() + 120
     while not (shard.is_file() and shard.read_bytes().count(b"\n") >= 2) and time.monotonic() < deadline:
         time.sleep(0.05)
+    done_before = len(recorded(out))
     os.killpg(first.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole foreground group
     output, _ = first.communicate(timeout=120)
     assert first.returncode == 1 and "interrupted (Ctrl-C)" in output, output
-    assert 4 <= len(recorded(out)) < 6  # the two running when Ctrl-C came were let finish and recorded
+    # One or two were running (a worker may have been between episodes): they finished, nothing new started.
+    assert done_before + 1 <= len(recorded(out)) <= done_before + 2 < 6
     assert RolloutStore(out).attempts() == []
 
     second = subprocess.run(command, capture_output=True, text=True, timeout=300)
