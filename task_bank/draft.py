@@ -132,7 +132,7 @@ def dataset_yaml(draft: TaskDraft, columns: list[str]) -> dict:
     docs |= draft.dataset.columns | draft.column_docs
     lines = [f"- {c}: {docs.get(c, 'no description')}" for c in columns]
     return {"name": draft.dataset.id.rsplit("/", 1)[-1].replace("_", "-"),
-            "description": _tidy(draft.dataset.about.strip() + "\n\nColumns:\n" + "\n".join(lines)),
+            "description": tidy(draft.dataset.about.strip() + "\n\nColumns:\n" + "\n".join(lines)),
             "data_path": "data", "is_local": True,
             "train_split": {"name": "train", "file_regex": "train.csv"},
             "valid_split": {"name": "validation", "file_regex": "validation.csv"},
@@ -160,14 +160,20 @@ def task_yaml(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) ->
 
 
 def provenance(draft: TaskDraft) -> dict:
-    entry = draft.dataset
-    package = PACKAGES.get(entry.source, entry.source)
-    model = {"model": draft.model} if draft.model else {}
-    return {"generator": draft.generator or f"procedural/{draft.family}", "topic": draft.topic, **model,
-            "dataset": {"id": entry.id, "source": f"{package} {entry.loader}",
-                        "revision": f"{package} {_version(package)}", "sha256": entry.sha256,
-                        "license": entry.license},
-            "knobs": draft.knobs, "created_at": datetime.now(UTC).replace(microsecond=0).isoformat()}
+    return provenance_of(generator=draft.generator or f"procedural/{draft.family}", topic=draft.topic,
+                         dataset=draft.dataset, knobs=draft.knobs, model=draft.model)
+
+
+def provenance_of(*, generator: str, topic: str, dataset: DatasetEntry | None, knobs: dict,
+                  model: str | None = None) -> dict:
+    """A task's provenance: what wrote it, for which topic, from which catalog dataset (pinned), with which knobs."""
+    fields: dict[str, Any] = {"generator": generator, "topic": topic, **({"model": model} if model else {})}
+    if dataset is not None:
+        package = PACKAGES.get(dataset.source, dataset.source)
+        fields["dataset"] = {"id": dataset.id, "source": f"{package} {dataset.loader}",
+                             "revision": f"{package} {_version(package)}", "sha256": dataset.sha256,
+                             "license": dataset.license}
+    return {**fields, "knobs": knobs, "created_at": datetime.now(UTC).replace(microsecond=0).isoformat()}
 
 
 def _version(package: str) -> str:
@@ -186,7 +192,7 @@ def description(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) 
     parts = [draft.intro, *draft.notes,
              f"This task uses the following dataset(s):\n{{dataset_docs}}\nYour workspace holds:\n{files}",
              goal, _submission_format(draft)]
-    return _tidy("\n\n".join(p.strip() for p in parts if p.strip()))
+    return tidy("\n\n".join(p.strip() for p in parts if p.strip()))
 
 
 def _workspace_lines(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) -> list[str]:
@@ -219,6 +225,6 @@ def _submission_format(draft: TaskDraft) -> str:
             "test labels and ends the episode.")
 
 
-def _tidy(text: str) -> str:
+def tidy(text: str) -> str:
     """No trailing blanks on any line: YAML can then keep the text as a readable literal block."""
     return re.sub(r"[ \t]+$", "", text.expandtabs(4), flags=re.M)

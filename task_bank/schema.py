@@ -103,5 +103,18 @@ class TaskConfig(Schema):
         None, description="A stronger solution by the task's author, never shown to the agent; the validator "
         "runs it to measure headroom over the baseline."
     )
+    trivial_solution: str | None = Field(
+        None, description="The ladder's bottom rung (a constant, a random policy), never shown to the agent."
+    )
+    default_solution: str | None = Field(
+        None, description="A fixed cheap default a practitioner would try first (gradient boosting, TF-IDF + "
+        "linear, seasonal naive, a textbook heuristic), never shown; the reference must beat it."
+    )
+    reference_scores: list[dict[str, float]] = Field(
+        [], description="Reference solution metrics on the submit split (the gap the bounded reward divides by)."
+    )
+    reference_validation_scores: list[dict[str, float]] = Field(
+        [], description="Reference solution metrics on the validation split."
+    )
     provenance: Provenance | None = Field(None, description="Who wrote the task, from which data.")
 
