@@ -150,12 +150,14 @@ class SynthMLEnv(gym.Env[str, str]):
 
     def _reward(self) -> float:
         final = self._final.get(self.task.primary.name) if self._final else None
-        return episode_reward(final, self.task.baseline_score, self.task.primary.sign, self.reward_config)
+        return episode_reward(final, self.task.baseline_score, self.task.primary.sign, self.reward_config,
+                              self.task.reference_score)
 
     def _info(self) -> dict[str, Any]:
         task = self.task
         info = {"task_id": task.id, "task_version": task.version, "metric": task.primary.name,
                 "direction": task.primary.sign, "baseline_score": task.baseline_score,
+                "reference_score": task.reference_score,
                 "baseline_validation_score": task.baseline_validation_score, "exit_status": self._exit_status}
         if self._score is not None:
             info["score"] = dict(self._score)

@@ -62,6 +62,11 @@ class Task:
         return _primary_of(self.config.baseline_scores, self.primary.name)
 
     @property
+    def reference_score(self) -> float | None:
+        """The reference solution's primary score on the split `submit` uses (recorded by the validator)."""
+        return _primary_of(self.config.reference_scores, self.primary.name)
+
+    @property
     def baseline_validation_score(self) -> float | None:
         return _primary_of(self.config.baseline_validation_scores, self.primary.name)
 

@@ -137,10 +137,26 @@ def test_render_ansi_shows_the_last_step(runtime):
 
 @pytest.mark.parametrize(("score", "baseline", "sign", "kind", "expected"), [
     (0.9, 0.8, 1, "relative", 0.125), (50.0, 60.0, -1, "relative", 1 / 6), (0.9, 0.8, 1, "absolute", 0.1),
-    (None, 0.8, 1, "relative", -1.0), (2.0, None, -1, "relative", -2.0), (0.5, 0.0, 1, "relative", 0.5),
+    (None, 0.8, 1, "relative", -1.0), (0.5, None, -1, "relative", -0.5), (0.5, 0.0, 1, "relative", 0.5),
+    (3.0, 1.0, 1, "relative", 2.0), (0.0, 1.0, 1, "absolute", -1.0),  # clipped to the default bounds
 ])
 def test_reward_formula(score, baseline, sign, kind, expected):
     assert episode_reward(score, baseline, sign, RewardConfig(kind=kind)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("score", "baseline", "reference", "sign", "expected"), [
+    (0.85, 0.8, 0.9, 1, 0.5), (0.9, 0.8, 0.9, 1, 1.0), (40.0, 60.0, 50.0, -1, 2.0), (0.7, 0.8, 0.9, 1, -1.0),
+    (0.85, 0.8, None, 1, 0.0625),  # no measured gap: relative
+    (0.85, 0.8, 0.8, 1, 0.0625),  # a zero gap: relative
+])
+def test_normalized_reward_is_the_share_of_the_measured_gap_clipped(score, baseline, reference, sign, expected):
+    assert episode_reward(score, baseline, sign, RewardConfig(), reference) == pytest.approx(expected)
+
+
+def test_reward_bounds_can_be_lifted_and_must_be_ordered():
+    assert episode_reward(0.05, 0.01, 1, RewardConfig(kind="relative", bounds=None)) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="low < high"):
+        RewardConfig(bounds=(2, -1))
 
 
 def test_aci_reports_files_that_vanished_or_are_read_only(env):

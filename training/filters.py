@@ -76,12 +76,13 @@ def select(trajectories: Iterable[Trajectory], config: FilterConfig,
 
 
 def improvement(trajectory: Trajectory) -> float | None:
-    """The final test score's gain over the baseline's, in the metric's direction, as the env's reward measures
-    it (relative, absolute when the baseline is about 0); None if unscored or with no baseline."""
+    """The final test score's gain over the baseline's, in the metric's direction, as the env's reward
+    measures it with `relative` (absolute when the baseline is about 0), unbounded; None if unscored or with no
+    baseline."""
     final, baseline = (trajectory.final or {}).get(trajectory.metric), trajectory.baseline.get("test")
     if final is None or baseline is None or trajectory.direction is None:
         return None
-    return episode_reward(final, baseline, trajectory.direction, RewardConfig())
+    return episode_reward(final, baseline, trajectory.direction, RewardConfig(kind="relative", bounds=None))
 
 
 def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, seen: set,
