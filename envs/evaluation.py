@@ -45,6 +45,8 @@ class Evaluation:
     observation: str
     status: Literal["ok", "submission_not_found", "evaluation_error"]
     submission: str | None = None
+    instance_scores: tuple[float, ...] | None = None
+    """Per-instance scores, where the evaluator printed them (program tasks: see task_bank/program.py)."""
 
 
 def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict | SandboxConfig",
@@ -111,6 +113,20 @@ def parse_metrics(output: str) -> dict[str, float]:
                 raise ValueError(f"metric(s) {', '.join(bad)} are not finite numbers")
             return {k: float(v) for k, v in metrics.items()}
     raise ValueError("the evaluator printed no JSON line of metrics")
+
+
+def parse_instance_scores(output: str) -> tuple[float, ...] | None:
+    """The finite numbers of the last `{"instance_scores": [...]}` line, if any and well formed."""
+    for line in reversed(output.strip().splitlines()):
+        if line.startswith('{"instance_scores"'):
+            try:
+                scores = json.loads(line)["instance_scores"]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                return None
+            valid = isinstance(scores, list) and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                     and math.isfinite(v) for v in scores)
+            return tuple(map(float, scores)) if valid and scores else None
+    return None
 
 
 def _stage(task: Task, agent: Sandbox, view: Path, split: Split) -> list[str]:
@@ -232,7 +248,7 @@ def _result(task: Task, beside: Beside, submission: str) -> Evaluation:
     if task.primary.name not in metrics:
         return Evaluation(None, f"The evaluator's metrics lack the primary metric '{task.primary.name}': "
                           f"{metrics}", "evaluation_error", submission)
-    return Evaluation(metrics, "", "ok", submission)
+    return Evaluation(metrics, "", "ok", submission, parse_instance_scores(out.output))
 
 
 def _submission_tail(out: Output | None) -> str:
