@@ -8,7 +8,7 @@ time)."""
 
 import time
 
-SHARE, ROUNDS = 0.5, 2000
+SHARE, ROUNDS = 0.4, 2000
 
 
 def solve(instance):

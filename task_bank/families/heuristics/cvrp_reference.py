@@ -9,7 +9,7 @@ import math
 import random
 import time
 
-SHARE, RECREATE = 0.5, 40
+SHARE, RECREATE = 0.4, 40
 
 
 def solve(instance):
@@ -33,8 +33,8 @@ def solve(instance):
 def _local_search(routes, d, demand, capacity, deadline):
     while time.monotonic() < deadline:
         changed = any([_two_opt(r, d) for r in routes])
-        changed = _relocate(routes, d, demand, capacity) or changed
-        if not (_swap(routes, d, demand, capacity) or changed):
+        changed = _relocate(routes, d, demand, capacity, deadline) or changed
+        if not (_swap(routes, d, demand, capacity, deadline) or changed):
             break
     return [r for r in routes if r]
 
@@ -106,11 +106,13 @@ def _two_opt(route, d):
     return improved
 
 
-def _relocate(routes, d, demand, capacity):
+def _relocate(routes, d, demand, capacity, deadline):
     """Moves each customer to its cheapest place on any route with room, where that is shorter."""
     improved = False
     loads = [sum(demand[c] for c in r) for r in routes]
     for a, route in enumerate(routes):
+        if time.monotonic() > deadline:
+            break
         for c in list(route):
             k = route.index(c)
             before, after = ([0, *route])[k], ([*route, 0])[k + 1]
@@ -133,7 +135,7 @@ def _relocate(routes, d, demand, capacity):
     return improved
 
 
-def _swap(routes, d, demand, capacity):
+def _swap(routes, d, demand, capacity, deadline):
     """Exchanges two customers of different routes where both still fit and the total is shorter."""
     loads = [sum(demand[c] for c in r) for r in routes]
 
@@ -142,6 +144,8 @@ def _swap(routes, d, demand, capacity):
         return d[before][new] + d[new][after] - d[before][route[k]] - d[route[k]][after]
 
     for a in range(len(routes)):
+        if time.monotonic() > deadline:
+            break
         for b in range(a + 1, len(routes)):
             for i, x in enumerate(routes[a]):
                 for j, y in enumerate(routes[b]):

@@ -7,7 +7,7 @@ so that an idle machine gives the same answer every time)."""
 import random
 import time
 
-SHARE, FLIPS_PER_VARIABLE, NOISE = 0.5, 40, 0.3
+SHARE, FLIPS_PER_VARIABLE, NOISE = 0.4, 40, 0.3
 
 
 def solve(instance):

@@ -6,7 +6,7 @@ import math
 import random
 import time
 
-SHARE, KICKS = 0.5, 2
+SHARE, KICKS = 0.4, 2
 
 
 def solve(instance):
@@ -40,15 +40,17 @@ def _length(tour, d):
 
 def _improve(tour, d, deadline):
     """2-opt and or-opt moves, first improvement, until neither helps (or time is up)."""
-    while time.monotonic() < deadline and (_two_opt(tour, d) or _or_opt(tour, d)):
+    while time.monotonic() < deadline and (_two_opt(tour, d, deadline) or _or_opt(tour, d, deadline)):
         pass
     return tour
 
 
-def _two_opt(tour, d):
+def _two_opt(tour, d, deadline):
     """One pass; reverses tour[i + 1 : j + 1] wherever that shortens the tour. Whether it did."""
     n, improved = len(tour), False
     for i in range(n - 2):
+        if time.monotonic() > deadline:
+            break
         a, b = tour[i], tour[i + 1]
         for j in range(i + 2, n if i else n - 1):
             c, e = tour[j], tour[(j + 1) % n]
@@ -58,11 +60,14 @@ def _two_opt(tour, d):
     return improved
 
 
-def _or_opt(tour, d):
-    """One pass; moves a run of 1 to 3 cities (either way round) between two others where that is shorter."""
+def _or_opt(tour, d, deadline):
+    """Moves a run of 1 to 3 cities (either way round) between two others where that is shorter; whether
+    it found such a move."""
     n = len(tour)
     for size in (1, 2, 3):
         for i in range(n - size + 1):
+            if time.monotonic() > deadline:
+                return False
             run = tour[i:i + size]
             before, after = tour[i - 1], tour[(i + size) % n]
             if before in run or after in run:
