@@ -1,7 +1,9 @@
 """The training_program family: seeded drafts whose ladder is in order through the real sandbox, an episode
 that scores the baseline, and hostile submissions that score the worst without breaking the evaluation."""
 
+import contextlib
 import dataclasses
+import importlib.util
 import json
 import random
 import subprocess
@@ -12,7 +14,7 @@ import gymnasium as gym
 import pytest
 
 from synthml.envs.session import Session
-from synthml.task_bank.families.training_program import FAMILY, INSTANCES, metric_name
+from synthml.task_bank.families.training_program import FAMILY, HELD_OUT_ROWS, INSTANCES, TEMPLATES, metric_name
 from synthml.task_bank.program import RUNGS, TEST, VALIDATION, ProgramDraft, write_program_task
 from synthml.task_bank.task import load_task
 
@@ -46,15 +48,26 @@ def sandbox_scores(session: Session, submission: str, split: str) -> dict | None
     return evaluation.metrics
 
 
-@pytest.fixture
-def session(tmp_path, runtime, request):
-    task = load_task(write_program_task(request.param, tmp_path / request.param.task_id))
-    session = Session(task, "bwrap", runtime)
-    yield session
-    session.close()
+def load_evaluator():
+    spec = importlib.util.spec_from_file_location("training_program_evaluate", TEMPLATES / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def session_of(draft: ProgramDraft, folder: Path, runtime: Path):
+    """An episode's session (its bwrap sandbox) on the task the draft writes."""
+    session = Session(load_task(write_program_task(draft, folder)), "bwrap", runtime)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 def test_knobs_and_drafts_are_deterministic_and_json():
+    evaluator = load_evaluator()
+    assert evaluator.HELD_OUT_ROWS == HELD_OUT_ROWS
     for seed in range(20):
         knobs = FAMILY.sample_knobs(random.Random(seed), None)
         assert knobs == FAMILY.sample_knobs(random.Random(seed), None) == json.loads(json.dumps(knobs))
@@ -64,7 +77,7 @@ def test_knobs_and_drafts_are_deterministic_and_json():
         assert json.loads(json.dumps(first.test)) == first.test
         seeds = [i["seed"] for i in first.validation + first.test]
         assert len(set(seeds)) == len(seeds), "a test problem repeats a validation one"
-        assert first.metrics[0].name == metric_name(knobs)
+        assert first.metrics[0].name == evaluator.metric_of(first.test[0])  # the family's copy agrees
     other = FAMILY.build(None, None, knobs, 1234, "t")
     assert {i["seed"] for i in other.test}.isdisjoint(i["seed"] for i in first.test)
 
@@ -82,17 +95,14 @@ def test_the_written_task_hides_its_test_problems_and_ladder(tmp_path):
 
 @pytest.mark.parametrize("knobs, seed", [(CLASSIFICATION, 11), (REGRESSION, 12)], ids=["classification", "regression"])
 def test_the_ladder_is_in_order_in_the_sandbox(tmp_path, runtime, knobs, seed):
-    draft = draft_of(knobs, seed, instances=6)
-    task = load_task(write_program_task(draft, tmp_path / "task"))
-    session, metric = Session(task, "bwrap", runtime), metric_name(knobs)
-    try:
+    draft, metric = draft_of(knobs, seed, instances=6), metric_name(knobs)
+    with session_of(draft, tmp_path / "task", runtime) as session:
         for split in ("validation", "test"):
-            score = {rung: sandbox_scores(session, text, split)[metric]
-                     for rung, text in {"baseline": draft.baseline, **draft.ladder}.items()}
-            assert score["trivial"] < score["baseline"], (split, score)
-            assert score["default"] < score["reference"], (split, score)
-    finally:
-        session.close()
+            score = {rung: sandbox_scores(session, text, split) for rung, text in
+                     {"baseline": draft.baseline, **draft.ladder}.items()}
+            assert all(s["failures"] == 0 for s in score.values()), (split, score)
+            assert score["trivial"][metric] < score["baseline"][metric], (split, score)
+            assert score["default"][metric] < score["reference"][metric], (split, score)
 
 
 def test_an_episode_scores_the_baseline_as_plain_python_does(tmp_path, runtime):
@@ -143,11 +153,11 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("session", [draft_of(CLASSIFICATION, 31, instances=2)], indirect=True)
-def test_hostile_submissions_score_the_worst(session, tmp_path):
+def test_hostile_submissions_score_the_worst(tmp_path, runtime):
     draft = draft_of(CLASSIFICATION, 31, instances=2)
-    cheat = direct_scores(draft, CHEAT, "test", tmp_path)
+    cheat = direct_scores(draft, CHEAT, "test", tmp_path / "direct")
     assert cheat == {"accuracy": 1.0, "failures": 0}, "the cheat works where it can read the hidden problems"
-    for name, submission in HOSTILE.items():
-        assert sandbox_scores(session, submission, "test") == {"accuracy": 0.0, "failures": 2}, name
-    assert sandbox_scores(session, draft.ladder["trivial"], "test")["accuracy"] > 0.4  # the sandbox still works
+    with session_of(draft, tmp_path / "task", runtime) as session:
+        for name, submission in HOSTILE.items():
+            assert sandbox_scores(session, submission, "test") == {"accuracy": 0.0, "failures": 2}, name
+        assert sandbox_scores(session, draft.ladder["trivial"], "test")["failures"] == 0  # the sandbox still works

@@ -17,7 +17,7 @@ def fit(x, y, budget_s):
         error = sigmoid(x @ weights + bias) - y
         weights -= step * x.T @ error / len(y)
         bias -= step * error.mean()
-    return {"weights": weights.tolist(), "bias": bias}
+    return {"weights": weights.tolist(), "bias": float(bias)}
 
 
 def predict(params, x):

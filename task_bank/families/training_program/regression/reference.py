@@ -4,7 +4,7 @@ penalty chosen by generalised cross-validation; Huber reweighting against outlyi
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-threadpool_limits(1)  # the evaluation has one core: more BLAS threads would only wait on each other
+threadpool_limits(1)  # on a shared CPU, more BLAS threads would only wait on each other
 
 PENALTIES = 10.0 ** np.arange(-2, 4.5, 0.5)
 KNOTS = (-1.0, 0.0, 1.0)
