@@ -48,7 +48,7 @@ def sample_knobs(rng: random.Random, entry: None = None) -> dict[str, Any]:
     if game != "blotto":
         return {"game": game, "pool": common.pick(rng, POOLS[game]), "rounds": common.pick(rng, (40, 60, 80))}
     return {"game": game, "pool": common.pick(rng, POOLS["blotto"]), "rounds": common.pick(rng, (15, 20, 25)),
-            "battlefields": rng.randint(3, 7), "soldiers": common.pick(rng, (20, 30, 50)),
+            "battlefields": rng.randint(4, 7), "soldiers": common.pick(rng, (20, 30, 50)),
             "weights": common.pick(rng, ("equal", "varied"))}
 
 
