@@ -113,6 +113,20 @@ BLOTTO_HOSTILE = {
 }
 
 
+def test_one_overlong_match_is_forfeited_alone(tmp_path: Path, runtime: Path):
+    """A call past the match's budget that comes back within the grace forfeits its match only."""
+    slow_once = ("import time\n_calls = []\n\ndef play(history, setup):\n    _calls.append(1)\n"
+                 "    if len(_calls) == 1:\n        time.sleep(setup['seconds_per_match'] + 0.5)\n    return 0\n")
+    session = Session(load_task(_task(tmp_path, MATRIX)), "bwrap", runtime)
+    try:
+        session.sandbox.write_file("strategy.py", slow_once)
+        evaluation = session.evaluate("test")
+    finally:
+        session.close()
+    assert evaluation.metrics["forfeits"] == 1, evaluation.observation
+    assert evaluation.instance_scores[0] == 0 and sum(evaluation.instance_scores[1:]) > 0
+
+
 @pytest.mark.parametrize(("knobs", "strategies"), [(MATRIX, HOSTILE), (BLOTTO, BLOTTO_HOSTILE)],
                          ids=["matrix", "blotto"])
 def test_hostile_strategies_forfeit_every_match(tmp_path: Path, knobs: dict, strategies: dict, runtime: Path):

@@ -145,6 +145,21 @@ INFEASIBLE = {
 }
 
 
+def test_one_late_answer_costs_its_instance_only(tmp_path: Path, runtime: Path):
+    """A call that overruns its limit but comes back within the grace fails alone; the next calls count."""
+    late_once = ("import time\n_calls = []\n\ndef solve(instance):\n    _calls.append(1)\n"
+                 "    if len(_calls) == 1:\n        time.sleep(instance['time_limit'] * 2)\n"
+                 "    return list(range(len(instance['points'])))\n")
+    session = Session(load_task(_task(tmp_path, KNOBS["tsp"])), "bwrap", runtime)
+    try:
+        session.sandbox.write_file("solver.py", late_once)
+        evaluation = session.evaluate("test")
+    finally:
+        session.close()
+    assert evaluation.metrics["failures"] == 1, evaluation.observation
+    assert evaluation.instance_scores[0] == 0 and min(evaluation.instance_scores[1:]) > 0
+
+
 def test_hostile_solvers_score_zero(tmp_path: Path, runtime: Path):
     cases = [("tsp", name, text) for name, text in HOSTILE.items()]
     cases += [(problem, "infeasible", text) for problem, text in INFEASIBLE.items()]

@@ -235,7 +235,8 @@ def _notes(kind: str, setup: dict) -> tuple[str, ...]:
             "rounds). game.py holds the rules, the opponents' code and `play_match`, to try your strategy "
             "against the validation opponents yourself.",
             f"RULES: an illegal move, an exception, or a match that takes more than {setup['seconds_per_match']:g} s "
-            "of your code's time forfeits the match (it scores 0). Matches are played one after another in one "
+            "of your code's time forfeits the match (it scores 0); a call still running a second past that is "
+            "abandoned, and every later match is forfeited too. Matches are played one after another in one "
             "process of yours, so module-level state persists between calls; a new match starts with an empty "
             "history.")
 

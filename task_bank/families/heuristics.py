@@ -164,9 +164,9 @@ def _notes(problem: str, knobs: dict[str, Any]) -> tuple[str, ...]:
             "the instance's name and its bound are left out) and returns the answer as plain data. problem.py "
             "holds the rules: `problem.score(instance, answer)` scores an answer as the evaluator does.",
             f"RULES: each call is timed; an answer after {knobs['time_limit']:g} s, an exception, or an infeasible "
-            "or malformed answer scores 0 for that instance (a call still running at its limit is abandoned, "
-            "and every later instance scores 0 too). Instances are solved one after another in one process of "
-            "yours.")
+            "or malformed answer scores 0 for that instance (a call still running a second past its limit is "
+            "abandoned, and every later instance scores 0 too). Instances are solved one after another in one "
+            "process of yours.")
 
 
 FAMILY = Family("heuristics", (), sample_knobs, build,

@@ -5,7 +5,8 @@
 Prints {"instance_scores": [...]} (one score each, 0 to 1: a lower bound over the answer's objective,
 or as problem.py says), then the metrics as the last line. An instance scores 0 when `solve` raises,
 returns an infeasible or malformed answer, or answers after the instance's time limit (its
-"time_limit", seconds); a call still running then is abandoned, so every later instance scores 0 too.
+"time_limit", seconds); a call still running GRACE seconds later is abandoned, and every later instance
+scores 0 too.
 """
 
 import argparse
@@ -21,6 +22,8 @@ import problem
 
 SPLITS = {"validation": "data/validation.json", "test": "hidden/test.json"}
 SECONDS_TO_LOAD = 5.0
+GRACE = 1.0
+"""Seconds a late call is still waited for (its instance fails, but the next one can be asked)."""
 HIDDEN_KEYS = ("name", "bound")
 """What the solver is not given: the instance's name and its bound (what the score is relative to)."""
 
@@ -52,7 +55,10 @@ class Submission:
         try:
             error, value = self.replies.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            self.stuck = True
+            try:
+                self.replies.get(timeout=GRACE)
+            except queue.Empty:
+                self.stuck = True
             raise Overrun("past the time limit") from None
         if error is not None:
             raise error
