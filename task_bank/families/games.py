@@ -55,16 +55,14 @@ def sample_knobs(rng: random.Random, entry: None = None) -> dict[str, Any]:
 def build(entry: None, table: None, knobs: dict[str, Any], seed: int, task_id: str) -> ProgramDraft:
     rng = random.Random(seed)
     setup = _blotto_setup(rng, knobs) if knobs["game"] == "blotto" else _matrix_setup(rng, knobs)
-    sample = _blotto_opponent if knobs["game"] == "blotto" else _matrix_opponent
-    kinds = _kinds(knobs, setup)
-    validation, test = ([sample(rng, common.pick(rng, kinds), setup) for _ in range(n)]
-                        for n in (VALIDATION_OPPONENTS, TEST_OPPONENTS))
+    validation = _opponents(rng, knobs, setup, "v", VALIDATION_OPPONENTS)
+    test = _opponents(rng, knobs, setup, "t", TEST_OPPONENTS)
     kind = "blotto" if knobs["game"] == "blotto" else "matrix"
     return ProgramDraft(
         task_id=task_id, name=f"Repeated {_title(knobs)}: a strategy against unseen opponents", intro=_intro(knobs),
         family=FAMILY.name, topic=_topic(knobs), submission="strategy.py", baseline=_read(f"{kind}_baseline.py"),
         baseline_summary=_baseline_summary(knobs["game"]), evaluator=_read("evaluate.py"),
-        validation=_named(validation, "v"), test=_named(test, "t"),
+        validation=validation, test=test,
         ladder={rung: _read(f"{kind}_{rung}.py") for rung in ("trivial", "default", "reference")},
         metrics=(Metric(name="score", direction="max"), Metric(name="forfeits", direction="min")),
         knobs=knobs, notes=_notes(kind, setup),
@@ -76,13 +74,11 @@ def _read(name: str) -> str:
     return (TEMPLATES / name).read_text()
 
 
-def _named(opponents: list[dict], prefix: str) -> list[dict]:
-    return [{"name": f"{prefix}{n}", **spec} for n, spec in enumerate(opponents)]
-
-
-def _kinds(knobs: dict[str, Any], setup: dict) -> tuple[str, ...]:
+def _opponents(rng: random.Random, knobs: dict[str, Any], setup: dict, prefix: str, count: int) -> list[dict]:
+    sample = _blotto_opponent if knobs["game"] == "blotto" else _matrix_opponent
     kinds = (BLOTTO_KINDS if knobs["game"] == "blotto" else KINDS)[knobs["pool"]]
-    return tuple(k for k in kinds if k != "grim" or "nice" in setup)  # grim needs a nice and a nasty action
+    kinds = tuple(k for k in kinds if k != "grim" or "nice" in setup)  # grim needs a nice and a nasty action
+    return [{"name": f"{prefix}{i}", **sample(rng, common.pick(rng, kinds), setup)} for i in range(count)]
 
 
 # --- matrix games ---

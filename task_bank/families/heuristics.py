@@ -41,11 +41,8 @@ def sample_knobs(rng: random.Random, entry: None = None) -> dict[str, Any]:
 
 def build(entry: None, table: None, knobs: dict[str, Any], seed: int, task_id: str) -> ProgramDraft:
     rng, problem = random.Random(seed), knobs["problem"]
-    low, high = SIZES[problem][knobs["size"]]
-    make = {"tsp": _tsp, "cvrp": _cvrp, "bin_packing": _bin_packing, "max_sat": _max_sat}[problem]
-    validation, test = ([{"name": f"{prefix}{i}", **make(rng, rng.randint(low, high), knobs["distribution"]),
-                          "time_limit": knobs["time_limit"]} for i in range(n)]
-                        for prefix, n in (("v", VALIDATION_INSTANCES), ("t", TEST_INSTANCES)))
+    validation = _instances(rng, knobs, "v", VALIDATION_INSTANCES)
+    test = _instances(rng, knobs, "t", TEST_INSTANCES)
     return ProgramDraft(
         task_id=task_id, name=f"{_TITLES[problem]}: a fast heuristic", intro=_intro(knobs), family=FAMILY.name,
         topic=f"Heuristic search for {_TITLES[problem].lower()} under a time limit.", submission="solver.py",
@@ -62,6 +59,13 @@ def _read(name: str) -> str:
 
 
 # --- instances, each with its bound ---
+
+def _instances(rng: random.Random, knobs: dict[str, Any], prefix: str, count: int) -> list[dict]:
+    make = {"tsp": _tsp, "cvrp": _cvrp, "bin_packing": _bin_packing, "max_sat": _max_sat}[knobs["problem"]]
+    low, high = SIZES[knobs["problem"]][knobs["size"]]
+    return [{"name": f"{prefix}{i}", **make(rng, rng.randint(low, high), knobs["distribution"]),
+             "time_limit": knobs["time_limit"]} for i in range(count)]
+
 
 def _points(rng: random.Random, n: int, distribution: str) -> list[list[int]]:
     if distribution == "uniform":
