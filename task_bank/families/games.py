@@ -224,12 +224,14 @@ def _notes(kind: str, setup: dict) -> tuple[str, ...]:
     if kind == "blotto":
         move = (f"`play(history, setup)` returns your allocation: a list of {setup['battlefields']} non-negative "
                 f"ints summing to at most {setup['soldiers']}")
+        fields = "battlefields, soldiers, weights and number of rounds"
     else:
         move = f"`play(history, setup)` returns the index of your action ({', '.join(setup['actions'])})"
+        fields = "actions, your payoffs and the opponent's, and number of rounds"
     return (f"INTERFACE: {move}. `history` holds [yours, theirs] for each earlier round of the current match "
-            "(empty at a match's start); `setup` is game.json (the game's payoffs, weights and number of "
-            "rounds). game.py holds the rules, the opponents' code and `play_match`, to try your strategy "
-            "against the validation opponents yourself.",
+            f"(empty at a match's start); `setup` is game.json (the game's {fields}). game.py holds the rules, "
+            "the opponents' code and `play_match`, to try your strategy against the validation opponents "
+            "yourself.",
             f"RULES: an illegal move, an exception, or a match that takes more than {setup['seconds_per_match']:g} s "
             "of your code's time forfeits the match (it scores 0); a call still running a second past that is "
             "abandoned, and every later match is forfeited too. Matches are played one after another in one "
