@@ -46,7 +46,8 @@ SECONDS_PER_MATCH = 2.0
 def sample_knobs(rng: random.Random, entry: None = None) -> dict[str, Any]:
     game = common.pick(rng, GAMES)
     if game != "blotto":
-        return {"game": game, "pool": common.pick(rng, POOLS[game]), "rounds": common.pick(rng, (40, 60, 80))}
+        rounds = (40, 60) if game == "rock_paper_scissors" else (40, 60, 80)  # three actions: slower to play
+        return {"game": game, "pool": common.pick(rng, POOLS[game]), "rounds": common.pick(rng, rounds)}
     return {"game": game, "pool": common.pick(rng, POOLS["blotto"]), "rounds": common.pick(rng, (15, 20, 25)),
             "battlefields": rng.randint(4, 7), "soldiers": common.pick(rng, (20, 30, 50)),
             "weights": common.pick(rng, ("equal", "varied"))}
