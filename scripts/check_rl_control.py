@@ -74,7 +74,7 @@ def check(task: Path, knobs: dict) -> dict:
 
 def lake_margins(knobs: dict) -> float:
     """How far a FrozenLake task clears the bars, from exact success probabilities (no episodes played): the
-    least of reference - default - 0.2, baseline - 0.15 and reference - baseline - 0.1 (>= 0: it clears them)."""
+    least of reference - default - 0.3, baseline - 0.15 and reference - baseline - 0.15 (>= 0: it clears them)."""
     draft, setting = rl_control.build(None, None, knobs, 0, "rl-lake"), rl_control.task_setting(knobs)
     rungs = {name: _module(text) for name, text in (*draft.ladder.items(), ("baseline", draft.baseline))}
     rewards, going_on = rungs["reference"].tables()  # the reference's model is the task's
@@ -90,11 +90,11 @@ def lake_margins(knobs: dict) -> float:
             total += where @ rewards[states, chosen]
             where = where @ going_on[states, chosen]
         success[name] = total
-    return min(success["reference"] - success["default"] - 0.2, success["baseline"] - 0.15,
-               success["reference"] - success["baseline"] - 0.1)
+    return min(success["reference"] - success["default"] - 0.3, success["baseline"] - 0.15,
+               success["reference"] - success["baseline"] - 0.15)
 
 
-def good_lakes(sizes=(6, 7, 8), seeds=range(12)) -> dict[str, list[list[int]]]:
+def good_lakes(sizes=(6, 7, 8), seeds=range(20)) -> dict[str, list[list[int]]]:
     """The maps on which every option of each FrozenLake twist clears the bars (`lake_margins`)."""
     found = {}
     for twist, options in rl_control.TWISTS["FrozenLake-v1"].items():

@@ -14,6 +14,7 @@ import pytest
 
 import synthml  # noqa: F401  (registers SynthML-v0)
 from synthml.envs.session import Session
+from synthml.envs.workspace import pristine_workspace
 from synthml.task_bank.families import rl_control
 from synthml.task_bank.program import write_program_task
 from synthml.task_bank.task import load_task
@@ -23,7 +24,7 @@ FAST = {
     "Pendulum-v1": {"env": "Pendulum-v1", "twist": "strong_gravity", "physics": {"g": 15.0}, "episodes": 4},
     "MountainCar-v0": {"env": "MountainCar-v0", "twist": "weak_engine", "physics": {"force": 0.0007},
                        "episodes": 6},
-    "FrozenLake-v1": {"env": "FrozenLake-v1", "twist": "less_slippery", "lake": [7, 0], "success_rate": 0.8,
+    "FrozenLake-v1": {"env": "FrozenLake-v1", "twist": "less_slippery", "lake": [7, 2], "success_rate": 0.8,
                       "episodes": 12},
 }
 """One task per environment, with few episodes (the sandboxed evaluations stay quick)."""
@@ -75,12 +76,14 @@ def test_build_is_deterministic_and_the_seed_draws_the_episodes():
 def test_every_twist_writes_a_task_whose_ladder_stays_out_of_the_workspace(tmp_path, knobs):
     task = load_task(write(tmp_path, knobs))
     assert task.config.task_entrypoint == "PythonSubmissionTasks" and task.primary.name == "score"
-    starters = set(task.config.starter_code)
-    assert {"policy.py", "evaluate.py", "task_env.py", "data/validation.json"} == starters
-    assert not any(s.startswith(("reference", "hidden")) for s in starters)
-    reference = task.path("reference/reference.py").read_text()
-    assert all(reference != task.path(s).read_text() for s in starters if s.endswith(".py"))
-    assert f"'env': {knobs['env']!r}" in task.path("task_env.py").read_text()
+    workspace = pristine_workspace(task)
+    files = {path.relative_to(workspace).as_posix(): path.read_text() for path in workspace.rglob("*")
+             if path.is_file()}
+    assert {"policy.py", "evaluate.py", "task_env.py"} <= set(files)
+    assert not [name for name in files if name.startswith(("reference", "hidden")) or name.endswith("test.json")]
+    ladder = [task.path(f"reference/{rung}.py").read_text() for rung in ("trivial", "default", "reference")]
+    assert not set(ladder) & set(files.values())
+    assert f"'env': {knobs['env']!r}" in files["task_env.py"]
 
 
 def test_task_env_refuses_anything_but_an_action(tmp_path):

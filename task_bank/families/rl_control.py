@@ -1,7 +1,8 @@
 """Reinforcement learning on Gymnasium's classic-control and toy-text environments, each with a twist that
 defeats the textbook solution: changed physics, an action delay, noisy partial observations, ice that slips
-less than Gymnasium's, wind. The agent writes `policy.py` (`act(observation) -> action`, optional `reset()`),
-and may train it in its workspace; the evaluator plays it on episodes with hidden seeds.
+less than Gymnasium's, wind (on a frozen lake, toward a cliff). The agent writes `policy.py`
+(`act(observation) -> action`, optional `reset()`), and may train it in its workspace; the evaluator plays it
+on episodes with hidden seeds.
 
 The ladder: random actions (trivial); a simple rule (the baseline); the textbook controller or planner on
 Gymnasium's nominal model (default); the same on the task's true model, compensating the twist with a
@@ -27,14 +28,18 @@ CARTPOLE = {"gravity": 9.8, "masscart": 1.0, "masspole": 0.1, "length": 0.5, "fo
 PENDULUM = {"g": 10.0, "m": 1.0, "l": 1.0, "max_torque": 2.0}
 MOUNTAIN_CAR = {"force": 0.001, "gravity": 0.0025, "max_speed": 0.07, "goal_position": 0.5}
 """Gymnasium's nominal physics, which the default assumes."""
-LAKES = {"less_slippery": ([6, 0], [6, 2], [6, 3], [6, 6], [7, 0], [7, 1], [7, 2], [7, 3], [7, 6], [7, 9], [8, 1],
-                           [8, 3]),
-         "wind": ([6, 0], [6, 1], [6, 2], [6, 5], [7, 0], [7, 1], [7, 4], [7, 5], [8, 2], [8, 3], [8, 4], [8, 6])}
+LAKES = {"less_slippery": ([6, 0], [6, 2], [6, 3], [6, 14], [7, 2], [7, 3], [7, 6], [7, 9], [7, 10], [7, 12],
+                           [8, 1], [8, 17]),
+         "wind": ([6, 0], [6, 1], [6, 2], [6, 6], [7, 0], [7, 1], [7, 4], [7, 5], [8, 3], [8, 4], [8, 6], [8, 8])}
 """(size, seed) of Gymnasium's `generate_random_map` for FrozenLake: maps where each option of the twist leaves the
 reference clearly above the default and the baseline, and the baseline above trivial (exact success
 probabilities: `scripts/check_rl_control.py --lakes`)."""
-WINDS = ("west", "south", "east", "north")
-"""FrozenLake's actions 0-3, by the direction they move."""
+DIRECTIONS = {"FrozenLake-v1": ("west", "south", "east", "north"),
+              "CliffWalking-v1": ("north", "east", "south", "west")}
+"""The direction each action moves."""
+STEPS = {"north": [-1, 0], "south": [1, 0], "east": [0, 1], "west": [0, -1]}
+CLIFF = ["FFFFFFFFFFFF", "FFFFFFFFFFFF", "FFFFFFFFFFFF", "SHHHHHHHHHHG"]
+"""CliffWalking's grid, as a FrozenLake map (H: the cliff)."""
 TWISTS = {
     "CartPole-v1": {
         "action_delay": {"delay": (4, 5)},
@@ -51,12 +56,17 @@ TWISTS = {
         "less_slippery": {"lake": LAKES["less_slippery"], "success_rate": (0.6, 0.8)},
         "wind": {"lake": LAKES["wind"], "wind": ([0.2, 2], [0.2, 3], [0.3, 2], [0.3, 3])},
     },
+    "CliffWalking-v1": {"wind": {"wind": ([0.1, 2], [0.2, 2], [0.3, 2])}},
 }
 """Environment -> twist -> the options of each knob the twist sets (one is drawn for each). Options where the
 default already does about as well as the reference, or the baseline no better than random, are left out."""
-EPISODES = {"CartPole-v1": (12, 16), "Pendulum-v1": (16, 20), "MountainCar-v0": (20, 24), "FrozenLake-v1": (50, 60)}
+EPISODES = {"CartPole-v1": (12, 16), "Pendulum-v1": (16, 20), "MountainCar-v0": (20, 24), "FrozenLake-v1": (60, 80),
+            "CliffWalking-v1": (30, 40)}
 """Episodes per split: each evaluation of a split stays near 5,000 steps of the policy at most."""
-MAX_STEPS = {"CartPole-v1": 300, "Pendulum-v1": 200, "MountainCar-v0": 200, "FrozenLake-v1": 100}
+MAX_STEPS = {"CartPole-v1": 300, "Pendulum-v1": 200, "MountainCar-v0": 200, "FrozenLake-v1": 100,
+             "CliffWalking-v1": 100}
+CLIFF_RETURNS = [-1000.0, -13.0]
+"""CliffWalking's returns that score 0 (ten falls, or more) and 1 (the shortest walk)."""
 TRAINING_SECONDS = 600
 """How long one `python ...` command of the agent may run (training)."""
 
@@ -101,6 +111,8 @@ def task_setting(knobs: dict[str, Any]) -> dict[str, Any]:
         slips = {"success_rate": knobs["success_rate"]} if "success_rate" in knobs else {}
         setting |= {"kwargs": {"desc": lake_map(knobs), "is_slippery": "wind" not in knobs, **slips},
                     "wind": knobs.get("wind"), "return_range": [0.0, 1.0]}
+    elif env == "CliffWalking-v1":
+        setting |= {"wind": knobs["wind"], "return_range": CLIFF_RETURNS}
     return setting
 
 
@@ -156,19 +168,23 @@ def mountain_car_rungs(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[s
                 "physics": MOUNTAIN_CAR | setting["physics"]})}
 
 
-def frozen_lake_rungs(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[str, str]:
-    nominal = {"env": "FrozenLake-v1", "kwargs": {"desc": setting["kwargs"]["desc"], "is_slippery": True},
-               "wind": None, "horizon": None, "discount": 0.99}
+def grid_rungs(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[str, str]:
+    """FrozenLake and CliffWalking: the default plans on Gymnasium's own env (FrozenLake's map, slippery ice)."""
+    env = setting["env"]
+    nominal = {"env": env, "kwargs": {}, "wind": None, "horizon": None, "discount": 0.99}
+    if env == "FrozenLake-v1":
+        nominal["kwargs"] = {"desc": setting["kwargs"]["desc"], "is_slippery": True}
     true = nominal | {"kwargs": setting["kwargs"], "wind": setting["wind"], "horizon": setting["max_steps"],
                       "discount": 1.0}
-    return {"trivial": trivial(4),
-            "baseline": render("grid_baseline.py", "PARAMS", {"map": setting["kwargs"]["desc"]}),
+    grid = setting["kwargs"]["desc"] if env == "FrozenLake-v1" else CLIFF
+    moves = [STEPS[direction] for direction in DIRECTIONS[env]]
+    return {"trivial": trivial(4), "baseline": render("grid_baseline.py", "PARAMS", {"map": grid, "moves": moves}),
             "default": render("grid_control.py", "PARAMS", nominal),
             "reference": render("grid_control.py", "PARAMS", true)}
 
 
 RUNGS = {"CartPole-v1": cartpole_rungs, "Pendulum-v1": pendulum_rungs, "MountainCar-v0": mountain_car_rungs,
-         "FrozenLake-v1": frozen_lake_rungs}
+         "FrozenLake-v1": grid_rungs, "CliffWalking-v1": grid_rungs}
 
 
 # --- what the agent reads ---
@@ -240,7 +256,7 @@ def frozen_lake_about(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[st
     if setting["wind"]:
         chance, pushed = setting["wind"]
         twist = (f"Twist: the ice is not slippery, but a wind blows: with probability {chance} a move goes "
-                 f"{WINDS[pushed]} whatever the action chosen.")
+                 f"{DIRECTIONS['FrozenLake-v1'][pushed]} whatever the action chosen.")
     else:
         twist = (f"Twist: the ice slips less than Gymnasium's: a move goes where it is meant to with probability "
                  f"{knobs['success_rate']} (Gymnasium's 1/3), else to one of the two perpendicular directions.")
@@ -254,7 +270,22 @@ def frozen_lake_about(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[st
             "score": "1 if the goal is reached, else 0"}
 
 
+def cliff_walking_about(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[str, str]:
+    chance, pushed = setting["wind"]
+    low, high = setting["return_range"]
+    return {"intro": "Walk from the bottom-left corner of a 4 x 12 grid to the bottom-right one along a cliff that "
+                     "fills the bottom row between them (Gymnasium's CliffWalking-v1): each step costs 1; stepping "
+                     "into the cliff costs 100 and sends you back to the start.",
+            "twist": f"Twist: a wind blows toward the cliff: with probability {chance} a move goes "
+                     f"{DIRECTIONS['CliffWalking-v1'][pushed]} whatever the action chosen.",
+            "topic": "Planning for risk: a shortest path that ignores the wind walks along the cliff.",
+            "baseline": "walks the shortest path that avoids the cliff, planned as if every move went as meant",
+            "observation": "the cell as an int (row * 12 + column; the start is 36)",
+            "action": "0 (north), 1 (east), 2 (south) or 3 (west)",
+            "score": f"a return of {high:g}, the shortest walk, scores 1; {low:g} or less scores 0"}
+
+
 ABOUT = {"CartPole-v1": cartpole_about, "Pendulum-v1": pendulum_about, "MountainCar-v0": mountain_car_about,
-         "FrozenLake-v1": frozen_lake_about}
+         "FrozenLake-v1": frozen_lake_about, "CliffWalking-v1": cliff_walking_about}
 FAMILY = Family("rl_control", (), sample_knobs, build,
                 skills=("reinforcement learning", "control", "planning under uncertainty"))

@@ -7,8 +7,8 @@ An instance is one episode of `task_env.TaskEnv` with the instance's seed: `poli
 policy defines it) at its start, then `observation -> policy.act(observation)` until it ends. It scores
 `TaskEnv.score()`, the return mapped to [0, 1]; it scores 0 when the policy raises, returns anything but
 an action (see `TaskEnv.parse_action`), or spends more than EPISODE_SECONDS in the episode. A policy that
-does not answer within HANG_SECONDS (or does not import within IMPORT_SECONDS) scores 0 on every episode
-left. The primary metric `score` is the mean over the episodes.
+does not answer within HANG_SECONDS, or runs past TOTAL_SECONDS in all (or does not import within
+IMPORT_SECONDS), scores 0 on every episode left. The primary metric `score` is the mean over the episodes.
 """
 
 import argparse
@@ -25,7 +25,11 @@ IMPORT_SECONDS = 30.0
 EPISODE_SECONDS = 5.0
 """Wall time the policy's calls may take in one episode (reset and every act)."""
 HANG_SECONDS = 10.0
-"""Wall time after which one episode's call counts as hung: the evaluation stops asking the policy."""
+"""Wall time after which an episode counts as hung: the evaluation stops asking the policy."""
+TOTAL_SECONDS = 120.0
+"""Wall time all the episodes may take; past it, the episodes left score 0."""
+WORST = (0.0, task_env.SETTING["return_range"][0])
+"""(score, return) of an episode the policy failed."""
 
 
 class Hung(BaseException):
@@ -58,22 +62,22 @@ def load_policy():
     return act, reset
 
 
-def play(instance: dict, act, reset) -> tuple[float, float]:
-    """(score, return) of one episode; the worst (0, the lowest return) when the policy fails."""
+def play(instance: dict, act, reset, hang: float) -> tuple[float, float]:
+    """(score, return) of one episode, WORST when the policy fails; raises Hung past `hang` seconds."""
     env = task_env.TaskEnv(instance["seed"])
     observation, done = env.reset(), False
     started = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+    signal.setitimer(signal.ITIMER_REAL, hang)
     try:
         if reset is not None:
             reset()
         while not done:
             action = env.parse_action(act(observation))
             if action is None or time.monotonic() - started > EPISODE_SECONDS:
-                return 0.0, task_env.SETTING["return_range"][0]
+                return WORST
             observation, _, done = env.step(action)
     except Exception:  # the policy's failure
-        return 0.0, task_env.SETTING["return_range"][0]
+        return WORST
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return env.score(), env.total
@@ -82,18 +86,19 @@ def play(instance: dict, act, reset) -> tuple[float, float]:
 def evaluate(split: str) -> list[tuple[float, float]]:
     episodes = instances(split)
     act, reset = load_policy()
-    results = []
+    deadline, results = time.monotonic() + TOTAL_SECONDS, []
     for instance in episodes:
-        if act is None:
-            results.append((0.0, task_env.SETTING["return_range"][0]))
+        left = deadline - time.monotonic()
+        if act is None or left <= 0:
+            results.append(WORST)
             continue
         try:
-            results.append(play(instance, act, reset))
+            results.append(play(instance, act, reset, min(HANG_SECONDS, left)))
         except Hung:
-            print(f"policy.py did not answer within {HANG_SECONDS:g} s; the remaining episodes score 0",
-                  file=sys.stderr)
+            print(f"policy.py ran past {HANG_SECONDS:g} s in an episode or {TOTAL_SECONDS:g} s in all; the "
+                  "remaining episodes score 0", file=sys.stderr)
             act = None
-            results.append((0.0, task_env.SETTING["return_range"][0]))
+            results.append(WORST)
     return results
 
 

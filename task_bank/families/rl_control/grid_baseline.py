@@ -2,10 +2,8 @@
 
 from collections import deque
 
-PARAMS = {"map": ["SFFF", "FHFH", "FFFH", "HFFG"]}
-"""The map: S start, F frozen, H hole, G goal."""
-MOVES = {0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)}
-"""Action -> (row, column) step: 0 left, 1 down, 2 right, 3 up."""
+PARAMS = {"map": ["SFFF", "FHFH", "FFFH", "HFFG"], "moves": [[0, -1], [1, 0], [0, 1], [-1, 0]]}
+"""The map (S start, F safe, H hole or cliff, G goal) and each action's (row, column) step."""
 
 
 def shortest_moves():
@@ -15,7 +13,7 @@ def shortest_moves():
     best, frontier = {goal: None}, deque([goal])
     while frontier:
         r, c = frontier.popleft()
-        for action, (dr, dc) in MOVES.items():
+        for action, (dr, dc) in enumerate(PARAMS["moves"]):
             here = (r - dr, c - dc)  # moving by (dr, dc) from `here` reaches (r, c)
             if 0 <= here[0] < rows and 0 <= here[1] < columns and here not in best \
                     and PARAMS["map"][here[0]][here[1]] != "H":
