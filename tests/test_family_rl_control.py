@@ -177,7 +177,7 @@ def reset():
 
 def act(observation):
     if episode[0] == 0:
-        time.sleep(0.2)  # over the episode's budget after a few steps
+        time.sleep(0.5)  # over the episode's budget after a few steps
     if episode[0] == 2:
         time.sleep(60)  # never answers
     return 1 if observation[2] + 0.5 * observation[3] > 0 else 0
@@ -185,12 +185,14 @@ def act(observation):
 
 
 def test_a_slow_episode_scores_0_and_a_hang_ends_the_evaluation(tmp_path, runtime):
-    """With the evaluator's limits cut to 0.5 s an episode and 3 s to hang: episode 0 is over budget, episode 1
+    """With the evaluator's limits cut to 1 s an episode and 4 s to hang: episode 0 is over budget, episode 1
     plays as the baseline, episode 2 hangs, and the rest are never asked."""
     task_dir = write(tmp_path, FAST["CartPole-v1"])
     evaluator = task_dir / "evaluate.py"
-    text = evaluator.read_text().replace("EPISODE_SECONDS = 5.0", "EPISODE_SECONDS = 0.5")
-    evaluator.write_text(text.replace("HANG_SECONDS = 10.0", "HANG_SECONDS = 3.0"))
+    text = evaluator.read_text()
+    assert "\nEPISODE_SECONDS = 5.0\n" in text and "\nHANG_SECONDS = 10.0\n" in text
+    evaluator.write_text(text.replace("EPISODE_SECONDS = 5.0", "EPISODE_SECONDS = 1.0")
+                         .replace("HANG_SECONDS = 10.0", "HANG_SECONDS = 4.0"))
     baseline = local_scores(task_dir, "validation")
     session = Session(load_task(task_dir), "bwrap", runtime)
     try:

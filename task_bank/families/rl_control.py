@@ -14,6 +14,7 @@ templates in `rl_control/`, each with a `PARAMS = ...` (`SETTING = ...` for task
 import ast
 import copy
 import math
+import pprint
 import random
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,13 @@ def lake_map(knobs: dict[str, Any]) -> list[str]:
 
 
 def render(template: str, name: str, value: Any) -> str:
-    """The template's text with its top-level `name = ...` assignment replaced by `name = {value!r}`."""
+    """The template's text with its top-level `name = ...` assignment replaced by one of `value`."""
     text = (TEMPLATES / template).read_text()
     node = next(n for n in ast.parse(text).body
                 if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == name)
     lines = text.splitlines(keepends=True)
-    return "".join([*lines[:node.lineno - 1], f"{name} = {value!r}\n", *lines[node.end_lineno:]])
+    literal = pprint.pformat(value, width=116 - len(name), sort_dicts=False).replace("\n", "\n" + " " * (len(name) + 3))
+    return "".join([*lines[:node.lineno - 1], f"{name} = {literal}\n", *lines[node.end_lineno:]])
 
 
 def trivial(actions: int | None, bound: float | None = None) -> str:
@@ -191,14 +193,14 @@ RUNGS = {"CartPole-v1": cartpole_rungs, "Pendulum-v1": pendulum_rungs, "Mountain
 
 def interface_note(about: dict[str, str], setting: dict[str, Any]) -> str:
     return (f"Interface: policy.py defines `act(observation)`, which gets {about['observation']} and returns "
-            f"{about['action']}; if it defines `reset()`, the evaluator calls it before each episode. Each "
-            f"episode (at most {setting['max_steps']} steps) runs through `TaskEnv` in task_env.py, whose "
-            "SETTING holds every number of this task, with a hidden seed; it scores the return mapped linearly to "
-            f"[0, 1] ({about['score']}), and 0 when `act` raises, returns anything but a valid action, or the "
-            "policy takes longer than EPISODE_SECONDS in evaluate.py over the episode. The score is the mean over "
-            "the episodes. Only policy.py is submitted: write any parameters you train into it. It runs in a "
-            "sandbox of its own with numpy and gymnasium, and may import task_env; use TaskEnv to test, tune or "
-            f"train it in your workspace, where a python command may run for up to {TRAINING_SECONDS} s on the CPU.")
+            f"{about['action']}; if it defines `reset()`, the evaluator calls it before each episode. The evaluator "
+            f"plays each episode (at most {setting['max_steps']} steps) through `TaskEnv` in task_env.py, whose "
+            "SETTING holds every number of this task, from a hidden seed. An episode scores its return mapped "
+            f"linearly to [0, 1] ({about['score']}), or 0 when `act` raises, returns anything but a valid action, "
+            "or the policy spends more than EPISODE_SECONDS (see evaluate.py) in it; the score is the mean over the "
+            "episodes. Only policy.py is submitted, so write any parameters you train into it. It runs in a sandbox "
+            "of its own with numpy and gymnasium and may import task_env; use TaskEnv to test, tune or train it in "
+            f"your workspace, where a python command may run for up to {TRAINING_SECONDS} s on the CPU.")
 
 
 def cartpole_about(knobs: dict[str, Any], setting: dict[str, Any]) -> dict[str, str]:
