@@ -26,6 +26,7 @@ FAST = {
                        "episodes": 6},
     "FrozenLake-v1": {"env": "FrozenLake-v1", "twist": "less_slippery", "lake": [7, 2], "success_rate": 0.8,
                       "episodes": 12},
+    "CliffWalking-v1": {"env": "CliffWalking-v1", "twist": "wind", "wind": [0.3, 2], "episodes": 8},
 }
 """One task per environment, with few episodes (the sandboxed evaluations stay quick)."""
 
@@ -72,7 +73,7 @@ def test_build_is_deterministic_and_the_seed_draws_the_episodes():
     assert len(set(seeds)) == len(seeds) == 2 * knobs["episodes"]
 
 
-@pytest.mark.parametrize("knobs", every_twist(), ids=lambda k: k["twist"])
+@pytest.mark.parametrize("knobs", every_twist(), ids=lambda k: f"{k['env']}-{k['twist']}")
 def test_every_twist_writes_a_task_whose_ladder_stays_out_of_the_workspace(tmp_path, knobs):
     task = load_task(write(tmp_path, knobs))
     assert task.config.task_entrypoint == "PythonSubmissionTasks" and task.primary.name == "score"
