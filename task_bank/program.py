@@ -79,6 +79,8 @@ class ProgramDraft:
                 problems.append(f"{split} has {len(instances)} instances; 1 to {MAX_INSTANCES} are allowed")
         if clash := {self.submission, "evaluate.py"} & set(self.files):
             problems.append(f"files repeat {sorted(clash)}")
+        if nested := [path for path in self.files if "/" in path]:
+            problems.append(f"files {nested} must lie at the workspace root (starter files are copied by name)")
         if problems:
             raise TaskError(f"program draft {self.task_id}: {'; '.join(problems)}")
 
@@ -104,7 +106,7 @@ def program_task_yaml(draft: ProgramDraft) -> dict:
         "id": draft.task_id, "name": draft.name, "description": _description(draft),
         "task_entrypoint": "PythonSubmissionTasks", "training_timeout": draft.training_timeout,
         "use_generic_conda": True,
-        "starter_code": [draft.submission, "evaluate.py", *sorted(draft.files), VALIDATION],
+        "starter_code": [draft.submission, "evaluate.py", *sorted(draft.files), "data"],  # copied by name, as MLGym
         "baseline_paths": [draft.submission], "baseline_scores": [],
         "evaluation_paths": ["evaluate.py"], "evaluation_read_only": True,
         "metrics": [m.model_dump() for m in draft.metrics], "primary_metric": primary.name,

@@ -78,11 +78,6 @@ def match_score(submission: Submission, play, opponent: dict, setup: dict) -> fl
         return None
 
 
-def split_file(split: str) -> str:
-    """The split's file; in a workspace laid out flat (as MLGym lays out starter code), at the root."""
-    path = SPLITS[split]
-    return path if os.path.exists(path) or split == "test" else os.path.basename(path)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -90,7 +85,7 @@ def main() -> None:
     split = parser.parse_args().split
     with open("game.json") as f:
         setup = json.load(f)
-    with open(split_file(split)) as f:
+    with open(SPLITS[split]) as f:
         opponents = json.load(f)
     submission = Submission()
     try:

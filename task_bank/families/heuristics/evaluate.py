@@ -78,17 +78,12 @@ def instance_score(submission: Submission, solve, instance: dict) -> float | Non
         return None
 
 
-def split_file(split: str) -> str:
-    """The split's file; in a workspace laid out flat (as MLGym lays out starter code), at the root."""
-    path = SPLITS[split]
-    return path if os.path.exists(path) or split == "test" else os.path.basename(path)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=sorted(SPLITS), default="validation")
     split = parser.parse_args().split
-    with open(split_file(split)) as f:
+    with open(SPLITS[split]) as f:
         instances = json.load(f)
     submission = Submission()
     try:

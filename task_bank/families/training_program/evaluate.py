@@ -218,17 +218,12 @@ def import_submission():
         return None
 
 
-def split_file(split):
-    """The split's file; in a workspace laid out flat (as MLGym lays out starter code), at the root."""
-    path = SPLITS[split]
-    return path if os.path.exists(path) or split == "test" else os.path.basename(path)
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=sorted(SPLITS), default="validation")
     args = parser.parse_args()
-    with open(split_file(args.split)) as f:
+    with open(SPLITS[args.split]) as f:
         instances = json.load(f)
     metric, scores, hung = metric_of(instances[0]), [], False
     try:
