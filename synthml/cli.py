@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from synthml import ENV_ID
-from synthml.cli_bank import bank_app, catalog, export, generate, list_tasks, show, validate
+from synthml.cli_bank import audit, bank_app, catalog, export, generate, list_tasks, show, validate
 from synthml.cli_bench import aup_command, bench_command
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
@@ -47,6 +47,7 @@ app.command("serve-llm")(friendly(serve_llm_command))
 bank_app.command("list")(friendly(list_tasks))
 bank_app.command()(friendly(show))
 bank_app.command()(friendly(export))
+bank_app.command()(friendly(audit))
 app.add_typer(bank_app, name="bank")
 train_app.command("sft")(friendly(train_sft_command))
 train_app.command("rl")(friendly(train_rl_command))

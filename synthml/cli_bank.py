@@ -99,10 +99,9 @@ def print_summary(summary, out: Path) -> None:
                   f"({summary.skipped} already in the manifest) -> {out}")
     for reason, count in summary.reasons().most_common():
         console.print(f"  rejected, {reason}: {count}")
-    for what, plural in (("family", "families"), ("task_type", "task types"), ("dataset", "datasets")):
-        coverage = summary.coverage(what)
-        shown = ", ".join(f"{name} {count}" for name, count in sorted(coverage.items()))
-        console.print(f"  {len(coverage)} {plural}: {shown}", highlight=False)
+    console.print("coverage of the bank:")
+    for line in summary.bank_coverage(out).lines():
+        console.print(f"  {line}", highlight=False)
 
 
 def validate(
@@ -183,6 +182,55 @@ def export(
 
     rows = export_bank(_open(bank), out)
     console.print(f"exported {rows} tasks to {out}")
+
+
+def audit(
+    bank: Annotated[Path, typer.Argument(help="Bank folder (any: generated, LLM-written, or someone else's).")],
+    out: Annotated[Path | None, typer.Option("--out", help="JSON file for the full audit (default: "
+                                             "BANK/audit.json).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
+    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+) -> None:
+    """Validate every task of a bank again, trusting nothing its manifest says, and print per task the
+    ladder (trivial, baseline, default, reference on test), the reference's gap over the default with its 95%
+    interval, the tier, the probes and the test size, then the bank's coverage.
+
+    Example: synthml bank audit bank --out audit.json
+    """
+    from synthml.envs.runtime import generic_runtime
+    from synthml.task_bank.audit import audit_bank
+
+    generic_runtime(log=console.print)
+    with Progress(TextColumn("[bold]audit"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("", total=None)
+        result = audit_bank(bank, workers=workers, sandbox=sandbox, on_row=lambda _: progress.advance(bar))
+    table = Table("task", "family", "metric", "trivial", "baseline", "default", "reference", "gap over default "
+                  "(95%)", "tier", "probes", "test", "verdict")
+    for row in result.tasks:
+        table.add_row(*_audit_cells(row))
+    console.print(table)
+    passed = len(result.passed)
+    console.print(f"[bold]{passed} of {len(result.tasks)} tasks pass[/bold]; coverage of those:")
+    for line in result.coverage.lines():
+        console.print(f"  {line}", highlight=False)
+    out = out or Path(bank) / "audit.json"
+    out.write_text(result.model_dump_json(indent=1) + "\n")
+    console.print(f"full audit -> {out}")
+
+
+def _audit_cells(row) -> list[str]:
+    r, name = row.report, row.report.metric
+    scores = [f"{getattr(r, rung)['test'][name]:.4g}" if "test" in getattr(r, rung) else "-"
+              for rung in ("trivial", "baseline", "default", "reference")]
+    gap = r.gaps.get("test")
+    interval = "-" if gap is None else (f"{gap.estimate:+.3g} [{gap.low:+.3g}, {gap.high:+.3g}]" if gap.low is not None
+                                        else f"{gap.estimate:+.3g} (no interval)")
+    probes = ", ".join(f"{p.source.split(':')[0]} {p.score:.3g}" for p in r.probes if p.score is not None) or "-"
+    verdict = "[green]pass[/green]" if r.accepted else "[red]" + ", ".join(x.reason for x in r.rejections) + "[/red]"
+    metric = f"{name} ({'max' if r.direction == 1 else 'min'})" if name else "-"
+    return [row.task_id, row.family, metric, *scores, interval, str(r.tier or "-"), probes,
+            str(r.test_size or "-"), verdict]
 
 
 def _open(bank: Path):

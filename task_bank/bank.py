@@ -43,6 +43,8 @@ class ManifestEntry(BaseModel):
     dataset: str | None = Field(None, description="Catalog or Hub id of the data.")
     task_type: str | None = Field(None, description="Catalog task type of the data.")
     knobs: dict[str, Any] = Field({}, description="Seeded choices that made the task.")
+    submission: str | None = Field(None, description="What the agent submits: the file the evaluator reads first "
+                                   "(submission.csv, or the module of a program task).")
     key: str = Field(description="Near-duplicate key: generator, dataset and knobs.")
     seed: int | None = Field(None, description="Seed of the `generate` run that planned it.")
     index: int | None = Field(None, description="Its place in that run's plan.")

@@ -23,13 +23,19 @@ from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
 from synthml.errors import TaskError
 from synthml.task_bank.bank import ManifestEntry, TaskBank
 from synthml.task_bank.catalog import DatasetEntry, catalog, load_table
+from synthml.task_bank.coverage import Coverage, coverage, of_entry
 from synthml.task_bank.dedupe import duplicate_of
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.families import FAMILIES, Family
+from synthml.task_bank.program import ProgramDraft, write_program_task
 from synthml.task_bank.task import load_task
 from synthml.task_bank.validator import MARGIN, ValidationReport, validate_task
 
 KNOB_TRIES = 20
+DATASET_SHARE = 0.06
+"""No dataset takes more than this share of the plan so far (one candidate at least), nor a (dataset, family)
+pair more than FAMILY_DATASET_SHARE: with most candidates accepted, no dataset holds 10% of the bank."""
+FAMILY_DATASET_SHARE = 0.03
 
 
 @dataclass(frozen=True)
@@ -37,20 +43,28 @@ class Candidate:
     seed: int
     index: int
     family: str
-    dataset: DatasetEntry
+    dataset: DatasetEntry | None
+    """None for a program family, which needs no dataset."""
     knobs: dict[str, Any]
     split_seed: int
 
     @property
     def key(self) -> str:
         """What makes two tasks near-duplicates: same family, data and knobs (the split seed aside)."""
-        return json.dumps([f"procedural/{self.family}", self.dataset.id, self.knobs], sort_keys=True)
+        return json.dumps([f"procedural/{self.family}", self.dataset_id, self.knobs], sort_keys=True)
+
+    @property
+    def dataset_id(self) -> str | None:
+        return self.dataset.id if self.dataset else None
 
     @property
     def task_id(self) -> str:
-        name = self.dataset.id.split("/", 1)[-1].replace("/", "-").replace("_", "-").lower()
         digest = hashlib.sha256(self.key.encode()).hexdigest()[:6]
-        return f"{name}-{self.family.replace('_', '-')}-{digest}"
+        family = self.family.replace("_", "-")
+        if self.dataset is None:
+            return f"{family}-{digest}"
+        name = self.dataset.id.split("/", 1)[-1].replace("/", "-").replace("_", "-").lower()
+        return f"{name}-{family}-{digest}"
 
 
 @dataclass
@@ -68,36 +82,76 @@ class Summary:
     def coverage(self, attribute: str) -> Counter:
         return Counter(getattr(e, attribute) for e in self.accepted)
 
+    def bank_coverage(self, bank: Path) -> Coverage:
+        """The coverage of the whole bank (this run's tasks and those recorded before)."""
+        return coverage([of_entry(e) for e in TaskBank(bank).accepted()])
+
 
 def plan(seed: int, n: int, families: list[str] | None = None) -> list[Candidate]:
     """The first n candidates of the seed's plan: families in a seeded round robin, datasets cycled in
-    a seeded order within each family, knobs drawn anew while they would repeat a planned candidate."""
+    a seeded order within each family (skipping those at their share of the plan so far: a family with no
+    dataset left gives its turn to the next), knobs drawn anew while they would repeat a planned candidate.
+    Each candidate depends only on those before it, so a longer plan begins with a shorter one."""
     chosen = _families(families)
     order = random.Random(f"{seed}:families").sample(chosen, len(chosen))
     pools = {name: _dataset_order(seed, FAMILIES[name]) for name in order}
-    used: Counter = Counter()
+    shares = _Shares()
     keys: set[str] = set()
-    candidates = []
-    for index in range(n):
-        name = order[index % len(order)]
-        rng = random.Random(f"{seed}:{index}")
-        candidate = _draw(seed, index, FAMILIES[name], pools[name], used, keys, rng)
+    candidates: list[Candidate] = []
+    turn = 0
+    while len(candidates) < n:
+        index = len(candidates)
+        for name in order[turn % len(order):] + order[:turn % len(order)]:
+            turn += 1
+            rng = random.Random(f"{seed}:{index}")
+            if (candidate := _draw(seed, index, FAMILIES[name], pools[name], shares, keys, rng)) is not None:
+                break
+        else:
+            raise TaskError(f"no family can plan candidate {index}: every eligible dataset is at its share")
         keys.add(candidate.key)
+        shares.add(candidate)
         candidates.append(candidate)
     return candidates
 
 
-def _draw(seed: int, index: int, family: Family, pool: list[DatasetEntry], used: Counter, keys: set[str],
-          rng: random.Random) -> Candidate:
-    """The next dataset of the family's cycle with fresh knobs that fit it and repeat no planned candidate."""
+class _Shares:
+    """How many planned candidates each dataset, and each (dataset, family), holds so far, and where each
+    family's cycle through its datasets stands."""
+
+    def __init__(self) -> None:
+        self.datasets: Counter = Counter()
+        self.pairs: Counter = Counter()
+        self.turns: Counter = Counter()
+        self.planned = 0
+
+    def full(self, family: str, dataset: DatasetEntry) -> bool:
+        after = self.planned + 1
+        return (self.datasets[dataset.id] + 1 > max(1, int(DATASET_SHARE * after))
+                or self.pairs[family, dataset.id] + 1 > max(1, int(FAMILY_DATASET_SHARE * after)))
+
+    def add(self, candidate: Candidate) -> None:
+        self.planned += 1
+        if candidate.dataset is not None:
+            self.datasets[candidate.dataset.id] += 1
+            self.pairs[candidate.family, candidate.dataset.id] += 1
+
+
+def _draw(seed: int, index: int, family: Family, pool: list[DatasetEntry | None], shares: _Shares,
+          keys: set[str], rng: random.Random) -> Candidate | None:
+    """The family's next dataset under its share, with fresh knobs that fit it and repeat no planned candidate;
+    None when every eligible dataset is at its share."""
+    open_pool = [d for d in pool if d is None or not shares.full(family.name, d)]
+    if not open_pool:
+        return None
+    candidate = None
     for _ in range(KNOB_TRIES):
-        dataset = pool[used[family.name] % len(pool)]
-        used[family.name] += 1
+        dataset = open_pool[shares.turns[family.name] % len(open_pool)]
+        shares.turns[family.name] += 1
         candidate = Candidate(seed, index, family.name, dataset, family.sample_knobs(rng, dataset),
                               rng.randrange(2**31))
         if candidate.key not in keys and _fits(candidate):
-            return candidate
-    return candidate  # the knob space is spent: planned anyway, and rejected with its reason
+            break
+    return candidate  # when the knob space is spent: planned anyway, and rejected with its reason
 
 
 def _fits(candidate: Candidate) -> bool:
@@ -117,7 +171,9 @@ def _families(names: list[str] | None) -> list[str]:
     return names
 
 
-def _dataset_order(seed: int, family: Family) -> list[DatasetEntry]:
+def _dataset_order(seed: int, family: Family) -> list[DatasetEntry | None]:
+    if not family.needs_data:
+        return [None]
     eligible = sorted((e for e in catalog() if family.eligible(e)), key=lambda e: e.id)
     if not eligible:
         raise TaskError(f"family {family.name}: no catalog dataset is eligible (task types {family.task_types})")
@@ -168,26 +224,30 @@ def _make(bank: TaskBank, candidate: Candidate, sandbox, margin: float) -> Manif
     try:
         content_hash = _write(candidate, staged)
     except Exception as e:  # a family's bug on one dataset is a rejected candidate, not a dead run
-        report.reject("generation_failed", f"{candidate.family} on {candidate.dataset.id}: {type(e).__name__}: {e}")
-    if content_hash and (duplicate := duplicate_of(bank, candidate.key, content_hash, candidate.dataset.id)):
+        on = f" on {candidate.dataset_id}" if candidate.dataset else ""
+        report.reject("generation_failed", f"{candidate.family}{on}: {type(e).__name__}: {e}")
+    if content_hash and (duplicate := duplicate_of(bank, candidate.key, content_hash, candidate.dataset_id)):
         report.reject("duplicate", duplicate)
     elif content_hash:
         report = validate_task(staged, sandbox=sandbox, margin=margin)
+    task = load_task(staged) if content_hash else None
     return ManifestEntry(
         task_id=candidate.task_id, status="accepted" if report.accepted else "rejected",
-        version=load_task(staged).version if report.accepted else None, content_hash=content_hash,
-        generator=f"procedural/{candidate.family}", family=candidate.family, dataset=candidate.dataset.id,
-        task_type=candidate.dataset.task_type, knobs=candidate.knobs, key=candidate.key, seed=candidate.seed,
+        version=task.version if task and report.accepted else None, content_hash=content_hash,
+        submission=task.submission_files[0] if task and task.submission_files else None,
+        generator=f"procedural/{candidate.family}", family=candidate.family, dataset=candidate.dataset_id,
+        task_type=candidate.dataset.task_type if candidate.dataset else None, knobs=candidate.knobs, key=candidate.key, seed=candidate.seed,
         index=candidate.index, report=report, created_at=datetime.now(UTC).replace(microsecond=0))
 
 
 def _write(candidate: Candidate, staged: Path) -> str:
     """Write the candidate's task dir; returns its content hash."""
-    write_task(_build(candidate), staged)
+    draft = _build(candidate)
+    (write_program_task if isinstance(draft, ProgramDraft) else write_task)(draft, staged)
     return load_task(staged).version
 
 
-def _build(candidate: Candidate) -> TaskDraft:
-    family = FAMILIES[candidate.family]
-    return family.build(candidate.dataset, load_table(candidate.dataset), candidate.knobs, candidate.split_seed,
-                        candidate.task_id)
+def _build(candidate: Candidate) -> TaskDraft | ProgramDraft:
+    family, dataset = FAMILIES[candidate.family], candidate.dataset
+    table = load_table(dataset) if dataset is not None else None
+    return family.build(dataset, table, candidate.knobs, candidate.split_seed, candidate.task_id)

@@ -1,14 +1,20 @@
-"""The validator every task passes before it enters a bank, whoever wrote it (a family or an LLM).
+"""The validator every task passes before it enters a bank, whoever wrote it (a family, an LLM, a stranger).
 
-Checks, in order, with a reason recorded for each rejection: the schema (and the SynthML fields a
-trustworthy task needs); no visible file carries the test labels; the baseline runs in the sandbox
-within the task's time limit; the evaluator prints metrics for the validation and test splits, the
-same numbers twice; the task's reference solution beats the baseline by a margin (headroom); and
-submitting the visible columns most like the labels does not beat the baseline. All task code runs in
-the sandbox; the host only reads files.
+It climbs the task's ladder, each rung a solution run in the sandbox and scored on the validation and
+test splits: `trivial` (a constant, a random policy), `baseline` (what the agent starts from),
+`default` (a fixed cheap solution a practitioner tries first) and `reference` (the author's stronger
+one). Checks, in order, with a reason recorded for each rejection: the schema (and the SynthML fields
+a trustworthy task needs); no visible file carries the test labels; the baseline runs within the
+task's time limit and the evaluator prints the same metrics twice; enough test rows or instances; the
+baseline beats the trivial rung; the reference beats the baseline by a margin (headroom) and beats the
+default on both splits with a 95% bootstrap interval above zero (else the task is saturated: a default
+already solves it); submitting the visible columns most like the labels, or the rows of the public
+source table nearest to the test rows, does not beat the baseline. All task code runs in the sandbox;
+the host only reads files.
 """
 
 import shlex
+import tempfile
 import time
 from pathlib import Path
 from typing import Literal
@@ -21,16 +27,26 @@ from synthml.envs.sandbox.config import SandboxConfig
 from synthml.envs.session import Session, runtime_for
 from synthml.envs.workspace import forget_pristine_workspace, pristine_workspace
 from synthml.errors import TaskError
+from synthml.task_bank.host_scorer import HostScorer, host_scorer
 from synthml.task_bank.leakage import cheating_probes, fingerprint_leaks, hidden_labels
+from synthml.task_bank.lookup import lookup_probes
+from synthml.task_bank.statistics import Interval, instance_gap, metric_gap, point_gap
 from synthml.task_bank.task import TASK_YAML, Task, load_task, write_task_yaml
 
 Reason = Literal["generation_failed", "schema", "baseline_failed", "evaluation_failed", "nondeterministic",
-                 "reference_failed", "no_headroom", "leakage", "duplicate",
+                 "trivial_failed", "default_failed", "reference_failed", "small_test", "baseline_not_above_trivial",
+                 "no_headroom", "saturated", "leakage", "lookup", "duplicate", "capped",
                  "dataset_unverified", "prepare_failed", "llm_failed"]
-"""The last three come from the LLM pipeline: a proposed dataset nobody could verify, data preparation
-code that failed, replies that never parsed."""
+"""`capped` comes from `generate` (a dataset or family already holds its share of the bank); the last three
+from the LLM pipeline: a proposed dataset nobody could verify, data preparation code that failed, replies
+that never parsed."""
+Rung = Literal["trivial", "baseline", "default", "reference"]
 MARGIN = 0.02
 SPLITS: tuple[Split, ...] = ("validation", "test")
+MIN_TEST = {"classification": 200, "regression": 200, "forecast": 24, "instances": 20}
+"""Test rows (or a program task's instances) below which which of two solutions wins is mostly chance."""
+TIERS = (0.02, 0.10)
+"""Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""
 
 
 class Record(BaseModel):
@@ -43,7 +59,7 @@ class Rejection(Record):
 
 
 class ProbeResult(Record):
-    source: str = Field(description="Visible file and column submitted as the predictions.")
+    source: str = Field(description="What was submitted as the predictions: a visible column, or a lookup.")
     score: float | None = Field(description="Its primary score on the test split (None: the evaluator refused it).")
 
 
@@ -53,11 +69,18 @@ class ValidationReport(Record):
     rejections: list[Rejection] = Field([], description="Every failed check, in the order found.")
     metric: str | None = Field(None, description="Primary metric.")
     direction: int | None = Field(None, description="+1 higher is better, -1 lower.")
+    trivial: dict[str, dict[str, float]] = Field({}, description="Trivial rung metrics by split.")
     baseline: dict[str, dict[str, float]] = Field({}, description="Baseline metrics by split.")
+    default: dict[str, dict[str, float]] = Field({}, description="Cheap default metrics by split.")
     reference: dict[str, dict[str, float]] = Field({}, description="Reference solution metrics by split.")
     headroom: float | None = Field(None, description="Reference over baseline on test, relative to |baseline|.")
     margin: float = Field(MARGIN, description="Headroom required.")
-    probes: list[ProbeResult] = Field([], description="Cheating probes and their scores.")
+    gaps: dict[str, Interval] = Field({}, description="Reference over the cheap default by split, with its "
+                                      "95% bootstrap interval.")
+    tier: int | None = Field(None, description="How far the reference is above the cheap default on test (see "
+                             "TIERS): 1 narrow, 2 moderate, 3 wide.")
+    test_size: int | None = Field(None, description="Test rows, or a program task's test instances.")
+    probes: list[ProbeResult] = Field([], description="Cheating and lookup probes and their scores.")
     seconds: float = Field(0.0, description="Wall time of the validation.")
 
     def reject(self, reason: Reason, detail: str) -> "ValidationReport":
@@ -67,7 +90,8 @@ class ValidationReport(Record):
 
 def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bwrap", margin: float = MARGIN,
                   record: bool = True) -> ValidationReport:
-    """Validate the task in `task_dir`; when accepted and `record`, write the baseline's scores into its YAML.
+    """Validate the task in `task_dir`; when accepted and `record`, write the baseline's and the reference's
+    scores into its YAML.
 
     A rejected task is a result, not an error; only infrastructure failures (no sandbox) raise."""
     started = time.monotonic()
@@ -81,7 +105,7 @@ def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bw
             forget_pristine_workspace(task)  # recording the scores makes a new version anyway
     report.accepted = not report.rejections
     if report.accepted and record:
-        _record_baseline(Path(task_dir), report)
+        _record_scores(Path(task_dir), report)
     return report
 
 
@@ -100,13 +124,13 @@ def _check(task_dir: Path, report: ValidationReport, sandbox) -> Task | None:
     labels = hidden_labels(task)
     for leak in fingerprint_leaks(task, pristine_workspace(task), labels):
         report.reject("leakage", leak)
-    runtime = runtime_for(task, sandbox)
-    with _Run(task, sandbox, runtime) as run:
-        if not _score(run, report, "baseline"):
+    with _Run(task, sandbox, runtime_for(task, sandbox)) as run:
+        if not (run.climb("baseline", report) and _check_test_size(run, report) and run.climb("trivial", report)
+                and _check_above_trivial(task, report)):
             return task
-    with _Run(task, sandbox, runtime) as run:
-        if _score(run, report, "reference"):
+        if run.climb("default", report) and run.climb("reference", report):
             _check_headroom(task, report)
+            _check_over_default(run, report)
             _probe(task, run, labels, report)
     return task
 
@@ -114,30 +138,78 @@ def _check(task_dir: Path, report: ValidationReport, sandbox) -> Task | None:
 def schema_problems(task: Task) -> list[str]:
     """What a task needs beyond MLGym's schema so its scores can be trusted."""
     config, where = task.config, task.yaml_path
-    needs = {"hidden_files": "the test labels, kept from the agent", "validation_split": "the split `validate` "
-             "scores", "baseline_paths": "the baseline script", "reference_solution": "a stronger solution, to "
-             "measure headroom", "metrics": "metric names and directions"}
+    needs = {"hidden_files": "the test labels or instances, kept from the agent", "validation_split": "the split "
+             "`validate` scores", "baseline_paths": "the baseline script", "reference_solution": "a stronger "
+             "solution, to measure headroom", "default_solution": "a fixed cheap default (gradient boosting, TF-IDF "
+             "+ linear, seasonal naive, a textbook heuristic) the reference must beat", "trivial_solution": "the "
+             "ladder's bottom rung (a constant, a random policy) the baseline must beat", "metrics": "metric names "
+             "and directions"}
     problems = [f"{where}: field '{field}' is empty; it must name {what}" for field, what in needs.items()
                 if not getattr(config, field)]
     if not config.evaluation_read_only:
         problems.append(f"{where}: field 'evaluation_read_only' must be true so the agent cannot edit the scorer")
-    if task.config.task_entrypoint != "CSVSubmissionTasks":
-        problems.append(f"{where}: field 'task_entrypoint': generated tasks are CSVSubmissionTasks")
+    if config.task_entrypoint not in ("CSVSubmissionTasks", "PythonSubmissionTasks"):
+        problems.append(f"{where}: field 'task_entrypoint': generated tasks are CSVSubmissionTasks (predictions) "
+                        "or PythonSubmissionTasks (code the evaluator calls)")
+    elif config.task_entrypoint == "PythonSubmissionTasks" and len(task.submission_files) != 1:
+        problems.append(f"{where}: field 'submission_files' must name the one module the evaluator imports")
     return problems
 
 
 class _Run:
-    """One sandboxed workspace of the task, for a solution's commands and its evaluations."""
+    """One sandboxed workspace of the task, where the ladder's rungs run and are evaluated in turn."""
 
     def __init__(self, task: Task, sandbox, runtime: Path | None) -> None:
         self.session = Session(task, sandbox, runtime)
         self.task = task
+        self.program = task.config.task_entrypoint == "PythonSubmissionTasks"
+        self.scorer = host_scorer(task)
+        self.samples: dict[tuple[Rung, Split], object] = {}
+        """What the bootstrap resamples, by rung and split: instance scores, or (truth, predictions) arrays."""
 
     def __enter__(self) -> "_Run":
         return self
 
     def __exit__(self, *_) -> None:
         self.session.close()
+
+    def climb(self, rung: Rung, report: ValidationReport) -> bool:
+        """Put the rung's solution in place, run it, and score it on each split (the baseline twice)."""
+        if failure := self._install(rung):
+            report.reject(_FAILED[rung], f"{rung}: {failure}")
+            return False
+        for split in SPLITS:
+            evaluation = self.session.evaluate(split)
+            if evaluation.metrics is None:
+                report.reject("evaluation_failed" if rung == "baseline" else _FAILED[rung],
+                              f"{rung}, {split} split: {evaluation.observation}")
+                return False
+            again = self.session.evaluate(split).metrics if rung == "baseline" else evaluation.metrics
+            if again != evaluation.metrics:  # the evaluator's determinism, once
+                report.reject("nondeterministic", f"{rung}, {split} split: the evaluator gave {evaluation.metrics}, "
+                              f"then {again}")
+                return False
+            if self.program and evaluation.instance_scores is None:
+                report.reject("evaluation_failed", f"{rung}, {split} split: the evaluator printed no "
+                              '`{"instance_scores": [...]}` line (see task_bank/program.py)')
+                return False
+            getattr(report, rung)[split] = evaluation.metrics
+            self.samples[rung, split] = evaluation.instance_scores if self.program else self._predictions(split)
+        return True
+
+    def _install(self, rung: Rung) -> str | None:
+        """None once the rung's solution is in place (a program's module written, a script's run), else why not."""
+        config = self.task.config
+        path = {"trivial": config.trivial_solution, "baseline": config.baseline_paths[0],
+                "default": config.default_solution, "reference": config.reference_solution}[rung]
+        if self.program:
+            text = self.task.path(path).read_text() if rung != "baseline" else None
+            if text is not None:  # kept out of the workspace: this copy no agent sees
+                self.session.sandbox.write_file(self.task.submission_files[0], text)
+            return None
+        if rung != "baseline":
+            self.session.sandbox.write_file(path, self.task.path(path).read_text())
+        return self.execute(shlex.join(["python", path]))
 
     def execute(self, command: str) -> str | None:
         """None on success, else what went wrong."""
@@ -148,31 +220,73 @@ class _Run:
             return f"`{command}` failed with exit code {out.exit_code}:\n{out.output[-1500:]}"
         return None
 
-    def evaluate(self, split: Split) -> tuple[dict[str, float] | None, str]:
-        evaluation = self.session.evaluate(split)
-        return evaluation.metrics, evaluation.observation
+    def _predictions(self, split: Split):
+        """(truth, predictions) as the host's scorer reads them, or None where it cannot."""
+        if self.scorer is None:
+            return None
+        with tempfile.TemporaryDirectory() as scratch:
+            mine = Path(scratch) / "predictions.csv"
+            if not self.session.sandbox.download(self.scorer.prediction_file(split), mine):
+                return None
+            truth = self.task.path(self.scorer.truth_file(split))
+            try:
+                return self.scorer.arrays(truth, mine)
+            except (SystemExit, ValueError, OSError):  # the sandbox's evaluator judges malformed files
+                return None
+
+    def gap(self, split: Split, first: Rung, second: Rung, report: ValidationReport) -> Interval:
+        """`second` over `first` on `split`, with a bootstrap interval where the samples allow one."""
+        name, sign = self.task.primary.name, self.task.primary.sign
+        a, b = self.samples.get((first, split)), self.samples.get((second, split))
+        try:
+            if self.program and a and b:
+                return instance_gap(a, b, sign)
+            if self.scorer is not None and a is not None and b is not None:
+                return metric_gap(self.scorer.metric(name), a[0], a[1], b[1], sign)
+        except (ValueError, KeyError, SystemExit, ZeroDivisionError, FloatingPointError):
+            pass  # a metric the host cannot resample: the point estimate only
+        return point_gap(getattr(report, first)[split][name], getattr(report, second)[split][name], sign)
 
 
-def _score(run: _Run, report: ValidationReport, who: Literal["baseline", "reference"]) -> bool:
-    """Run the baseline or the reference solution, then evaluate each split (twice for the baseline)."""
-    config = run.task.config
-    script = config.baseline_paths[0] if who == "baseline" else config.reference_solution
-    if who == "reference":  # kept out of the task's workspace; this one no agent sees
-        run.session.sandbox.write_file(script, run.task.path(script).read_text())
-    if failure := run.execute(shlex.join(["python", script])):
-        report.reject(f"{who}_failed", f"{who}: {failure}")
+_FAILED: dict[Rung, Reason] = {"trivial": "trivial_failed", "baseline": "baseline_failed",
+                               "default": "default_failed", "reference": "reference_failed"}
+
+
+def _check_test_size(run: _Run, report: ValidationReport) -> bool:
+    """Enough test rows (by the evaluator's kind) or instances for a ranking of solutions to mean something."""
+    if run.program:
+        kind, size = "instances", len(run.samples.get(("baseline", "test")) or ())
+    elif run.scorer is not None:
+        kind, size = run.scorer.kind, _rows(run, "test")
+    else:
+        kind, size = "classification", _rows(run, "test")
+    report.test_size = size
+    minimum = MIN_TEST.get(kind, MIN_TEST["classification"])
+    if size < minimum:
+        report.reject("small_test", f"the test split has {size} {'instances' if run.program else 'rows'}; a "
+                      f"{kind} task needs at least {minimum} for its scores to rank solutions")
         return False
+    return True
+
+
+def _rows(run: _Run, split: Split) -> int:
+    sample = run.samples.get(("baseline", split))
+    if sample is not None:
+        return len(sample[0])
+    labels = hidden_labels(run.task)
+    return max((len(label.by_id) for label in labels), default=0)
+
+
+def _check_above_trivial(task: Task, report: ValidationReport) -> bool:
+    """The baseline must beat the trivial rung on both splits: else the task's scale is broken (a leaked
+    constant, a degenerate split) or its baseline is."""
+    name, sign = task.primary.name, task.primary.sign
     for split in SPLITS:
-        first, observation = run.evaluate(split)
-        if first is None:
-            report.reject("evaluation_failed" if who == "baseline" else "reference_failed",
-                          f"{who}, {split} split: {observation}")
+        baseline, trivial = report.baseline[split][name], report.trivial[split][name]
+        if sign * (baseline - trivial) <= 0:
+            report.reject("baseline_not_above_trivial", f"{split} split: the baseline scores {name}={baseline:.6g}, "
+                          f"no better than the trivial solution's {trivial:.6g}")
             return False
-        second = run.evaluate(split)[0] if who == "baseline" else first  # the evaluator's determinism, once
-        if second != first:
-            report.reject("nondeterministic", f"{who}, {split} split: the evaluator gave {first}, then {second}")
-            return False
-        getattr(report, who)[split] = first
     return True
 
 
@@ -185,6 +299,19 @@ def _check_headroom(task: Task, report: ValidationReport) -> None:
                       f"baseline's {baseline:.6g}: {report.headroom:+.2%}, less than the {report.margin:.0%} required")
 
 
+def _check_over_default(run: _Run, report: ValidationReport) -> None:
+    """The reference must beat the cheap default on both splits, with 95% confidence; the test gap sets the tier."""
+    name = run.task.primary.name
+    for split in SPLITS:
+        gap = report.gaps[split] = run.gap(split, "default", "reference", report)
+        if not gap.positive:
+            bounds = f" (95% interval {gap.low:+.4g} to {gap.high:+.4g})" if gap.low is not None else ""
+            report.reject("saturated", f"{split} split: the reference's {name} is {gap.estimate:+.4g} over the cheap "
+                          f"default's{bounds}, not reliably above it: a default model already does as well")
+    test = improvement(report.default["test"][name], report.reference["test"][name], run.task.primary.sign)
+    report.tier = 1 + sum(test >= bound for bound in TIERS)
+
+
 def improvement(baseline: float, score: float, sign: int) -> float:
     """Direction-aware improvement of `score` over `baseline`, relative to |baseline| (absolute near 0)."""
     gain = sign * (score - baseline)
@@ -192,22 +319,30 @@ def improvement(baseline: float, score: float, sign: int) -> float:
 
 
 def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:
-    """Submit the visible columns most like the labels; none may beat the baseline."""
+    """Submit the visible columns most like the labels, and the labels of the public source table's rows
+    nearest to the test rows; none may beat the baseline."""
+    if run.program:
+        return
     name, baseline = task.primary.name, report.baseline["test"][task.primary.name]
     target = task.submission_files[0]
-    for probe in cheating_probes(pristine_workspace(task), labels):
+    probes = [("leakage", p) for p in cheating_probes(pristine_workspace(task), labels)]
+    probes += [("lookup", p) for p in lookup_probes(task)]
+    for reason, probe in probes:
         run.session.sandbox.write_file(target, probe.submission)
-        metrics, _ = run.evaluate("test")
+        metrics = run.session.evaluate("test").metrics
         score = metrics.get(name) if metrics else None
         report.probes.append(ProbeResult(source=probe.source, score=score))
         if score is not None and improvement(baseline, score, task.primary.sign) > 0:
-            report.reject("leakage", f"submitting {probe.source} as the predictions scores {name}={score:.6g}, "
-                          f"better than the baseline's {baseline:.6g}")
+            what = "as the predictions" if reason == "leakage" else "(a lookup, no model)"
+            report.reject(reason, f"submitting {probe.source} {what} scores {name}={score:.6g}, better than the "
+                          f"baseline's {baseline:.6g}")
 
 
-def _record_baseline(task_dir: Path, report: ValidationReport) -> None:
+def _record_scores(task_dir: Path, report: ValidationReport) -> None:
     path = task_dir / TASK_YAML
     fields = yaml.safe_load(path.read_text())
     fields["baseline_scores"] = [report.baseline["test"]]
     fields["baseline_validation_scores"] = [report.baseline["validation"]]
+    fields["reference_scores"] = [report.reference["test"]]
+    fields["reference_validation_scores"] = [report.reference["validation"]]
     write_task_yaml(path, fields)

@@ -2,6 +2,7 @@
 SynthML-v0 with the baseline it recorded."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from synthml.envs.env import SynthMLEnv
 from synthml.errors import TaskError
 from synthml.task_bank.bank import TaskBank
 from synthml.task_bank.families import FAMILIES
-from synthml.task_bank.generate import generate, plan
+from synthml.task_bank.generate import DATASET_SHARE, FAMILY_DATASET_SHARE, generate, plan
 
 pytestmark = pytest.mark.usefixtures("runtime")
 PER_FAMILY = 2
@@ -31,6 +32,16 @@ def test_plan_is_a_function_of_the_seed():
     assert [c.task_id for c in plan(1, 30)] != [c.task_id for c in first]
     assert len({c.key for c in first}) == 30
     assert {c.family for c in first[:len(FAMILIES)]} == set(FAMILIES)
+
+
+def test_plan_holds_every_dataset_and_pair_to_its_share_at_every_length():
+    candidates = plan(3, 100)
+    for length in (10, 50, 100):
+        datasets = Counter(c.dataset_id for c in candidates[:length] if c.dataset)
+        pairs = Counter((c.family, c.dataset_id) for c in candidates[:length] if c.dataset)
+        assert max(datasets.values()) <= max(1, int(DATASET_SHARE * length))
+        assert max(pairs.values()) <= max(1, int(FAMILY_DATASET_SHARE * length))
+    assert len({c.dataset_id for c in candidates}) >= 30
 
 
 def test_plan_names_an_unknown_family():
