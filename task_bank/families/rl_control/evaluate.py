@@ -41,9 +41,8 @@ def _alarm(signum, frame):
 
 
 def instances(split: str) -> list[dict]:
-    """The split's episodes; in a workspace laid out flat (as MLGym lays out starter code), at the root."""
-    path = Path(SPLITS[split])
-    return json.loads((path if path.exists() or split == "test" else Path(path.name)).read_text())
+    """The split's episodes."""
+    return json.loads(Path(SPLITS[split]).read_text())
 
 
 def load_policy():
