@@ -41,16 +41,16 @@ DRIFT = 1.0
 """A series' level walks by steps of this many times its remainder's spread over a season."""
 NOTES = {
     "classification": "To keep the rows from being looked up in the public table they come from, each row's "
-                      "features were blended with those of four rows near it (random weights; a category is "
-                      "taken from one of the five); its label is its own.",
+                      f"features were blended with those of {PARTNERS} rows near it (random weights; a category is "
+                      f"taken from one of the {PARTNERS + 1}); its label is its own.",
     "regression": "To keep the rows from being looked up in the public table they come from, each row's features "
-                  "were blended with those of four rows near it (random weights; a category is taken from one of "
-                  "the five); its target is its own.",
+                  f"were blended with those of {PARTNERS} rows near it (random weights; a category is taken from "
+                  f"one of the {PARTNERS + 1}); its target is its own.",
     "image": "To keep the images from being looked up in the public set they come from, each image was blended "
-             "with four images near it (random weights, any class); its label is its own.",
+             f"with {PARTNERS} images near it (random weights, any class); its label is its own.",
     "text": "To keep the documents from being looked up in the public corpus they come from, each document is "
-            "spliced from passages of itself and of four documents near it (random shares, any class); its label "
-            "is its own.",
+            f"spliced from passages of itself and of {PARTNERS} documents near it (random shares, any class); its "
+            "label is its own.",
     "series": "To keep the series from being looked up in the public data it comes from, its irregular part was "
               "resampled and a slow random drift added to its level; its trend and seasonal pattern are the real "
               "series'.",
