@@ -137,11 +137,10 @@ def aligned(truth, pred, pred_file):
     if missing or extra:
         sys.exit(f"{pred_file} must hold one prediction for each of the {len(truth)} ids of the split: "
                  f"{len(missing)} missing (e.g. {missing[:5]}), {len(extra)} unknown (e.g. {extra[:5]})")
-    ids = list(truth)
-    return ids, [truth[i] for i in ids], [pred[i] for i in ids]
+    return [truth[i] for i in truth], [pred[i] for i in truth]
 
 
-def score(ids, truth, pred, pred_file, split):
+def score(truth, pred, pred_file, split, ids):
     if TASK["kind"] == "classification":
         truth, pred = np.array([label(v) for v in truth]), np.array([label(v) for v in pred])
     else:
@@ -175,7 +174,7 @@ def main():
         sys.exit(f"{pred_file} not found: write it with the columns id,{TASK['target']}.")
     truth = read_column(truth_file, TASK["target"], exact=False)
     pred = read_column(pred_file, TASK["target"], exact=True)
-    print(json.dumps(score(*aligned(truth, pred, pred_file), pred_file, args.split)))
+    print(json.dumps(score(*aligned(truth, pred, pred_file), pred_file, args.split, list(truth))))
 
 
 if __name__ == "__main__":
