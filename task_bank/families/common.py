@@ -14,18 +14,25 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.schema import Metric
 
 METRIC_DIRECTIONS = {"accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "expected_cost": "min",
-                     "rmse": "min", "mae": "min", "r2": "max", "smape": "min"}
+                     "rmse": "min", "mae": "min", "r2": "max", "smape": "min", "mase": "min"}
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
-MIN_SMALL_TRAIN_ROWS = 100
-"""A small-data setting keeps at least this many training rows: with fewer, which of two models scores
-better on test is mostly chance."""
+MIN_TRAIN_ROWS = 100
+"""Training keeps at least this many rows, small-data settings included."""
+MIN_TEST_ROWS = 200
+"""Validation and test each hold at least this many rows (tables, text, images): on fewer, the bootstrap
+interval of the gap between two good models is wider than the gap, and which wins is mostly chance."""
 SPLIT = (0.6, 0.2, 0.2)
+"""Train, validation and test shares of a table large enough; smaller tables give validation and test
+MIN_TEST_ROWS each and train the rest."""
 MAX_ROWS = 20_000
 """Larger tables are subsampled, so that baselines and references stay within seconds."""
 MIN_CLASS_ROWS = 10
 """Rarer classes are dropped: every split must see each class."""
+MIN_R2 = 0.05
+"""R² is a metric only where a least-squares fit on the features explains at least this share of the
+variance of validation and test: where every model does worse than predicting the mean, R² ranks failures."""
 
 
 def metrics(primary: str, group: Sequence[str]) -> tuple[Metric, ...]:
@@ -40,7 +47,18 @@ def pick(rng: random.Random, options: Sequence):
 
 def train_fraction(rng: random.Random, entry: DatasetEntry) -> float:
     """A share of the training split to keep: all of it, or a fraction that keeps enough rows."""
-    return pick(rng, [f for f in TRAIN_FRACTIONS if f == 1 or entry.rows * SPLIT[0] * f >= MIN_SMALL_TRAIN_ROWS])
+    return pick(rng, [f for f in TRAIN_FRACTIONS if f == 1 or split_sizes(entry.rows)[0] * f >= MIN_TRAIN_ROWS])
+
+
+def enough_rows(entry: DatasetEntry) -> bool:
+    """Whether the table can give validation and test MIN_TEST_ROWS each and train MIN_TRAIN_ROWS."""
+    return split_sizes(entry.rows)[0] >= MIN_TRAIN_ROWS
+
+
+def split_sizes(rows: int) -> tuple[int, int, int]:
+    """Rows of train, validation and test: 60/20/20, validation and test MIN_TEST_ROWS at least."""
+    held = max(round(SPLIT[2] * rows), MIN_TEST_ROWS)
+    return rows - 2 * held, held, held
 
 
 def feature_names(entry: DatasetEntry) -> list[str]:
@@ -65,16 +83,18 @@ def clean_table(entry: DatasetEntry, table: pd.DataFrame, seed: int, *, classifi
 
 def split_rows(frame: pd.DataFrame, seed: int, fractions: Sequence[float] = SPLIT,
                strata: pd.Series | None = None) -> list[pd.DataFrame]:
-    """Shuffled parts of `frame` with the given fractions, stratified by `strata` when given."""
+    """Shuffled parts of `frame` with the given fractions (sizes rounded, summing to all rows), stratified by
+    `strata` when given: each stratum's rows, in seeded order, are spread evenly over [0, 1) from a random
+    phase, and the parts cut that order, so each part holds its share of every stratum to within a row."""
     rng = np.random.default_rng(seed)
     keys = np.zeros(len(frame), dtype=int) if strata is None else pd.factorize(strata.astype(str), sort=True)[0]
-    parts: list[list[np.ndarray]] = [[] for _ in fractions]
+    position = np.zeros(len(frame))
     for key in np.unique(keys):
         rows = rng.permutation(np.flatnonzero(keys == key))
-        cuts = np.round(np.cumsum(fractions)[:-1] * len(rows)).astype(int)
-        for part, chunk in zip(parts, np.split(rows, cuts), strict=True):
-            part.append(chunk)
-    return [frame.iloc[rng.permutation(np.concatenate(p))].reset_index(drop=True) for p in parts]
+        position[rows] = (np.arange(len(rows)) + rng.random()) / len(rows)
+    order = np.lexsort((rng.random(len(frame)), position))
+    cuts = np.round(np.cumsum(fractions)[:-1] * len(frame)).astype(int)
+    return [frame.iloc[rng.permutation(part)].reset_index(drop=True) for part in np.split(order, cuts)]
 
 
 def take_fraction(frame: pd.DataFrame, fraction: float, seed: int, strata: pd.Series | None = None) -> pd.DataFrame:
@@ -83,13 +103,66 @@ def take_fraction(frame: pd.DataFrame, fraction: float, seed: int, strata: pd.Se
     return split_rows(frame, seed + 1, (fraction, 1 - fraction), strata)[0]
 
 
-def split_table(frame: pd.DataFrame, target: str, seed: int, *, classification: bool,
+def split_table(entry: DatasetEntry, frame: pd.DataFrame, seed: int, *, classification: bool,
                 train_fraction: float = 1.0) -> list[pd.DataFrame]:
-    """Train, validation and test (60/20/20, stratified for classification); train cut to its fraction."""
+    """Train, validation and test (`split_sizes`, stratified for classification); train cut to its fraction.
+    Raises TaskError where the table is too small or a class misses a split."""
+    target = entry.target
+    n_train, held, _ = split_sizes(len(frame))
+    require(n_train * train_fraction >= MIN_TRAIN_ROWS, entry, f"{len(frame)} rows cannot give validation and "
+            f"test {MIN_TEST_ROWS} rows each and training {MIN_TRAIN_ROWS} (train fraction {train_fraction:g})")
     strata = frame[target] if classification else None
-    train, validation, test = split_rows(frame, seed, SPLIT, strata)
-    train = take_fraction(train, train_fraction, seed, train[target] if classification else None)
-    return [train, validation, test]
+    parts = split_rows(frame, seed, (n_train / len(frame), held / len(frame), held / len(frame)), strata)
+    parts[0] = take_fraction(parts[0], train_fraction, seed, parts[0][target] if classification else None)
+    if classification:
+        require_every_class(entry, parts)
+    return parts
+
+
+def require_every_class(entry: DatasetEntry, parts: Sequence[pd.DataFrame]) -> None:
+    """Every class of the task occurs in train, validation and test."""
+    labels = [set(part[entry.target].astype(str)) for part in parts]
+    for name, seen in zip(("train", "validation", "test"), labels, strict=False):
+        missing = set().union(*labels) - seen
+        require(not missing, entry, f"class(es) {sorted(missing)} of `{entry.target}` never occur in {name}")
+
+
+def require_test_rows(entry: DatasetEntry, parts: Sequence[pd.DataFrame], least: int = MIN_TEST_ROWS) -> None:
+    """Validation and test hold `least` rows each."""
+    sizes = [len(p) for p in parts[1:]]
+    require(min(sizes) >= least, entry, f"validation and test hold {sizes} rows; each needs {least}")
+
+
+def regression_metrics(entry: DatasetEntry, primary: str, parts: Sequence[pd.DataFrame]) -> tuple[Metric, ...]:
+    """The primary metric, then the other regression metrics; R² only where it means something
+    (`linear_r2` reaches MIN_R2 on validation and test), and as the primary metric it must."""
+    meaningful = all(linear_r2(parts[0], part, entry.target) >= MIN_R2 for part in parts[1:])
+    require(meaningful or primary != "r2", entry, "a least-squares fit explains less than "
+            f"{MIN_R2:.0%} of the variance of validation or test, so R² would rank models all worse than the mean")
+    return metrics(primary, [m for m in REGRESSION_METRICS if meaningful or m != "r2"])
+
+
+def linear_r2(train: pd.DataFrame, rows: pd.DataFrame, target: str) -> float:
+    """R² on `rows` of a ridge fit (numpy) on train: numeric features standardised, missing values at the
+    training mean, the 20 commonest levels of the others one-hot."""
+    def design(part: pd.DataFrame) -> np.ndarray:
+        columns = []
+        for c in (c for c in train.columns if c != target):
+            if pd.api.types.is_numeric_dtype(train[c]) and not pd.api.types.is_bool_dtype(train[c]):
+                mean, std = train[c].mean(), train[c].std() or 1.0
+                columns.append(((part[c].astype(float) - mean) / std).fillna(0.0).to_numpy()[:, None])
+            else:
+                levels = train[c].astype(str).value_counts().index[:20]
+                columns.append((part[c].astype(str).to_numpy()[:, None] == np.asarray(levels)[None, :]) * 1.0)
+        return np.hstack([np.ones((len(part), 1)), *columns])
+
+    x, y = design(train), train[target].to_numpy(float)
+    penalty = np.eye(x.shape[1]) * 1.0
+    penalty[0, 0] = 0.0
+    coef = np.linalg.solve(x.T @ x + penalty, x.T @ y)
+    truth = rows[target].to_numpy(float)
+    total = float(np.sum((truth - truth.mean()) ** 2)) or 1.0
+    return 1 - float(np.sum((truth - design(rows) @ coef) ** 2)) / total
 
 
 def rank_features(frame: pd.DataFrame, target: str, *, classification: bool) -> list[str]:
@@ -99,20 +172,6 @@ def rank_features(frame: pd.DataFrame, target: str, *, classification: bool) -> 
     y = _target_matrix(frame, target, classification)
     scores = {c: _explained(y, _bins(frame[c])) for c in frame.columns if c != target}
     return sorted(scores, key=lambda c: (-round(scores[c], 12), c))
-
-
-def complementary_features(frame: pd.DataFrame, target: str, *, classification: bool, count: int = 2) -> list[str]:
-    """`count` features chosen greedily: the most informative one, then each time the feature whose bins,
-    crossed with those of the features chosen, explain the most (so a near copy of a chosen feature adds little)."""
-    y = _target_matrix(frame, target, classification)
-    bins = {c: _bins(frame[c]) for c in frame.columns if c != target}
-    chosen = rank_features(frame, target, classification=classification)[:1]
-    cells = bins[chosen[0]] if chosen else None
-    while 0 < len(chosen) < min(count, len(bins)):
-        scores = {c: _explained(y, cells + "|" + b) for c, b in bins.items() if c not in chosen}
-        chosen.append(min(scores, key=lambda c: (-round(scores[c], 12), c)))
-        cells = cells + "|" + bins[chosen[-1]]
-    return chosen
 
 
 def _target_matrix(frame: pd.DataFrame, target: str, classification: bool) -> pd.DataFrame:
@@ -136,10 +195,6 @@ def _bins(values: pd.Series) -> pd.Series:
     text = values.astype(str).where(values.notna(), "<missing>")
     common = text.value_counts().index[:10]
     return text.where(text.isin(common), "<other>")
-
-
-def numeric_features(frame: pd.DataFrame, target: str) -> list[str]:
-    return [c for c in frame.columns if c != target and pd.api.types.is_numeric_dtype(frame[c])]
 
 
 def classes_text(labels: pd.Series) -> str:

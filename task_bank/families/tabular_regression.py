@@ -1,5 +1,9 @@
 """Tabular regression: predict a number from the other columns, optionally with less training data or
-without the most informative feature."""
+without the most informative feature.
+
+Ladder: the training median; ridge on every feature; gradient boosting with its defaults; the blended
+reference (scripts.reference_script), whose edge is largest on skewed positive targets (boosting the log
+target, or the absolute error for MAE) and on small training sets."""
 
 import random
 from typing import Any
@@ -10,7 +14,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.scripts import tabular_baseline, tabular_reference
+from synthml.task_bank.families.scripts import default_script, ladder, linear_baseline, reference_script, trivial_script
 from synthml.task_bank.families.tabular_classification import TWISTS
 
 
@@ -28,28 +32,26 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
         dropped = common.rank_features(frame, entry.target, classification=False)[0]
         frame = frame.drop(columns=[dropped])
         notes.append(common.dropped_feature_note(dropped))
-    train, validation, test = common.split_table(frame, entry.target, seed, classification=False,
+    train, validation, test = common.split_table(entry, frame, seed, classification=False,
                                                  train_fraction=knobs["train_fraction"])
-    baseline, reference = regression_scripts(train, entry.target, knobs["metric"])
     return TaskDraft(
         task_id=task_id, name=f"{entry.title}: predict {entry.target}", target=entry.target,
         intro=f"Predict the number `{entry.target}` for each row of the {entry.title} data from its other columns "
               f"(training values range from {train[entry.target].min():g} to {train[entry.target].max():g}).",
-        kind="regression", metrics=common.metrics(knobs["metric"], common.REGRESSION_METRICS),
+        kind="regression", metrics=common.regression_metrics(entry, knobs["metric"], (train, validation, test)),
         train=train, validation=validation, test=test, notes=tuple(n for n in notes if n),
-        baseline_code=baseline[0], baseline_summary=baseline[1],
-        reference_code=reference[0], reference_summary=reference[1],
+        **regression_scripts(train, entry.target, knobs["metric"]),
         family=FAMILY.name, topic=_topic(knobs), knobs=knobs, dataset=entry)
 
 
-def regression_scripts(train: pd.DataFrame, target: str, metric: str) -> tuple[tuple[str, str], ...]:
-    """((code, summary) of the baseline, (code, summary) of the reference) for tabular regression."""
-    feature = common.rank_features(train, target, classification=False)[0]
-    summary = (f"a linear regression on the single most informative feature ({feature}), its predictions clipped "
-               f"to the range of the training targets, or the training median, whichever scores the better {metric} "
-               "on validation, refit on train + validation for the test predictions")
-    baseline = tabular_baseline(target, [feature], summary, {"linear": "LinearRegression()"}, "regression", metric)
-    return (baseline, summary), tabular_reference(target, "regression", len(train), metric)
+def regression_scripts(train: pd.DataFrame, target: str, metric: str) -> dict[str, str]:
+    """The ladder's fields for tabular regression: the training median, a ridge regression on every feature,
+    gradient boosting with its defaults, and the blended reference (with models of the log target where every
+    training target is positive)."""
+    positive = bool((train[target] > 0).all())
+    return ladder(trivial_script(target, "regression"), linear_baseline(target, "regression", metric),
+                  default_script(target, "regression"),
+                  reference_script(target, "regression", metric, positive_target=positive))
 
 
 def _topic(knobs: dict[str, Any]) -> str:
@@ -61,7 +63,7 @@ def _topic(knobs: dict[str, Any]) -> str:
 
 
 def _accepts(entry: DatasetEntry) -> bool:
-    return entry.rows >= 100 and len(common.feature_names(entry)) >= 1
+    return common.enough_rows(entry) and len(common.feature_names(entry)) >= 1
 
 
 FAMILY = Family("tabular_regression", ("regression",), sample_knobs, build, _accepts)
