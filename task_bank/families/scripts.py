@@ -196,14 +196,14 @@ MAX_LEVELS = 250
 $constants
 
 def design(rows, levels):
-    """Every column but id and the target; text columns as categories of their training levels."""
-    x = rows.drop(columns=["id", TARGET], errors="ignore")
+    """The training columns but id and the target; text columns as categories of their training levels."""
+    x = rows[[c for c in train.columns if c not in ("id", TARGET)]]
     return x.assign(**{c: pd.Categorical(x[c], categories=values) for c, values in levels.items()})
 
 
 def fit_predict(known, rows):
     """Fit on the `known` rows with scikit-learn's defaults (seeded), then predict the others."""
-    x = known.drop(columns=["id", TARGET])
+    x = design(known, {})
     levels = {c: x[c].value_counts().index[:MAX_LEVELS] for c in x.columns if not pd.api.types.is_numeric_dtype(x[c])}
     model = $model(random_state=0).fit(design(known, levels), known[TARGET])
     x = design(rows, levels)
