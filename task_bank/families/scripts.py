@@ -250,7 +250,7 @@ $metrics_import
 TARGET, KIND = $target, $kind
 $constants
 DECISIONS = $decisions
-"""The decision parameters tried on validation: the power of the class prior the probabilities are divided
+"""The decision parameters tried on validation: the power of the class shares the probabilities are divided
 by (0: the likeliest class; 1: balanced), or a cost task's probability threshold."""
 
 
@@ -331,31 +331,30 @@ truth = validation[TARGET].to_numpy()
 outputs = {name: output(make().fit(train[FEATURES], train[TARGET]), validation) for name, make in MODELS.items()}
 options = {"blend": select(outputs, truth), **{name: Counter([name]) for name in outputs}}
 choices = [(option, a) for option in options for a in DECISIONS]
-option, chosen = max(choices, key=lambda c: score(truth, decide(blend(outputs, options[c[0]]), train, c[1])))
+option, chosen = max(choices, key=lambda c: score(truth, decide(blend(outputs, options[c[0]]), c[1])))
 counts = options[option]  # ties: the blend, and the first decision parameter
 print(f"{option} {dict(counts)}, decision parameter {chosen}: refitting its models on train + validation")
-pd.DataFrame({"id": validation["id"], TARGET: decide(blend(outputs, counts), train, chosen)}).to_csv(
+pd.DataFrame({"id": validation["id"], TARGET: decide(blend(outputs, counts), chosen)}).to_csv(
     "validation_predictions.csv", index=False)
 known = pd.concat([train, validation], ignore_index=True)
 outputs = {name: output(MODELS[name]().fit(known[FEATURES], known[TARGET]), test) for name in counts}
-pd.DataFrame({"id": test["id"], TARGET: decide(blend(outputs, counts), known, chosen)}).to_csv(
+pd.DataFrame({"id": test["id"], TARGET: decide(blend(outputs, counts), chosen)}).to_csv(
     "submission.csv", index=False)
 print("wrote validation_predictions.csv and submission.csv")
 '''
 
 _DECIDE = {
-    "classification": '''def decide(probabilities, known, power):
-    """The class of the highest probability divided by its training frequency to the given power."""
-    prior = pd.Series(known[TARGET]).value_counts(normalize=True).reindex(CLASSES).to_numpy()
-    return CLASSES[np.argmax(probabilities / prior**power, axis=1)]''',
-    "cost": '''def decide(probabilities, known, threshold):
+    "classification": '''def decide(probabilities, power):
+    """The class of the highest probability divided by its expected share of the rows predicted (their mean
+    probability: under a shift, not the training share) to the given power."""
+    return CLASSES[np.argmax(probabilities / probabilities.mean(axis=0) ** power, axis=1)]''',
+    "cost": '''def decide(probabilities, threshold):
     """The positive label where its probability reaches the threshold."""
     at = list(map(str, CLASSES)).index(str(POSITIVE))
     return np.where(probabilities[:, at] >= threshold, CLASSES[at], CLASSES[1 - at])''',
-    "regression": '''def decide(predictions, known, _):
+    "regression": '''def decide(predictions, _):
     return predictions''',
 }
-_REGRESSION_LOSS = {"mae": "return np.mean(np.abs(truth - out))", "other": "return np.mean((truth - out) ** 2)"}
 
 
 
@@ -415,9 +414,10 @@ def reference_script(target: str, kind: Kind, metric: str, *, positive_target: b
 
 def _reference_doc(kind: Kind, metric: str, models: list[str]) -> str:
     loss = "log loss" if kind != "regression" else "absolute error" if metric == "mae" else "squared error"
-    decision = {"balanced_accuracy": ", predicting the class of the highest probability over its training frequency "
-                "(to a power tuned on validation)", "f1_macro": ", predicting the class of the highest probability "
-                "over its training frequency to a power tuned on validation", "expected_cost": ", predicting the "
+    decision = {"balanced_accuracy": ", predicting the class of the highest probability over its mean probability "
+                "among the rows predicted (to a power tuned on validation)", "f1_macro": ", predicting the class of "
+                "the highest probability over its mean probability among the rows predicted to a power tuned on "
+                "validation", "expected_cost": ", predicting the "
                 "positive label where its probability reaches the Bayes threshold"}
     return (f"the blend (by greedy ensemble selection on the validation {loss}) of {'; '.join(models)}, or one of "
             f"them alone, whichever scores the better {metric} on validation (each fit on train)"
