@@ -53,7 +53,7 @@ def test_the_host_scores_only_the_families_own_evaluator(good_task):
     scorer = host_scorer(load_task(good_task))
     assert scorer is not None and scorer.prediction_file("test") == "submission.csv"
     truth, predictions = scorer.arrays(good_task / "hidden/test_labels.csv", good_task / "hidden/test_labels.csv")
-    assert scorer.metric("accuracy")(truth, predictions) == 1.0
+    assert scorer.metric("mae")(truth, predictions) == 0.0 and scorer.metric("mae")(truth, predictions + 2) == 2.0
     evaluator = good_task / "evaluate.py"
     evaluator.write_text(evaluator.read_text() + "\nprint('and something else')\n")
     assert host_scorer(load_task(good_task)) is None  # not ours: the sandbox alone runs it

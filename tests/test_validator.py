@@ -29,10 +29,20 @@ def test_good_task_is_accepted_and_its_baseline_recorded(good_task: Path):
     assert report.accepted, report.rejections
     assert report.headroom >= report.margin
     task = load_task(good_task)
-    assert task.baseline_score == report.baseline["test"][task.primary.name]
-    assert task.baseline_validation_score == report.baseline["validation"][task.primary.name]
-    assert report.probes and all(p.score is None or improvement(task.baseline_score, p.score, task.primary.sign) <= 0
-                                 for p in report.probes)
+    name = task.primary.name
+    assert task.baseline_score == report.baseline["test"][name]
+    assert task.baseline_validation_score == report.baseline["validation"][name]
+    assert task.reference_score == report.reference["test"][name]
+    trivial, baseline, default, reference = (getattr(report, rung)["test"][name]
+                                             for rung in ("trivial", "baseline", "default", "reference"))
+    assert trivial > baseline and reference < min(baseline, default)  # mae: lower is better
+    assert all(gap.over == "rows" and gap.low > 0 for gap in report.gaps.values()) and report.tier in (1, 2, 3)
+    assert report.test_size >= 200
+    lookups = [p for p in report.probes if p.source.startswith("lookup:")]
+    assert lookups and lookups[0].score is not None  # measured and reported (see REJECT_LOOKUPS)
+    leakage = [p for p in report.probes if not p.source.startswith("lookup:")]
+    assert leakage and all(p.score is None or improvement(task.baseline_score, p.score, task.primary.sign) <= 0
+                           for p in leakage)
 
 
 def test_baseline_that_crashes(good_task: Path):
@@ -96,8 +106,25 @@ def test_reference_no_better_than_the_baseline(good_task: Path):
     reference = load_task(good_task).config.reference_solution
     shutil.copy(good_task / "baseline.py", good_task / reference)
     report = validate_task(good_task, record=False)
-    assert [r.reason for r in report.rejections] == ["no_headroom"]
+    assert {r.reason for r in report.rejections} == {"no_headroom", "saturated"}  # the default beats the baseline
     assert report.headroom == 0
+
+
+@pytest.mark.parametrize("rung", ["trivial", "default"])
+def test_a_ladder_rung_that_crashes_is_named(good_task: Path, rung: str):
+    script = getattr(load_task(good_task).config, f"{rung}_solution")
+    (good_task / script).write_text(f"raise SystemExit('no {rung} today')\n")
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == [f"{rung}_failed"]
+    assert f"no {rung} today" in report.rejections[0].detail
+
+
+def test_a_baseline_worse_than_a_constant_is_not_called_leakage(good_task: Path):
+    """The audit found a rejection labelled `leakage` that was a baseline worse than the sample submission."""
+    trivial = load_task(good_task).config.trivial_solution
+    (good_task / "baseline.py").write_text((good_task / trivial).read_text().replace("median()", "median() * 3"))
+    report = validate_task(good_task, record=False)
+    assert [r.reason for r in report.rejections] == ["baseline_not_above_trivial"]
 
 
 def test_task_without_a_reference_solution(good_task: Path):
@@ -153,7 +180,7 @@ def test_improvement_is_direction_aware():
 
 
 def _flip(label: str) -> str:
-    return "benign" if label == "malignant" else "malignant"
+    return str(float(label) + 100_000)
 
 
 
