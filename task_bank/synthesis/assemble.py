@@ -14,6 +14,7 @@ from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_con
 from synthml.errors import CopyRefused, SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
+from synthml.task_bank.families.scripts import default_script, trivial_script
 from synthml.task_bank.schema import Metric
 from synthml.task_bank.synthesis.spec import STANDARD_METRICS, TaskSpec
 from synthml.task_bank.synthesis.topics import Topic
@@ -42,6 +43,8 @@ def assemble(spec: TaskSpec, entry: DatasetEntry, topic: Topic, task_id: str, ou
         raise AssemblyFailed("schema", f"metric(s) {', '.join(unknown)} are unknown to the standard evaluator "
                              f"({', '.join(STANDARD_METRICS)}); write evaluate.py or choose among those")
     splits = prepare_data(spec.files["prepare.py"], entry, sandbox, runtime)
+    (trivial, trivial_summary), (default, default_summary) = (  # the procedural families' fixed rungs, by kind
+        trivial_script(spec.target, spec.kind), default_script(spec.target, spec.kind))
     try:
         draft = TaskDraft(
             task_id=task_id, name=spec.name, intro=spec.statement, target=spec.target, kind=spec.kind,
@@ -49,6 +52,8 @@ def assemble(spec: TaskSpec, entry: DatasetEntry, topic: Topic, task_id: str, ou
             train=splits["train"], validation=splits["validation"], test=splits["test"],
             baseline_code=spec.files["baseline.py"], baseline_summary=spec.baseline_summary or "the baseline",
             reference_code=spec.files["reference.py"], reference_summary="", family="llm", topic=topic.topic,
+            trivial_code=trivial, trivial_summary=trivial_summary, default_code=default,
+            default_summary=default_summary,
             dataset=entry, knobs=knobs, generator="llm", model=model)
         write_task(draft, out)
     except Exception as e:  # whatever odd data trips the writer is this task's failure, not the run's
