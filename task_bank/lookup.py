@@ -173,15 +173,16 @@ class SourceIndex:
     def neighbours(self, rows: pd.DataFrame, count: int) -> np.ndarray:
         """For each row, the positions of its `count` nearest source rows, nearest first."""
         found = np.zeros((len(rows), count), dtype=int)
-        for block, squared, _ in self._blocks(rows):
+        for block, squared, _ in self._blocks(rows, candidates=max(CANDIDATES, count)):
             nearest = np.argpartition(squared, count - 1, axis=1)[:, :count]
             order = np.argsort(np.take_along_axis(squared, nearest, axis=1), axis=1, kind="stable")
             found[block] = np.take_along_axis(nearest, order, axis=1)
         return found
 
-    def _blocks(self, rows: pd.DataFrame):
+    def _blocks(self, rows: pd.DataFrame, candidates: int = CANDIDATES):
         """(block, squared distances of its rows to every source row less `norms`, norms) for each CHUNK rows;
-        `norms` is the part of a row's distances the same for every source row, which moves no row's nearest."""
+        `norms` is the part of a row's distances the same for every source row, which moves no row's nearest.
+        Texts are compared with their `candidates` likeliest source texts (the rest at distance 1)."""
         numbers = self.numbers.query(rows)
         categories = [(self.weights.get(c, 1.0), _codes(rows[c], column)) for c, column in self.categories.items()]
         texts = [(self.weights.get(c, 1.0), index, index.query(rows[c])) for c, index in self.texts.items()]
@@ -191,7 +192,7 @@ class SourceIndex:
             for weight, (query_codes, source_codes) in categories:
                 squared += weight * (query_codes[block, None] != source_codes[None, :])
             for weight, index, query in texts:
-                squared += weight * index.distance(query, block) ** 2
+                squared += weight * index.distance(query, block, candidates) ** 2
             yield block, squared, self.numbers.norms(numbers, block)
 
 
@@ -276,13 +277,13 @@ class _Texts:
             found.append((words, rarest, self.exact.get(text, -1)))
         return found
 
-    def distance(self, query: list, block: slice) -> np.ndarray:
+    def distance(self, query: list, block: slice, candidates: int = CANDIDATES) -> np.ndarray:
         out = np.ones((block.stop - block.start, len(self.sets)), dtype=np.float32)
         for row, (words, rarest, exact) in enumerate(query[block]):
             if len(rarest):
                 postings = np.concatenate([self.postings[self.starts[w]:self.starts[w + 1]] for w in rarest])
                 shared = np.bincount(postings, minlength=len(self.sets))
-                best = np.argpartition(-shared, CANDIDATES)[:CANDIDATES] if len(shared) > CANDIDATES else range(
+                best = np.argpartition(-shared, candidates)[:candidates] if len(shared) > candidates else range(
                     len(shared))
                 for candidate in best:
                     other = self.sets[candidate]

@@ -8,8 +8,9 @@ a trustworthy task needs); no visible file carries the test labels; the baseline
 task's time limit and the evaluator prints the same metrics twice; enough test rows or instances; the
 baseline beats the trivial rung; the reference beats the baseline by a margin (headroom) and beats the
 default on both splits with a 95% bootstrap interval above zero (else the task is saturated: a default
-already solves it); submitting the visible columns most like the labels, or the rows of the public
-source table nearest to the test rows, does not beat the baseline. All task code runs in the sandbox;
+already solves it); submitting the visible columns most like the labels does not beat the baseline, nor
+does the lookup of the public source table's rows nearest to the test rows, unless it is not reliably better
+than a nearest-neighbour model on the training rows (`_check_lookup`). All task code runs in the sandbox;
 the host only reads files.
 """
 
@@ -27,9 +28,9 @@ from synthml.envs.sandbox.config import SandboxConfig
 from synthml.envs.session import Session, runtime_for
 from synthml.envs.workspace import forget_pristine_workspace, pristine_workspace
 from synthml.errors import TaskError
-from synthml.task_bank.host_scorer import HostScorer, host_scorer
+from synthml.task_bank.host_scorer import host_scorer
 from synthml.task_bank.leakage import cheating_probes, fingerprint_leaks, hidden_labels
-from synthml.task_bank.lookup import lookup_probes
+from synthml.task_bank.lookup import lookup_probes, neighbour_probe
 from synthml.task_bank.statistics import Interval, instance_gap, metric_gap, point_gap
 from synthml.task_bank.task import TASK_YAML, Task, load_task, write_task_yaml
 
@@ -45,12 +46,6 @@ MARGIN = 0.02
 SPLITS: tuple[Split, ...] = ("validation", "test")
 MIN_TEST = {"classification": 200, "regression": 200, "forecast": 24, "instances": 20}
 """Test rows (or a program task's instances) below which which of two solutions wins is mostly chance."""
-REJECT_LOOKUPS = False
-"""The lookup probe is run and reported on every catalog task (`probes`, `synthml bank audit`), but does not yet
-reject: every catalog task's rows are rows of a public table, and until the families' disguise
-(`families/disguise.py`) keeps the probe below an honest baseline (today it does on 3 of 12 tables), rejecting
-would empty the data families. Inside the sandbox the tables are out of reach: task runtimes lose the data
-their packages ship (`envs/runtime.py`)."""
 TIERS = (0.02, 0.10)
 """Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""
 
@@ -325,24 +320,73 @@ def improvement(baseline: float, score: float, sign: int) -> float:
 
 
 def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:
-    """Submit the visible columns most like the labels, and the labels of the public source table's rows
-    nearest to the test rows; none may beat the baseline."""
+    """Submit the visible columns most like the labels (none may beat the baseline), then the public source
+    table's lookup (see `_check_lookup`)."""
     if run.program:
         return
     name, baseline = task.primary.name, report.baseline["test"][task.primary.name]
-    target = task.submission_files[0]
-    probes = [("leakage", p) for p in cheating_probes(pristine_workspace(task), labels)]
-    probes += [("lookup", p) for p in lookup_probes(task)]
-    for reason, probe in probes:
-        run.session.sandbox.write_file(target, probe.submission)
-        metrics = run.session.evaluate("test").metrics
-        score = metrics.get(name) if metrics else None
-        report.probes.append(ProbeResult(source=probe.source, score=score))
-        beats = score is not None and improvement(baseline, score, task.primary.sign) > 0
-        if beats and (reason == "leakage" or REJECT_LOOKUPS):
-            what = "as the predictions" if reason == "leakage" else "(a lookup, no model)"
-            report.reject(reason, f"submitting {probe.source} {what} scores {name}={score:.6g}, better than the "
-                          f"baseline's {baseline:.6g}")
+    for probe in cheating_probes(pristine_workspace(task), labels):
+        score, _ = _submit(run, probe, report)
+        if _beats(task, score, baseline):
+            report.reject("leakage", f"submitting {probe.source} as the predictions scores {name}={score:.6g}, "
+                          f"better than the baseline's {baseline:.6g}")
+    _check_lookup(task, run, report)
+
+
+def _check_lookup(task: Task, run: _Run, report: ValidationReport) -> None:
+    """A task falls to a lookup of its public source table when the lookup's submission beats the baseline and
+    beats a nearest-neighbour model fit on the training rows (`neighbour_probe`) with a 95% paired bootstrap
+    interval above zero. Where the rows are disguised (`families/disguise.py`), a lookup finds a row's neighbours,
+    as that model does: holding the table is then worth nothing beyond what the training rows already give a
+    model. Where no neighbour model can be built, beating the baseline is enough."""
+    found = lookup_probes(task)
+    if not found:
+        return
+    name, baseline = task.primary.name, report.baseline["test"][task.primary.name]
+    score, sample = _submit(run, found[0], report)
+    neighbour = neighbour_probe(task)
+    edge = None
+    if neighbour is not None:
+        neighbour_score, neighbour_sample = _submit(run, neighbour, report)
+        edge = _edge(run, (neighbour_score, neighbour_sample), (score, sample))
+    if not _beats(task, score, baseline) or (edge is not None and not edge.positive):
+        return
+    detail = (f"submitting the {found[0].source} (no model) scores {name}={score:.6g}, better than the baseline's "
+              f"{baseline:.6g}")
+    if edge is not None:
+        bounds = f"95% interval {edge.low:+.4g} to {edge.high:+.4g}" if edge.low is not None else "no interval"
+        detail += (f", and {edge.estimate:+.4g} over a nearest-neighbour model on the training rows "
+                   f"({name}={neighbour_score:.6g}; {bounds}): the rows must be disguised (families/disguise.py)")
+    report.reject("lookup", detail)
+
+
+def _submit(run: _Run, probe, report: ValidationReport) -> tuple[float | None, object]:
+    """Score the probe's submission on test in the sandbox, recorded in `report.probes`: (score, the host's
+    (truth, predictions) or None)."""
+    run.session.sandbox.write_file(run.task.submission_files[0], probe.submission)
+    metrics = run.session.evaluate("test").metrics
+    score = metrics.get(run.task.primary.name) if metrics else None
+    report.probes.append(ProbeResult(source=probe.source, score=score))
+    return score, run._predictions("test") if score is not None else None
+
+
+def _beats(task: Task, score: float | None, baseline: float) -> bool:
+    return score is not None and improvement(baseline, score, task.primary.sign) > 0
+
+
+def _edge(run: _Run, first: tuple[float | None, object], second: tuple[float | None, object]) -> Interval | None:
+    """`second` over `first` on test, each (score, sample): a paired bootstrap interval over the rows where the host
+    can score them, else the point gap; None where either has no score."""
+    (first_score, a), (second_score, b) = first, second
+    if first_score is None or second_score is None:
+        return None
+    name, sign = run.task.primary.name, run.task.primary.sign
+    if run.scorer is not None and a is not None and b is not None:
+        try:
+            return metric_gap(run.scorer.metric(name), a[0], a[1], b[1], sign)
+        except (ValueError, KeyError, SystemExit, ZeroDivisionError, FloatingPointError):
+            pass  # a metric the host cannot resample: the point estimate only
+    return point_gap(first_score, second_score, sign)
 
 
 def _record_scores(task_dir: Path, report: ValidationReport) -> None:

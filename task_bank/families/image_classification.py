@@ -13,7 +13,7 @@ import pandas as pd
 
 from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
-from synthml.task_bank.families import common
+from synthml.task_bank.families import common, disguise
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.families.scripts import docstring, ladder, render, score_code, trivial_script
 
@@ -113,6 +113,7 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
     if knobs["classes"] != "all":
         frame = frame[frame[target].astype(str).isin([str(c) for c in knobs["classes"]])].reset_index(drop=True)
         common.require(frame[target].nunique() == len(knobs["classes"]), entry, "a chosen class has no images")
+    frame = disguise.disguise(frame, target, seed, "image")
     frame, notes, docs = _twist(frame, target, knobs["twist"], seed)
     train, validation, test = common.split_table(entry, frame, seed, classification=True,
                                                  train_fraction=knobs["train_fraction"])
@@ -123,7 +124,8 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
               f"({common.classes_text(frame[target])}).",
         kind="classification", metrics=common.metrics(knobs["metric"], common.CLASSIFICATION_METRICS),
         train=train, validation=validation, test=test, column_docs=docs,
-        notes=tuple(n for n in (*notes, common.train_fraction_note(knobs["train_fraction"])) if n),
+        notes=tuple(n for n in (disguise.statement_note("image"), *notes,
+                                common.train_fraction_note(knobs["train_fraction"])) if n),
         **_scripts(target, knobs["metric"]), family=FAMILY.name, topic=_topic(knobs), knobs=knobs, dataset=entry)
 
 

