@@ -2,8 +2,9 @@
 
 A catalog task's rows come from a public table (its `provenance.dataset.id`). Anyone who holds that table can
 match each visible test row to its nearest source row and copy that row's target: no model, and a perfect score
-on an untransformed task. This module writes that submission; the validator scores it like any other probe and
-rejects a task it lets beat the baseline (`lookup`).
+on an untransformed task. This module writes that submission, and the same matching against the task's own training
+rows (`neighbour_probe`, a model that holds no table); the validator scores both like any other probe and rejects a
+task whose lookup beats the baseline and, reliably, the neighbour model (`lookup`).
 
 Matching is over the columns the rows share with the source: numeric ones standardised by the source's
 statistics (Euclidean; a value missing on one side only counts 1), others by mismatch (1 each), free text by
