@@ -70,7 +70,14 @@ def agreement(task, predictions: pd.DataFrame) -> float:
     assert len(both) == len(labels) and list(predictions.columns) == ["id", target]
     if pd.api.types.is_float_dtype(labels[target]):
         return float(np.mean(np.isclose(both[target], both[f"{target}_found"])))
-    return float(np.mean(both[target].astype(str) == both[f"{target}_found"].astype(str)))
+    return float(np.mean(as_labels(both[target]) == as_labels(both[f"{target}_found"])))
+
+
+def as_labels(values: pd.Series) -> np.ndarray:
+    """Labels as the evaluator compares them: strings, an integral number by its value (1.0 is 1)."""
+    number = pd.to_numeric(values, errors="coerce")
+    integral = number.notna() & (number % 1 == 0)
+    return values.astype(str).where(~integral, number.where(integral).astype("Int64").astype(str)).to_numpy()
 
 
 def test_the_probe_finds_every_hidden_label_of_a_task_of_the_table_s_own_rows(tmp_path):
@@ -105,7 +112,7 @@ def test_validation_rows_are_looked_up_too(tmp_path):
     predictions, exact = lookup_predictions(task, "validation")
     validation = pd.read_csv(task.root / "data/validation.csv")
     assert exact == 1.0 and predictions["id"].tolist() == validation["id"].tolist()
-    assert (predictions["digit"].astype(str) == validation["digit"].astype(str)).all()
+    assert (as_labels(predictions["digit"]) == as_labels(validation["digit"])).all()
 
 
 def test_the_sample_bank_task_is_a_lookup_and_a_hub_dataset_has_no_probe(task_dir):
