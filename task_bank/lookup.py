@@ -19,7 +19,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from synthml.task_bank.catalog import CLASSIFICATION, DatasetEntry, catalog, get_entry, load_table
+from synthml.task_bank.catalog import DatasetEntry, catalog, get_entry, load_table
+from synthml.task_bank.host_scorer import host_scorer
 from synthml.task_bank.leakage import Probe
 from synthml.task_bank.task import Task
 
@@ -94,7 +95,7 @@ def lookup_predictions(task: Task, split: Split = "test",
     found = source[entry.target].to_numpy()[position]
     sample = train.sample(n=min(len(train), MAPPING_ROWS), random_state=0)
     seen = source[entry.target].to_numpy()[index.nearest(sample)[0]]
-    predicted = _translate(found, seen, sample[target], classification=entry.task_type in CLASSIFICATION)
+    predicted = _translate(found, seen, sample[target], classification=_classification(task, sample[target]))
     return pd.DataFrame({"id": rows["id"], target: predicted}), float(np.mean(distance <= EXACT))
 
 
@@ -298,9 +299,16 @@ class _Texts:
 # ---- from the source's target to the task's -------------------------------------------------------
 
 
+def _classification(task: Task, truth: pd.Series) -> bool:
+    """Whether the task predicts classes: as its evaluator (the families' template) says, else by its labels."""
+    scorer = host_scorer(task)
+    return scorer.kind == "classification" if scorer else not _numeric(truth)
+
+
 def _translate(found: np.ndarray, seen: np.ndarray, truth: pd.Series, *, classification: bool) -> np.ndarray:
     """The task's target for each `found` source target, learned from training rows (`seen` source targets, `truth`
-    the task's): for classes, the task label each source label most often carries; for numbers, a linear fit."""
+    the task's, which may be another variable: a simulated one): for task classes, the label each source value most
+    often carries; for task numbers, a linear fit of numeric source values, or the mean of each source class."""
     if classification:
         pairs = pd.DataFrame({"source": pd.Series(seen).astype(str).to_numpy(), "task": truth.to_numpy()})
         counts = pairs.groupby(["source", "task"]).size().reset_index(name="n")
@@ -308,7 +316,11 @@ def _translate(found: np.ndarray, seen: np.ndarray, truth: pd.Series, *, classif
         mapping = dict(zip(best["source"], best["task"], strict=True))
         fallback = truth.value_counts().index[0]
         return np.array([mapping.get(label, fallback) for label in pd.Series(found).astype(str)], dtype=object)
-    x, y = np.asarray(seen, dtype=float), truth.to_numpy(dtype=float)
+    y = truth.to_numpy(dtype=float)
+    if not _numeric(pd.Series(seen).infer_objects()):
+        means = pd.Series(y).groupby(pd.Series(seen).astype(str).to_numpy()).mean()
+        return pd.Series(found).astype(str).map(means).fillna(float(np.nanmean(y))).to_numpy(float)
+    x = np.asarray(seen, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
     if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.mean(np.isclose(x[keep], y[keep])) >= 0.5:
         return np.asarray(found, dtype=float)  # the source's target as it is

@@ -15,6 +15,8 @@ from synthml.task_bank.schema import Metric
 
 METRIC_DIRECTIONS = {"accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "expected_cost": "min",
                      "rmse": "min", "mae": "min", "r2": "max", "smape": "min", "mase": "min"}
+TABULAR_TYPES = ("binary", "multiclass", "imbalanced", "regression")
+"""Catalog task types of plain tables, any of which a simulated target (families/simulated.py) can sit on."""
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 TRAIN_FRACTIONS = (1.0, 0.5, 0.25)
@@ -104,10 +106,11 @@ def take_fraction(frame: pd.DataFrame, fraction: float, seed: int, strata: pd.Se
 
 
 def split_table(entry: DatasetEntry, frame: pd.DataFrame, seed: int, *, classification: bool,
-                train_fraction: float = 1.0) -> list[pd.DataFrame]:
-    """Train, validation and test (`split_sizes`, stratified for classification); train cut to its fraction.
-    Raises TaskError where the table is too small or a class misses a split."""
-    target = entry.target
+                train_fraction: float = 1.0, target: str | None = None) -> list[pd.DataFrame]:
+    """Train, validation and test (`split_sizes`, stratified by `target`, the entry's by default, for
+    classification); train cut to its fraction. Raises TaskError where the table is too small or a class misses
+    a split."""
+    target = target or entry.target
     n_train, held, _ = split_sizes(len(frame))
     require(n_train * train_fraction >= MIN_TRAIN_ROWS, entry, f"{len(frame)} rows cannot give validation and "
             f"test {MIN_TEST_ROWS} rows each and training {MIN_TRAIN_ROWS} (train fraction {train_fraction:g})")
@@ -115,16 +118,17 @@ def split_table(entry: DatasetEntry, frame: pd.DataFrame, seed: int, *, classifi
     parts = split_rows(frame, seed, (n_train / len(frame), held / len(frame), held / len(frame)), strata)
     parts[0] = take_fraction(parts[0], train_fraction, seed, parts[0][target] if classification else None)
     if classification:
-        require_every_class(entry, parts)
+        require_every_class(entry, parts, target)
     return parts
 
 
-def require_every_class(entry: DatasetEntry, parts: Sequence[pd.DataFrame]) -> None:
-    """Every class of the task occurs in train, validation and test."""
-    labels = [set(part[entry.target].astype(str)) for part in parts]
+def require_every_class(entry: DatasetEntry, parts: Sequence[pd.DataFrame], target: str | None = None) -> None:
+    """Every class of the task (`target`, the entry's by default) occurs in train, validation and test."""
+    target = target or entry.target
+    labels = [set(part[target].astype(str)) for part in parts]
     for name, seen in zip(("train", "validation", "test"), labels, strict=False):
         missing = set().union(*labels) - seen
-        require(not missing, entry, f"class(es) {sorted(missing)} of `{entry.target}` never occur in {name}")
+        require(not missing, entry, f"class(es) {sorted(missing)} of `{target}` never occur in {name}")
 
 
 def require_test_rows(entry: DatasetEntry, parts: Sequence[pd.DataFrame], least: int = MIN_TEST_ROWS) -> None:
@@ -133,10 +137,12 @@ def require_test_rows(entry: DatasetEntry, parts: Sequence[pd.DataFrame], least:
     require(min(sizes) >= least, entry, f"validation and test hold {sizes} rows; each needs {least}")
 
 
-def regression_metrics(entry: DatasetEntry, primary: str, parts: Sequence[pd.DataFrame]) -> tuple[Metric, ...]:
+def regression_metrics(entry: DatasetEntry, primary: str, parts: Sequence[pd.DataFrame],
+                       target: str | None = None) -> tuple[Metric, ...]:
     """The primary metric, then the other regression metrics; R² only where it means something
-    (`linear_r2` reaches MIN_R2 on validation and test), and as the primary metric it must."""
-    meaningful = all(linear_r2(parts[0], part, entry.target) >= MIN_R2 for part in parts[1:])
+    (`linear_r2` of `target`, the entry's by default, reaches MIN_R2 on validation and test), and as the primary
+    metric it must."""
+    meaningful = all(linear_r2(parts[0], part, target or entry.target) >= MIN_R2 for part in parts[1:])
     require(meaningful or primary != "r2", entry, "a least-squares fit explains less than "
             f"{MIN_R2:.0%} of the variance of validation or test, so R² would rank models all worse than the mean")
     return metrics(primary, [m for m in REGRESSION_METRICS if meaningful or m != "r2"])

@@ -1,6 +1,7 @@
 """Distribution shift: the splits follow one covariate (train the lowest values, validation the next, test the
 highest, or the reverse; validation and test 20% of the rows and 200 at least), or one categorical column's
-groups (test groups unseen). What the statement says about the shift is measured on the splits.
+groups (test groups unseen). What the statement says about the shift is measured on the splits. The target is
+simulated on the real columns (families/simulated.py): a number, or that number cut into two classes.
 
 The ladder is the tabular families'; the reference chooses its blend on validation, which lies between
 train and test, and refits on both. Beyond the training range every rung's trees predict flat and its linear
@@ -16,27 +17,33 @@ import pandas as pd
 
 from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
-from synthml.task_bank.families import common
+from synthml.task_bank.families import common, simulated
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.families.tabular_classification import classification_scripts
 from synthml.task_bank.families.tabular_regression import regression_scripts
 
 DIRECTIONS = ("ascending", "descending")
+KINDS = ("regression", "classification")
+SHARES = (0.5, 0.5)
+"""Class shares of a classification task: the simulated number cut at its median."""
+SIGNAL = 0.9
 
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
-    group = common.REGRESSION_METRICS if entry.task_type == "regression" else common.CLASSIFICATION_METRICS
-    return {"metric": common.pick(rng, group), "shift_column": common.pick(rng, common.feature_names(entry)),
-            "direction": common.pick(rng, DIRECTIONS)}
+    kind = common.pick(rng, KINDS)
+    group = common.REGRESSION_METRICS if kind == "regression" else common.CLASSIFICATION_METRICS
+    return {"kind": kind, "metric": common.pick(rng, group),
+            "shift_column": common.pick(rng, common.feature_names(entry)), "direction": common.pick(rng, DIRECTIONS)}
 
 
 def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:
-    target, column = entry.target, knobs["shift_column"]
-    classification = entry.task_type != "regression"
-    frame = common.clean_table(entry, table, seed, classification=classification)
+    column, classification = knobs["shift_column"], knobs["kind"] == "classification"
+    frame = common.clean_table(entry, table, seed, classification=False)
+    frame, outcome = simulated.simulate(frame, entry.target, seed, signal=SIGNAL)
+    target = outcome.name
+    if classification:
+        frame = simulated.to_classes(frame, outcome, SHARES)
     frame = frame.dropna(subset=[column]).reset_index(drop=True)
-    if not classification:
-        frame = frame.astype({target: float})
     descending = knobs["direction"] == "descending"
     if pd.api.types.is_numeric_dtype(frame[column]) and frame[column].nunique() > 10:
         (train, validation, test), note = _by_value(frame, column, descending, seed)
@@ -47,18 +54,19 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
     common.require(len(train) >= common.MIN_TRAIN_ROWS, entry, f"{len(train)} training rows, fewer than "
                    f"{common.MIN_TRAIN_ROWS}")
     if classification:
-        common.require_every_class(entry, parts)
+        common.require_every_class(entry, parts, target)
         scripts, metrics = (classification_scripts(target, knobs["metric"]),
                             common.metrics(knobs["metric"], common.CLASSIFICATION_METRICS))
     else:
         scripts, metrics = (regression_scripts(train, target, knobs["metric"]),
-                            common.regression_metrics(entry, knobs["metric"], parts))
+                            common.regression_metrics(entry, knobs["metric"], parts, target))
+    notes = (simulated.statement_note(outcome, entry.target, entry.title, SHARES if classification else ()), note)
     return TaskDraft(
-        task_id=task_id, name=f"{entry.title}: predict {target} under a shift in {column}", target=target,
-        intro=f"Predict `{target}` for each row of the {entry.title} data from its other columns, where the test "
-              "rows come from a different part of the data than the training rows.",
+        task_id=task_id, name=f"{entry.title}: predict a simulated outcome under a shift in {column}", target=target,
+        intro=f"Predict `{target}` for each row of the {entry.title} data from its columns, where the test rows "
+              "come from a different part of the data than the training rows.",
         kind="classification" if classification else "regression", metrics=metrics,
-        train=train, validation=validation, test=test, notes=(note,), **scripts, family=FAMILY.name,
+        train=train, validation=validation, test=test, notes=notes, **scripts, family=FAMILY.name,
         topic=f"Generalisation under covariate shift: models trained on one range of {column} are tested on another.",
         knobs=knobs, dataset=entry)
 
@@ -113,7 +121,7 @@ def _list_groups(values: pd.Series) -> str:
 
 
 def _accepts(entry: DatasetEntry) -> bool:
-    return common.enough_rows(entry) and len(common.feature_names(entry)) >= 1
+    return common.enough_rows(entry) and len(common.feature_names(entry)) >= simulated.MIN_NUMERIC
 
 
-FAMILY = Family("distribution_shift", ("binary", "multiclass", "regression"), sample_knobs, build, _accepts)
+FAMILY = Family("distribution_shift", common.TABULAR_TYPES, sample_knobs, build, _accepts)
