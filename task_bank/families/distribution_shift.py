@@ -19,19 +19,19 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common, simulated
 from synthml.task_bank.families.family import Family
-from synthml.task_bank.families.tabular_classification import classification_scripts
+from synthml.task_bank.families.tabular_classification import BALANCED_METRICS, classification_scripts
 from synthml.task_bank.families.tabular_regression import regression_scripts
 
 DIRECTIONS = ("ascending", "descending")
 KINDS = ("regression", "classification")
-SHARES = (0.5, 0.5)
-"""Class shares of a classification task: the simulated number cut at its median."""
+SHARES = (0.7, 0.3)
+"""Class shares of a classification task (judged by a metric that weighs both classes alike)."""
 SIGNAL = 0.9
 
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     kind = common.pick(rng, KINDS)
-    group = common.REGRESSION_METRICS if kind == "regression" else common.CLASSIFICATION_METRICS
+    group = common.REGRESSION_METRICS if kind == "regression" else BALANCED_METRICS
     return {"kind": kind, "metric": common.pick(rng, group),
             "shift_column": common.pick(rng, common.feature_names(entry)), "direction": common.pick(rng, DIRECTIONS)}
 
@@ -120,8 +120,4 @@ def _list_groups(values: pd.Series) -> str:
     return ", ".join(groups[:8]) + (f" and {len(groups) - 8} more" if len(groups) > 8 else "")
 
 
-def _accepts(entry: DatasetEntry) -> bool:
-    return common.enough_rows(entry) and len(common.feature_names(entry)) >= simulated.MIN_NUMERIC
-
-
-FAMILY = Family("distribution_shift", common.TABULAR_TYPES, sample_knobs, build, _accepts)
+FAMILY = Family("distribution_shift", common.TABULAR_TYPES, sample_knobs, build, simulated.accepts)

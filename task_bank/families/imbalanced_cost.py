@@ -2,10 +2,10 @@
 is the mean cost per row. The positive class is the top `minority_rate` of a simulated number on a real table's
 columns (families/simulated.py): any tabular catalog table serves and no public table holds the labels.
 
-Every rung but the trivial one predicts the positive label where its probability reaches the Bayes
-threshold fp_cost / (fp_cost + fn_cost): the default with boosting's overconfident probabilities, the
-baseline with a logistic regression's, the reference with a blend chosen for its log loss (tuning the
-threshold on validation's few positives overfits)."""
+The baseline and the reference predict the positive label where its probability reaches the Bayes threshold
+fp_cost / (fp_cost + fn_cost): the baseline with a logistic regression's probabilities, the reference with a
+blend chosen for its log loss. The cheap default, boosting with its defaults, predicts the likelier label, as a
+model fit without a thought for the costs does."""
 
 import random
 from typing import Any
@@ -71,9 +71,8 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
 
 
 def _scripts(target: str, positive: Any, fn_cost: float) -> dict[str, str]:
-    """The ladder's fields: the commonest label, then a logistic regression, gradient boosting with its defaults
-    and the blended reference, each predicting the positive label where its probability reaches a threshold
-    (the Bayes threshold fp_cost / (fp_cost + fn_cost); the reference tunes it on validation)."""
+    """The ladder's fields: the commonest label; a logistic regression deciding at the Bayes threshold
+    fp_cost / (fp_cost + fn_cost); gradient boosting with its defaults; the blended reference at that threshold."""
     constants = cost_constants(positive, fn_cost, FP_COST)
     decision = (f", predicting {positive} where its probability reaches {FP_COST / (FP_COST + fn_cost):.1%} (the "
                 "cost-optimal threshold fp_cost / (fp_cost + fn_cost))")
@@ -81,7 +80,7 @@ def _scripts(target: str, positive: Any, fn_cost: float) -> dict[str, str]:
                                  constants=cost_constants(positive, fn_cost, FP_COST, decide=False))
     return ladder(trivial_script(target, "classification"),
                   linear_baseline(target, "cost", "expected_cost", constants, decision),
-                  default_script(target, "cost", constants), reference)
+                  default_script(target, "classification"), reference)
 
 
 def _cost_note(target: str, positive: Any, knobs: dict[str, Any]) -> str:
@@ -92,9 +91,8 @@ def _cost_note(target: str, positive: Any, knobs: dict[str, Any]) -> str:
 
 
 def _accepts(entry: DatasetEntry) -> bool:
-    """Enough rows, and a minority rate that leaves MIN_TEST_POSITIVES positive test rows."""
-    return (common.enough_rows(entry) and len(common.feature_names(entry)) >= simulated.MIN_NUMERIC
-            and bool(_rates(entry)))
+    """A table a simulated target suits, and a minority rate that leaves MIN_TEST_POSITIVES positive test rows."""
+    return simulated.accepts(entry) and bool(_rates(entry))
 
 
 FAMILY = Family("imbalanced_cost", common.TABULAR_TYPES, sample_knobs, build, _accepts)

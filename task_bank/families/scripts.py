@@ -193,7 +193,7 @@ from sklearn.ensemble import $model
 TARGET = $target
 MAX_LEVELS = 250
 """Categories per text column (the commonest; histogram gradient boosting takes at most 255)."""
-$constants
+
 
 def design(rows, levels):
     """The training columns but id and the target; text columns as categories of their training levels."""
@@ -218,15 +218,15 @@ print("wrote validation_predictions.csv and submission.csv")
 '''
 
 
-def default_script(target: str, kind: Kind, constants: str = "") -> tuple[str, str]:
+def default_script(target: str, kind: Literal["classification", "regression"]) -> tuple[str, str]:
     """(code, summary) of the cheap default for tables: histogram gradient boosting with scikit-learn's
     defaults on every column (text columns as native categories), for any size of data -- the baseline
-    already is the linear model a small table might prefer. A cost task decides at the Bayes threshold."""
+    already is the linear model a small table might prefer. It predicts the likeliest class whatever the
+    metric: deciding for a cost or a class-balanced metric is part of what the task asks."""
     model = "HistGradientBoostingRegressor" if kind == "regression" else "HistGradientBoostingClassifier"
-    decision = ", predicting the positive label where its probability reaches the Bayes threshold" * (kind == "cost")
-    summary = (f"{model} with scikit-learn's defaults on every column (text columns as categories){decision}, fit "
-               "on train for validation and on train + validation for test")
-    code = {"docstring": docstring(f"Default solution: {summary}."), "constants": constants, "model": model,
+    summary = (f"{model} with scikit-learn's defaults on every column (text columns as categories), fit on train "
+               "for validation and on train + validation for test")
+    code = {"docstring": docstring(f"Default solution: {summary}."), "model": model,
             "predict": {**_BASELINE_PREDICT, "regression": "model.predict(x)"}[kind]}
     return render(_DEFAULT, code, target=target), summary
 

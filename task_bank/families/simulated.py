@@ -17,11 +17,14 @@ percentiles (missing values at the mean).
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
 from synthml.errors import TaskError
+from synthml.task_bank.catalog import DatasetEntry, get_entry, load_table
+from synthml.task_bank.families import common
 
 SHARES = {"linear": 0.3, "ridges": 0.6, "levels": 0.1}
 """Shares of the function's variance by part, before the noise (renormalised where a part is missing)."""
@@ -33,6 +36,9 @@ LEVELS = 12
 """A categorical column's commonest levels that get an effect of their own (the rest share one)."""
 MIN_NUMERIC = 3
 """Numeric columns a table needs: with fewer, a projection is nearly a column, and trees fit it as well."""
+MIN_ROWS = 1000
+"""Rows a table needs: on the 200 test rows of a smaller one, the reference's edge over the default is rarely
+reliable (the bootstrap interval of the gap spans zero)."""
 NAME = "outcome"
 
 
@@ -44,12 +50,23 @@ class Outcome:
     """Share of the target's variance the function explains (the rest is noise)."""
 
 
+def accepts(entry: DatasetEntry) -> bool:
+    """Whether a catalog table suits a simulated target: MIN_ROWS rows and MIN_NUMERIC numeric features."""
+    return entry.rows >= MIN_ROWS and common.enough_rows(entry) and _numeric_features(entry.id) >= MIN_NUMERIC
+
+
+@cache
+def _numeric_features(entry_id: str) -> int:
+    entry = get_entry(entry_id)
+    return len(_numeric_columns(load_table(entry).drop(columns=[entry.target])))
+
+
 def simulate(frame: pd.DataFrame, real_target: str, seed: int, *, signal: float) -> tuple[pd.DataFrame, Outcome]:
     """The frame with its real target dropped and a simulated numeric outcome added (mean 0, variance 1, rounded
     to 4 decimals): the seeded function of its columns plus Gaussian noise of share 1 - signal."""
     rng = np.random.default_rng([seed, 20261207])
     features = frame.drop(columns=[real_target])
-    numeric = [c for c in features.columns if _numeric(features[c]) and features[c].nunique() > 2]
+    numeric = _numeric_columns(features)
     if len(numeric) < MIN_NUMERIC:
         raise TaskError(f"{len(numeric)} numeric column(s) with three values or more; a simulated outcome needs "
                         f"{MIN_NUMERIC}")
@@ -109,6 +126,11 @@ def _standard_scores(values: pd.Series) -> np.ndarray:
 def _standard(values: np.ndarray) -> np.ndarray:
     spread = np.std(values)
     return (values - np.mean(values)) / (spread if spread > 0 else 1.0)
+
+
+def _numeric_columns(features: pd.DataFrame) -> list[str]:
+    """Numeric columns of three values or more (a 0/1 flag is no axis for a smooth function)."""
+    return [c for c in features.columns if _numeric(features[c]) and features[c].nunique() > 2]
 
 
 def _numeric(values: pd.Series) -> bool:

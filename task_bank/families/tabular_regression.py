@@ -62,8 +62,4 @@ def _topic(knobs: dict[str, Any]) -> str:
     return f"Model choice for a smooth simulated outcome on real covariates, judged by {knobs['metric']}."
 
 
-def _accepts(entry: DatasetEntry) -> bool:
-    return common.enough_rows(entry) and len(common.feature_names(entry)) >= simulated.MIN_NUMERIC
-
-
-FAMILY = Family("tabular_regression", common.TABULAR_TYPES, sample_knobs, build, _accepts)
+FAMILY = Family("tabular_regression", common.TABULAR_TYPES, sample_knobs, build, simulated.accepts)
