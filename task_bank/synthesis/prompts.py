@@ -78,7 +78,12 @@ Write these files:
 - prepare.py: reads raw/dataset.csv and writes data/train.csv, data/validation.csv and data/test.csv, each \
 with the target column and no `id` column (ids are added after, and the test labels hidden). Use a fixed \
 seed. The topic's twist goes here: which columns stay, how rows are split (by subgroup for a shift, a small \
-training set, by time).
+training set, by time). The table is public, so its own target can be looked up (the validator matches each \
+test row to its nearest row of the public table and rejects the task if copying that row's target beats the \
+baseline): for a table, keep the real columns, drop the real target, and simulate the target from the \
+columns with a fixed seed (a hidden function of several of them, e.g. smooth nonlinear functions of weighted \
+sums of the numeric ones, plus noise; cut at quantiles for classes), and say in the statement that it is \
+simulated and how noisy; for a series or texts, transform the rows so that none can be found in the public data.
 - baseline.py: a simple honest baseline. It reads data/*.csv (which then start with an `id` column), fits \
 on train and writes submission.csv for every row of data/test.csv and validation_predictions.csv for every \
 row of data/validation.csv, both with the columns id,<target>.
