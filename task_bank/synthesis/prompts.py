@@ -83,7 +83,9 @@ test row to its nearest row of the public table and rejects the task if copying 
 baseline): for a table, keep the real columns, drop the real target, and simulate the target from the \
 columns with a fixed seed (a hidden function of several of them, e.g. smooth nonlinear functions of weighted \
 sums of the numeric ones, plus noise; cut at quantiles for classes), and say in the statement that it is \
-simulated and how noisy; for a series or texts, transform the rows so that none can be found in the public data.
+simulated and how noisy; for texts, keep the documents and simulate the label the same way from features of \
+their content (e.g. latent topic coordinates of their tf-idf, taken within each real class); for images, draw \
+new ones; for a series, transform the values so that none can be found in the public data.
 - baseline.py: a simple honest baseline. It reads data/*.csv (which then start with an `id` column), fits \
 on train and writes submission.csv for every row of data/test.csv and validation_predictions.csv for every \
 row of data/validation.csv, both with the columns id,<target>.
