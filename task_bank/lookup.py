@@ -153,14 +153,12 @@ class SourceIndex:
     """A source table prepared for matching rows over the `kinds` columns: numeric and time columns (Euclidean),
     categories (1 per mismatch), free text (squared Jaccard distance of word sets, 0 for the same text). Numbers
     are in units of each column's standard deviation, or of all of them together where they share one unit
-    (`one_unit`, e.g. pixels: a nearly constant pixel must not outweigh the others). `weights` (default 1) scale
-    each column's part of the squared distance."""
+    (`one_unit`, e.g. pixels: a nearly constant pixel must not outweigh the others)."""
 
-    def __init__(self, source: pd.DataFrame, kinds: dict[str, str], one_unit: bool = False,
-                 weights: dict[str, float] | None = None) -> None:
-        self.kinds, self.weights = kinds, weights or {}
+    def __init__(self, source: pd.DataFrame, kinds: dict[str, str], one_unit: bool = False) -> None:
+        self.kinds = kinds
         numeric = [c for c, kind in kinds.items() if kind in ("numeric", "time")]
-        self.numbers = _Numbers(source, numeric, kinds, one_unit, [self.weights.get(c, 1.0) for c in numeric])
+        self.numbers = _Numbers(source, numeric, kinds, one_unit)
         self.categories = {c: source[c] for c, kind in kinds.items() if kind == "category"}
         self.texts = {c: _Texts(source[c]) for c, kind in kinds.items() if kind == "text"}
 
@@ -172,29 +170,20 @@ class SourceIndex:
             distance[block] = squared[np.arange(len(squared)), position[block]] + norms
         return position, np.maximum(distance, 0)
 
-    def neighbours(self, rows: pd.DataFrame, count: int) -> np.ndarray:
-        """For each row, the positions of its `count` nearest source rows, nearest first."""
-        found = np.zeros((len(rows), count), dtype=int)
-        for block, squared, _ in self._blocks(rows, candidates=max(CANDIDATES, count)):
-            nearest = np.argpartition(squared, count - 1, axis=1)[:, :count]
-            order = np.argsort(np.take_along_axis(squared, nearest, axis=1), axis=1, kind="stable")
-            found[block] = np.take_along_axis(nearest, order, axis=1)
-        return found
-
-    def _blocks(self, rows: pd.DataFrame, candidates: int = CANDIDATES):
+    def _blocks(self, rows: pd.DataFrame):
         """(block, squared distances of its rows to every source row less `norms`, norms) for each CHUNK rows;
         `norms` is the part of a row's distances the same for every source row, which moves no row's nearest.
-        Texts are compared with their `candidates` likeliest source texts (the rest at distance 1)."""
+        Texts are compared with their CANDIDATES likeliest source texts (the rest at distance 1)."""
         numbers = self.numbers.query(rows)
-        categories = [(self.weights.get(c, 1.0), _codes(rows[c], column)) for c, column in self.categories.items()]
-        texts = [(self.weights.get(c, 1.0), index, index.query(rows[c])) for c, index in self.texts.items()]
+        categories = [_codes(rows[c], column) for c, column in self.categories.items()]
+        texts = [(index, index.query(rows[c])) for c, index in self.texts.items()]
         for start in range(0, len(rows), CHUNK):
             block = slice(start, min(start + CHUNK, len(rows)))
             squared = self.numbers.distance(numbers, block)
-            for weight, (query_codes, source_codes) in categories:
-                squared += weight * (query_codes[block, None] != source_codes[None, :])
-            for weight, index, query in texts:
-                squared += weight * index.distance(query, block, candidates) ** 2
+            for query_codes, source_codes in categories:
+                squared += query_codes[block, None] != source_codes[None, :]
+            for index, query in texts:
+                squared += index.distance(query, block) ** 2
             yield block, squared, self.numbers.norms(numbers, block)
 
 
@@ -202,14 +191,13 @@ class _Numbers:
     """Squared Euclidean distances over numeric columns (dates as days) in units of the source's standard deviation;
     a value that only one side has adds 1."""
 
-    def __init__(self, source: pd.DataFrame, columns: list[str], kinds: dict[str, str], one_unit: bool,
-                 weights: list[float]) -> None:
+    def __init__(self, source: pd.DataFrame, columns: list[str], kinds: dict[str, str], one_unit: bool) -> None:
         self.columns, self.kinds = columns, kinds
         table = self._values(source)
         with np.errstate(all="ignore"):
             centre, scale = np.nanmean(table, axis=0), np.nanstd(table, axis=0)
             scale = np.full_like(scale, np.nanstd(table - centre)) if one_unit else scale
-        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0) / np.sqrt(np.asarray(weights, dtype=float))
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
         self.centre, self.scale = np.nan_to_num(centre), scale
         table = (table - self.centre) / self.scale
         self.gaps = bool(np.isnan(table).any())

@@ -337,8 +337,9 @@ def _check_lookup(task: Task, run: _Run, report: ValidationReport) -> None:
     """A task falls to a lookup of its public source table when the lookup's submission beats the baseline and
     beats a nearest-neighbour model fit on the training rows (`neighbour_probe`) with a 95% paired bootstrap
     interval above zero. Where the rows are disguised (`families/disguise.py`), a lookup finds a row's neighbours,
-    as that model does: holding the table is then worth nothing beyond what the training rows already give a
-    model. Where no neighbour model can be built, beating the baseline is enough."""
+    as that model does, and where the target is simulated (`families/simulated.py`) the table holds no answer:
+    holding the table is then worth nothing beyond what the training rows already give a model. Where no
+    neighbour model can be built, beating the baseline is enough."""
     found = lookup_probes(task)
     if not found:
         return
@@ -356,7 +357,9 @@ def _check_lookup(task: Task, run: _Run, report: ValidationReport) -> None:
     if edge is not None:
         bounds = f"95% interval {edge.low:+.4g} to {edge.high:+.4g}" if edge.low is not None else "no interval"
         detail += (f", and {edge.estimate:+.4g} over a nearest-neighbour model on the training rows "
-                   f"({name}={neighbour_score:.6g}; {bounds}): the rows must be disguised (families/disguise.py)")
+                   f"({name}={neighbour_score:.6g}; {bounds})")
+    detail += (": the answers must be in no public table (simulate the target from the real columns, as "
+               "families/simulated.py does, or disguise a series, as families/disguise.py does)")
     report.reject("lookup", detail)
 
 

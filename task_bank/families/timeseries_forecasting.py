@@ -246,7 +246,7 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
     target, time, h = entry.target, entry.time_column, knobs["horizon"]
     series = table[[time, target]].dropna().sort_values(time, kind="stable").tail(MAX_POINTS)
     series = series.astype({target: float}).reset_index(drop=True)
-    series = disguise.disguise(series, target, seed, "series", time_column=time, season=entry.season)
+    series = disguise.disguise_series(series, target, seed, time_column=time, season=entry.season)
     held = (ORIGINS + 1) * h
     common.require(h >= MIN_HORIZON, entry, f"a horizon of {h} points is under {MIN_HORIZON}")
     common.require(len(series) - held >= max(24, 2 * h), entry, f"a horizon of {h} leaves too short a history")
@@ -261,7 +261,7 @@ def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed:
               f"{f', seasonal period {season} points' if season > 1 else ''}).",
         kind="forecast", metrics=_metrics(entry, knobs["metric"], series[target], train[target], season),
         metric_params={"mase_scale": _mase_scale(entry, train[target].to_numpy(), season)},
-        train=train, validation=validation, test=test, notes=(disguise.statement_note("series"), _protocol_note(h)),
+        train=train, validation=validation, test=test, notes=(disguise.NOTE, _protocol_note(h)),
         column_docs={ORIGIN: "forecast origin: the rows of one origin are a window forecast from the points before "
                              "its first row"},
         **_scripts(target, season, knobs["metric"]), family=FAMILY.name,
