@@ -459,6 +459,18 @@ def test_forecast_scripts_forecast_each_window_from_the_points_before_it(rung, t
     assert np.array_equal(before[~later], after[~later]) and not np.allclose(before[later], after[later])
 
 
+@pytest.mark.slow
+def test_the_forecast_reference_runs_when_a_later_window_holds_a_value_below_zero(tables, tmp_path):
+    """The log-scale methods need a positive series: with a value below zero in the last validation window (which
+    the test's forecasts see but the validation's do not), the reference uses the same methods throughout."""
+    draft = draft_for("timeseries_forecasting", tables)
+    root, target = write_task(draft, tmp_path / "task"), draft.target
+    validation = pd.read_csv(root / "data/validation.csv")
+    validation.loc[validation.index[-1], target] = -1.0
+    run_script(root, tmp_path / "run", LADDER["reference"], {"data/validation.csv": validation})
+    assert (tmp_path / "run/submission.csv").is_file()
+
+
 # ---- the ladder, run as the agent's workspace would run a script -------------------------------------
 
 
