@@ -107,7 +107,9 @@ def plan(seed: int, n: int, families: list[str] | None = None) -> list[Candidate
             if (candidate := _draw(seed, index, FAMILIES[name], pools[name], shares, keys, rng)) is not None:
                 break
         else:
-            raise TaskError(f"no family can plan candidate {index}: every eligible dataset is at its share")
+            raise TaskError(f"no family of {', '.join(chosen)} can plan candidate {index}: every eligible dataset "
+                            f"is at its share ({DATASET_SHARE:.0%} of the plan a dataset, {FAMILY_DATASET_SHARE:.0%} "
+                            f"a dataset and family); ask for {index} candidates or fewer, or add --families")
         keys.add(candidate.key)
         shares.add(candidate)
         candidates.append(candidate)

@@ -44,6 +44,12 @@ def test_plan_holds_every_dataset_and_pair_to_its_share_at_every_length():
     assert len({c.dataset_id for c in candidates}) >= 20  # tabular families take only tables simulated.accepts
 
 
+def test_a_plan_longer_than_the_shares_allow_says_how_long_it_can_be():
+    with pytest.raises(TaskError, match=r"no family of text_classification can plan candidate (\d+): .* ask for "
+                                        r"\1 candidates or fewer, or add --families"):
+        plan(0, 200, ["text_classification"])
+
+
 def test_plan_names_an_unknown_family():
     with pytest.raises(TaskError, match="--families: unknown family tabluar.*tabular_classification"):
         plan(0, 3, ["tabluar"])
