@@ -42,6 +42,16 @@ def _ink_at_centre_of_mass(image: np.ndarray) -> float:
     return float(image[row, column])
 
 
+def test_every_kind_stays_within_its_radius_at_any_rotation():
+    """A centre at least a radius from the edges keeps the shape wholly inside the image, as the statement says."""
+    grid = np.linspace(-2, 2, 401)
+    dx, dy = np.meshgrid(grid, grid)
+    for kind in shapes.KINDS:
+        for angle in np.linspace(0, np.pi, 7):
+            covered = shapes._mask(kind, dx, dy, 1.0, angle)
+            assert covered.any() and np.hypot(dx, dy)[covered].max() <= 1.0 + 1e-9, kind
+
+
 def test_an_unknown_kind_is_named():
     with pytest.raises(ValueError, match="unknown shape kind 'star'; known: disc, ring"):
         shapes.draw(1, 8, np.random.default_rng(0), kinds=("star",))

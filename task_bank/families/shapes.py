@@ -63,6 +63,6 @@ def _mask(kind: str, dx: np.ndarray, dy: np.ndarray, radius: float, angle: float
                                                           np.pi / 2 + 4 * np.pi / 3)]
         return np.all([e <= radius / 2 for e in edges], axis=0)
     if kind == "cross":
-        arm = radius * 0.3
-        return ((np.abs(u) <= arm) | (np.abs(v) <= arm)) & (np.abs(u) <= radius) & (np.abs(v) <= radius)
+        width, reach = radius * 0.3, radius * 0.95  # an arm's far corner stays within the radius
+        return ((np.abs(u) <= width) | (np.abs(v) <= width)) & (np.abs(u) <= reach) & (np.abs(v) <= reach)
     raise ValueError(f"unknown shape kind {kind!r}; known: {', '.join(KINDS)}")
