@@ -2,7 +2,7 @@
 
 Run: `python -m synthml.benchmarks.generate_speed --n 100 --workers 2`. Targets on a 2-core machine:
 at least 80 of 100 candidates accepted (each past the whole ladder: the reference beats the cheap
-default on both splits with 95% confidence), across at least 11 families, 3 submission kinds and 30
+default on both splits with 95% confidence), across at least 11 families, 3 submission kinds and 20
 datasets, no dataset over 10% of the bank, in at most 10 minutes. The command runs in a subprocess with
 a fresh bank (the runtime and the dataset cache are built beforehand, as after `make install`); the
 figures come from the bank's manifest. The machine's load is sampled through the run and printed beside
@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-ACCEPTED_SHARE, FAMILIES, SUBMISSIONS, DATASETS, SECONDS = 0.8, 11, 3, 30, 600.0
+ACCEPTED_SHARE, FAMILIES, SUBMISSIONS, DATASETS, SECONDS = 0.8, 11, 3, 20, 600.0
 
 
 def main() -> None:
