@@ -26,7 +26,7 @@ DIRECTIONS = ("ascending", "descending")
 KINDS = ("regression", "classification")
 SHARES = (0.7, 0.3)
 """Class shares of a classification task (judged by a metric that weighs both classes alike)."""
-SIGNAL = 0.9
+SIGNAL = 0.98
 
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from synthml.task_bank.families.scripts import (
 
 FN_COSTS = (5, 10, 20)
 MINORITY_RATES = (0.05, 0.1, 0.2)
-SIGNALS = (0.85, 0.95)
 FP_COST = 1
 MIN_TEST_POSITIVES = 50
 """With fewer, one missed positive would move the test cost by more than 2% of what predicting all negative
@@ -37,7 +36,7 @@ costs: which of two models beats the other would be decided by a row or two."""
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     """A minority rate that leaves enough test positives."""
     return {"fn_cost": common.pick(rng, FN_COSTS), "minority_rate": common.pick(rng, _rates(entry)),
-            "signal": common.pick(rng, SIGNALS)}
+            "signal": common.pick(rng, simulated.SIGNALS)}
 
 
 def _rates(entry: DatasetEntry) -> list[float]:

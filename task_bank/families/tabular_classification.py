@@ -21,13 +21,11 @@ SHARES = ((0.7, 0.3), (0.8, 0.2), (0.5, 0.3, 0.2), (0.6, 0.3, 0.1))
 """Class shares, lowest class first: unequal, and judged by a metric that weighs every class alike, so that
 predicting the likeliest class (what a model fit without a thought for the metric does) leaves room."""
 BALANCED_METRICS = ("balanced_accuracy", "f1_macro")
-SIGNALS = (0.85, 0.95)
-"""Shares of the simulated number's variance that its function explains."""
 
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     return {"metric": common.pick(rng, BALANCED_METRICS), "shares": list(common.pick(rng, SHARES)),
-            "train_fraction": common.train_fraction(rng, entry), "signal": common.pick(rng, SIGNALS)}
+            "train_fraction": common.train_fraction(rng, entry), "signal": common.pick(rng, simulated.SIGNALS)}
 
 
 def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:

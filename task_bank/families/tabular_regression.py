@@ -17,14 +17,11 @@ from synthml.task_bank.families import common, simulated
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.families.scripts import default_script, ladder, linear_baseline, reference_script, trivial_script
 
-SIGNALS = (0.85, 0.95)
-"""Shares of the simulated target's variance that its function explains."""
-
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     return {"metric": common.pick(rng, common.REGRESSION_METRICS),
             "train_fraction": common.train_fraction(rng, entry),
-            "signal": common.pick(rng, SIGNALS)}
+            "signal": common.pick(rng, simulated.SIGNALS)}
 
 
 def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:

@@ -22,7 +22,7 @@ from synthml.task_bank.draft import TaskDraft
 from synthml.task_bank.families import common, simulated
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.families.scripts import docstring, ladder, render, score_code, trivial_script
-from synthml.task_bank.families.tabular_classification import BALANCED_METRICS, SHARES, SIGNALS
+from synthml.task_bank.families.tabular_classification import BALANCED_METRICS, SHARES
 
 TOPICS = 8
 """Latent topic directions the label's function reads (besides the document's length)."""
@@ -120,7 +120,7 @@ REFERENCE_DOC = ("the best on validation of a linear SVM on tf-idf of words and 
 
 def sample_knobs(rng: random.Random, entry: DatasetEntry) -> dict[str, Any]:
     return {"metric": common.pick(rng, BALANCED_METRICS), "shares": list(common.pick(rng, SHARES)),
-            "train_fraction": common.pick(rng, TRAIN_FRACTIONS), "signal": common.pick(rng, SIGNALS)}
+            "train_fraction": common.pick(rng, TRAIN_FRACTIONS), "signal": common.pick(rng, simulated.SIGNALS)}
 
 
 def build(entry: DatasetEntry, table: pd.DataFrame, knobs: dict[str, Any], seed: int, task_id: str) -> TaskDraft:
