@@ -516,7 +516,7 @@ def test_trivial_and_default_run_from_the_workspace_root(family, tables, tmp_pat
     task = load_task(write_task(draft, tmp_path / "task"))
     trivial = ladder_scores(task.root, tmp_path / "trivial", LADDER["trivial"])
     sample = pd.read_csv(task.root / "sample_submission.csv")
-    if draft.kind != "forecast":  # a forecast's trivial solution repeats the last value before each window
+    if draft.kind != "forecast":  # a forecast's trivial solution repeats the mean of the points before each window
         submitted = pd.read_csv(tmp_path / "trivial/submission.csv")
         assert submitted.astype(str).equals(sample.astype(str))
     default = ladder_scores(task.root, tmp_path / "default", LADDER["default"])

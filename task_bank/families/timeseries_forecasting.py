@@ -68,13 +68,17 @@ _LAST = '''def last_value(history, horizon):
     """The last value, repeated."""
     return np.full(horizon, history[-1])
 '''
+_MEAN = '''def history_mean(history, horizon):
+    """The mean of the history, repeated."""
+    return np.full(horizon, history.mean())
+'''
 _SEASONAL = '''def seasonal_naive(history, horizon):
     """The value one season back, repeated season after season."""
     m = SEASON if 1 < SEASON < len(history) else 1
     return history[len(history) - m + np.arange(horizon) % m]
 '''
 _RULES = {
-    "trivial": ("the last value before each window", _LAST, "rule = last_value"),
+    "trivial": ("the mean of the points before each window", _MEAN, "rule = history_mean"),
     "baseline": ("a naive forecast: the last value, or the value one season before each point (seasonal naive), "
                  "whichever has the smaller mean absolute error over the validation windows",
                  f"{_LAST}\n\n{_SEASONAL}",
@@ -92,7 +96,10 @@ print(f"validation mean absolute errors {errors}: forecasting with {name}")'''),
     return history[len(history) - m + steps % m] + (steps // m + 1) * drift
 ''', "rule = seasonal_drift"),
 }
-"""The simple rungs: (summary, the code of their forecast functions, the code that picks `rule`)."""
+"""The simple rungs: (summary, the code of their forecast functions, the code that picks `rule`). The trivial
+forecast is the history's mean, which knows nothing of where the series now is: the naive forecasts, the
+baseline's choice, start from the last value or season (where the last value is best, a trivial rung equal to
+it would leave the baseline no better than trivial)."""
 
 _REFERENCE = '''$docstring
 import itertools
@@ -293,7 +300,8 @@ def _mase_scale(entry: DatasetEntry, history: np.ndarray, season: int) -> float:
 
 
 def _scripts(target: str, season: int, metric: str) -> dict[str, str]:
-    """The ladder's fields: last value, seasonal naive, seasonal naive with drift, and the reference."""
+    """The ladder's fields: the history's mean, the better naive forecast, seasonal naive with drift, and the
+    reference."""
     rungs = {}
     for rung, (summary, code, choose) in _RULES.items():
         text = (f"{'Baseline' if rung == 'baseline' else rung.capitalize() + ' solution'}: {summary}; each validation "
