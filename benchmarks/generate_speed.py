@@ -5,8 +5,9 @@ at least 80 of 100 candidates accepted (each past the whole ladder: the referenc
 default on both splits with 95% confidence), across at least 11 families, 3 submission kinds and 20
 datasets, no dataset over 10% of the bank, in at most 10 minutes. The command runs in a subprocess with
 a fresh bank (the runtime and the dataset cache are built beforehand, as after `make install`); the
-figures come from the bank's manifest. The machine's load is sampled through the run and printed beside
-each figure: a figure taken under load (mean 1-minute load over half the cores) is labelled so.
+figures come from the bank's manifest. The machine's 1-minute load before the run (other work) and its mean
+through the run (the run's own workers included) are printed beside each figure: a figure taken on a machine
+busy before the run (load over half the cores) is labelled so.
 """
 
 import argparse
@@ -36,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="synthml-bench-")) / "bank"
     shutil.rmtree(out, ignore_errors=True)
+    before = os.getloadavg()[0]
     _warm_up()
     command = [str(Path(sys.executable).with_name("synthml")), "generate", "--out", str(out), "--n", str(args.n),
                "--seed", str(args.seed), "--workers", str(args.workers)]
@@ -46,7 +48,7 @@ def main() -> None:
             time.sleep(5)
     if run.returncode:
         sys.exit(f"`{' '.join(command)}` failed with exit code {run.returncode}")
-    _report(out, args, time.monotonic() - started, load)
+    _report(out, args, time.monotonic() - started, before, load)
 
 
 def _warm_up() -> None:
@@ -59,7 +61,7 @@ def _warm_up() -> None:
         load_table(entry)
 
 
-def _report(out: Path, args, seconds: float, load: list[float]) -> None:
+def _report(out: Path, args, seconds: float, before: float, load: list[float]) -> None:
     from synthml.task_bank.bank import TaskBank
     from synthml.task_bank.coverage import MAX_DATASET_SHARE, coverage, of_entry
 
@@ -68,7 +70,8 @@ def _report(out: Path, args, seconds: float, load: list[float]) -> None:
     bank = coverage([of_entry(e) for e in accepted])
     mean_load = statistics.mean(load or [os.getloadavg()[0]])
     cores = os.cpu_count() or 1
-    note = f"load {mean_load:.2f} on {cores} cores" + (" (UNDER LOAD)" if mean_load > 0.5 * cores else "")
+    note = (f"{cores} cores; load {before:.2f} before, {mean_load:.2f} during (its own {args.workers} workers)"
+            + (" (UNDER LOAD)" if before > 0.5 * cores else ""))
     console = Console()
     console.print(f"machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}; "
                   f"`synthml generate --n {args.n} --seed {args.seed} --workers {args.workers}`")
