@@ -238,8 +238,9 @@ def _make(bank: TaskBank, candidate: Candidate, sandbox, margin: float) -> Manif
         version=task.version if task and report.accepted else None, content_hash=content_hash,
         submission=task.submission_files[0] if task and task.submission_files else None,
         generator=f"procedural/{candidate.family}", family=candidate.family, dataset=candidate.dataset_id,
-        task_type=candidate.dataset.task_type if candidate.dataset else None, knobs=candidate.knobs, key=candidate.key, seed=candidate.seed,
-        index=candidate.index, report=report, created_at=datetime.now(UTC).replace(microsecond=0))
+        task_type=candidate.dataset.task_type if candidate.dataset else None, knobs=candidate.knobs,
+        key=candidate.key, seed=candidate.seed, index=candidate.index, report=report,
+        created_at=datetime.now(UTC).replace(microsecond=0))
 
 
 def _write(candidate: Candidate, staged: Path) -> str:

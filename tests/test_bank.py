@@ -24,8 +24,8 @@ FAMILIES = "games,heuristics,rl_control,training_program"
 
 def _generate(out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([SYNTHML, "generate", "--out", str(out), "--n", str(N), "--seed", str(SEED),
-                             "--workers", "2", "--families", FAMILIES, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+                             "--workers", "2", "--families", FAMILIES, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
 def _recorded(out: Path) -> bool:
