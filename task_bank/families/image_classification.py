@@ -23,12 +23,17 @@ from synthml.task_bank.families.scripts import docstring, ladder, render, score_
 
 QUESTIONS = ("shape", "count")
 SIDES = (12, 16)
-NOISES = (0.05, 0.15, 0.25)
-"""Standard deviations of the background noise, in units of the 0-1 intensity."""
+NOISES = {"shape": (0.05, 0.15, 0.25), "count": (0.05, 0.15)}
+"""Standard deviations of the background noise, in units of the 0-1 intensity, by question. At 0.25 the noise
+splits and merges blobs so that every model tried counts about half the pictures right (blob counts on the
+smoothed picture included), and the reference's edge over boosting on pixels did not show reliably on 300 test
+pictures (1 of 6 seeds; 4 of 6 at 0.15)."""
 MOST = (3, 4)
 """Shapes at most in an image, for the count question."""
-ROWS = 1500
-"""Images drawn: 900 for training, 300 each for validation and test (before the train fraction)."""
+ROWS = 2500
+"""Images drawn: 1500 for training, 500 each for validation and test (before the train fraction). On 300 test
+pictures the reference's edge of about 0.05 over boosting on pixels did not show reliably on 1 count task in 6
+(count, noise 0.15: 5 of 6 seeds accepted with 1500 pictures, 6 of 6 with 2500; validation took 40% longer)."""
 TRAIN_FRACTIONS = (1.0, 0.5)
 
 _SIMPLE = '''$docstring
@@ -160,7 +165,7 @@ def sample_knobs(rng: random.Random, entry: None = None) -> dict[str, Any]:
     question = common.pick(rng, QUESTIONS)
     kinds = sorted(rng.sample(shapes.KINDS, rng.choice((3, 4, 5)))) if question == "shape" else list(shapes.KINDS)
     knobs = {"metric": common.pick(rng, common.CLASSIFICATION_METRICS), "question": question,
-             "side": common.pick(rng, SIDES), "noise": common.pick(rng, NOISES), "kinds": kinds,
+             "side": common.pick(rng, SIDES), "noise": common.pick(rng, NOISES[question]), "kinds": kinds,
              "train_fraction": common.pick(rng, TRAIN_FRACTIONS)}
     if question == "count":
         knobs["most"] = common.pick(rng, MOST)
