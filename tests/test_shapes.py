@@ -69,7 +69,7 @@ def test_the_image_family_takes_no_dataset_and_its_tasks_hold_no_public_rows(tmp
     assert task.config.provenance.dataset.id == "synthml/shapes"
     assert "background of Gaussian noise with standard deviation 0.05" in " ".join(task.config.description.split())
     labels = pd.read_csv(task.root / "hidden/test_labels.csv")["shape"]
-    assert set(labels) == {"disc", "ring", "square"} and len(labels) == image_classification.ROWS // 5  # a fifth is test
+    assert set(labels) == {"disc", "ring", "square"} and len(labels) == image_classification.ROWS // 5
     count = family.build(None, None, KNOBS | {"question": "count", "most": 3}, 3, "count-test")
     assert set(count.train["count"]) == {"1", "2", "3"}
     assert not draft.train.drop(columns="shape").equals(family.build(None, None, KNOBS, 4, "x").train.drop(
