@@ -267,13 +267,13 @@ class _Texts:
             found.append((words, rarest, self.exact.get(text, -1)))
         return found
 
-    def distance(self, query: list, block: slice, candidates: int = CANDIDATES) -> np.ndarray:
+    def distance(self, query: list, block: slice) -> np.ndarray:
         out = np.ones((block.stop - block.start, len(self.sets)), dtype=np.float32)
         for row, (words, rarest, exact) in enumerate(query[block]):
             if len(rarest):
                 postings = np.concatenate([self.postings[self.starts[w]:self.starts[w + 1]] for w in rarest])
                 shared = np.bincount(postings, minlength=len(self.sets))
-                best = np.argpartition(-shared, candidates)[:candidates] if len(shared) > candidates else range(
+                best = np.argpartition(-shared, CANDIDATES)[:CANDIDATES] if len(shared) > CANDIDATES else range(
                     len(shared))
                 for candidate in best:
                     other = self.sets[candidate]

@@ -336,10 +336,10 @@ def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:
 def _check_lookup(task: Task, run: _Run, report: ValidationReport) -> None:
     """A task falls to a lookup of its public source table when the lookup's submission beats the baseline and
     beats a nearest-neighbour model fit on the training rows (`neighbour_probe`) with a 95% paired bootstrap
-    interval above zero. Where the rows are disguised (`families/disguise.py`), a lookup finds a row's neighbours,
-    as that model does, and where the target is simulated (`families/simulated.py`) the table holds no answer:
-    holding the table is then worth nothing beyond what the training rows already give a model. Where no
-    neighbour model can be built, beating the baseline is enough."""
+    interval above zero. Where the target is simulated (`families/simulated.py`) the table holds no answer, and
+    where a series is disguised (`families/disguise.py`) its values are not the table's: holding the table is then
+    worth nothing beyond what the training rows already give a model. Where no neighbour model can be built,
+    beating the baseline is enough."""
     found = lookup_probes(task)
     if not found:
         return

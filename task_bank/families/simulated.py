@@ -152,15 +152,21 @@ CLASSES = {2: ("no", "yes"), 3: ("low", "medium", "high")}
 """Labels of the classes a simulated number is cut into, lowest first."""
 
 
+def classes_text(shares: tuple[float, ...]) -> str:
+    """The classes a number is cut into with their shares, as a statement lists them: "no (70%), yes (30%), lowest
+    first"."""
+    listed = ", ".join(f"{label} ({share:.0%})" for label, share in zip(CLASSES[len(shares)], shares, strict=True))
+    return f"{listed}, lowest first"
+
+
 def statement_note(outcome: Outcome, real_target: str, title: str, shares: tuple[float, ...] = ()) -> str:
     """What the statement says of the target: simulated, of what kind, how noisy, and for classes how they were
     cut; never the function."""
     number = "a number" if shares else f"`{outcome.name}`"
-    cut = (f" `{outcome.name}` is that number cut at its quantiles into the classes "
-           + ", ".join(f"{label} ({share:.0%})" for label, share in zip(CLASSES[len(shares)], shares, strict=True))
-           + ", lowest first.") if shares else ""
+    cut = (f" `{outcome.name}` is that number cut at its quantiles into the classes {classes_text(shares)}."
+           if shares else "")
     return (f"{number[0].upper()}{number[1:]} is simulated, not measured: a hidden function of the {title} columns "
             "(a linear part, smooth nonlinear functions of weighted sums of the numeric columns, and effects of one "
             "categorical column's levels where there is one) plus random noise that makes up about "
-            f"{1 - outcome.signal:.0%} of its variance.{cut} The data's real target, `{real_target}`, was removed; "
-            "the columns are the real data's.")
+            f"{1 - outcome.signal:.0%} of its variance.{cut} The data's real target, "
+            f"`{real_target}`, was removed; the columns are the real data's.")

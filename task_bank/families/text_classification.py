@@ -159,13 +159,11 @@ def _coordinates(documents: pd.Series, real: pd.Series, seed: int) -> pd.DataFra
 
 
 def _label_note(target: str, real: str, signal: float, shares: tuple[float, ...]) -> str:
-    classes = ", ".join(f"{label} ({share:.0%})" for label, share in zip(simulated.CLASSES[len(shares)], shares,
-                                                                       strict=True))
     return (f"`{target}` is simulated, not labelled by people: a hidden function of each document's content (where "
             "it lies along latent topic directions of the corpus's tf-idf that do not tell its real categories "
-            "apart, and its length) plus random noise that makes up about "
-            f"{1 - signal:.0%} of its variance, cut at its quantiles into the classes {classes}, lowest first. The "
-            f"corpus's real label, `{real}`, was removed; the documents are the real ones.")
+            f"apart, and its length) plus random noise that makes up about {1 - signal:.0%} of its variance, cut at "
+            f"its quantiles into the classes {simulated.classes_text(shares)}. The corpus's real label, `{real}`, "
+            "was removed; the documents are the real ones.")
 
 
 def _scripts(target: str, text: str, metric: str) -> dict[str, str]:
