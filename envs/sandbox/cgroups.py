@@ -17,6 +17,7 @@ groups of processes that died without closing theirs.
 
 import atexit
 import contextlib
+import errno
 import functools
 import logging
 import os
@@ -136,8 +137,10 @@ def _empty(folder: Path, attempts: int = 50) -> bool:
     for _ in range(attempts):
         try:
             pids = [int(p) for p in (folder / "cgroup.procs").read_text().split()]
-        except FileNotFoundError:
-            return False
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ENODEV):  # ENODEV: another process removed it as we read
+                return False
+            raise
         if not pids:
             return True
         for pid in pids:

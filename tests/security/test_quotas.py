@@ -48,6 +48,26 @@ def test_memory_is_bounded_for_the_sandbox_as_a_whole(quota, case):
     assert_alive(quota)
 
 
+@needs_cgroups
+def test_processes_that_start_together_share_the_removal_of_dead_processes_groups():
+    """Every worker of a resumed `generate` removes the groups its killed predecessor left, at the same time;
+    a group another worker removes as this one reads it (ENODEV) is gone, not an error."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    for i in range(200):
+        (cgroups.ROOT / "memory" / cgroups.PARENT / f"sandbox-{dead}-{i:012x}").mkdir()
+    code = ("import sys; from synthml.envs.sandbox import cgroups; print(flush=True); sys.stdin.read(); "
+            "cgroups._remove_orphans()")  # all start removing when their stdin closes
+    removers = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    assert [p.stdout.readline() for p in removers] == ["\n"] * 4
+    for remover in removers:
+        remover.stdin.close()
+    errors = [p.stderr.read() for p in removers]
+    assert [p.wait() for p in removers] == [0] * 4, errors
+    assert errors == [""] * 4 and not list((cgroups.ROOT / "memory" / cgroups.PARENT).glob(f"sandbox-{dead}-*"))
+
+
 def test_processes_are_bounded_for_the_sandbox_as_a_whole(quota):
     out = run(quota, "for i in $(seq 100); do sleep 3 & done 2>&1 | sort -u | head -3; echo started=$(jobs -p | wc -l)")
     assert "fork" in out and "Resource temporarily unavailable" in out, out
