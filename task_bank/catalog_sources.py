@@ -140,6 +140,24 @@ def _quarterly_ts(frame: pd.DataFrame) -> pd.DataFrame:
     return _decimal_years(frame, 4)
 
 
+def _weekly_ts(frame: pd.DataFrame) -> pd.DataFrame:
+    """A weekly R `ts`: the first reading's date from its decimal year, then a week per row."""
+    first = frame["time"].iloc[0]
+    start = pd.Timestamp(year=int(first), month=1, day=1) + pd.Timedelta(days=round((first % 1) * 365.25))
+    return frame.assign(date=(start + pd.to_timedelta(7 * np.arange(len(frame)), unit="D")).strftime("%Y-%m-%d"))
+
+
+def _month_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A tsibble's month index ("1960 Jan") as the month's first day."""
+    return frame.assign(date=pd.to_datetime(frame["Month"], format="%Y %b").dt.strftime("%Y-%m-%d"))
+
+
+def _hyndsight_days(frame: pd.DataFrame) -> pd.DataFrame:
+    """fpp2's hyndsight counts days in weeks (time 1 + 3/7 is the first, 30 April 2014): a date per day."""
+    days = np.rint(frame["time"] * 7).astype(int) - 10
+    return frame.assign(date=(pd.Timestamp("2014-04-30") + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d"))
+
+
 def _co2_monthly(frame: pd.DataFrame) -> pd.DataFrame:
     """Weekly Mauna Loa readings -> monthly means; the 5 months with no reading are interpolated."""
     monthly = frame.set_index("index")["co2"].resample("MS").mean().interpolate()
@@ -173,6 +191,9 @@ TRANSFORMS = {
     "drop_duplicate_texts": _drop_duplicate_texts,
     "monthly_ts": _monthly_ts,
     "quarterly_ts": _quarterly_ts,
+    "weekly_ts": _weekly_ts,
+    "month_names": _month_names,
+    "hyndsight_days": _hyndsight_days,
     "co2_monthly": _co2_monthly,
     "yearly_dates": _yearly_dates,
     "elnino_long": _elnino_long,

@@ -14,6 +14,7 @@ way: a relabelled target (one class against the rest, 0/1 for a class) or a resc
 Numpy and pandas only, chunked: well under a second for tables of 20,000 rows.
 """
 
+from string import Template
 from typing import Literal
 
 import numpy as np
@@ -44,6 +45,8 @@ def lookup_probes(task: Task) -> list[Probe]:
     entry = catalog_entry(task)
     if entry is None or not task.submission_files:
         return []
+    if task.config.task_entrypoint == "PythonSubmissionTasks":
+        return [forecast_lookup(task, entry)] if task.path(SERIES).is_file() else []
     found = lookup_predictions(task, "test", entry)
     if found is None:
         return []
@@ -52,12 +55,46 @@ def lookup_probes(task: Task) -> list[Probe]:
     return [Probe(source, predictions.to_csv(index=False, lineterminator="\n"), exact)]
 
 
+_FORECASTER = '''"""The lookup: the public table's values after the history, moved to the history's level over its last
+SPAN points (on the log scale for a positive series)."""
+import math
+
+PUBLIC = $public
+SPAN, LOG = $span, $log
+
+
+def forecast(history, horizon):
+    t, scale = len(history), (math.log if LOG else float)
+    shift = sum(map(scale, history[-SPAN:])) / SPAN - sum(map(scale, PUBLIC[t - SPAN:t])) / SPAN
+    values = [scale(v) + shift for v in PUBLIC[t:t + horizon]]
+    return [math.exp(v) for v in values] if LOG else values
+'''
+SERIES = "series.csv"
+"""A forecasting program task's visible history (task_bank/families/timeseries_forecasting.py)."""
+
+
+def forecast_lookup(task: Task, entry: DatasetEntry) -> Probe:
+    """A forecaster that reads the public series at the window's positions: it holds the source table's values
+    from series.csv's first timestamp on, and the evaluator's history tells it where the window starts. The
+    disguise moves the series' level (families/disguise.py), so it aligns the level over the last season."""
+    history = pd.read_csv(task.path(SERIES))
+    table = load_table(entry).dropna(subset=[entry.target]).sort_values(entry.time_column, kind="stable")
+    times = table[entry.time_column].astype(str).tolist()
+    first = str(history[entry.time_column].iloc[0])
+    public = table[entry.target].to_numpy(float)[times.index(first) if first in times else 0:]
+    span = min(max(entry.season or 1, 4), 24, len(history))
+    positive = bool((public > 0).all() and (history[entry.target] > 0).all())
+    code = Template(_FORECASTER).substitute(public=repr([round(float(v), 6) for v in public]), span=span,
+                                            log=positive)
+    return Probe(f"lookup: the public series {entry.id} after each history", code, 0.0)
+
+
 def neighbour_probe(task: Task) -> Probe | None:
     """The same matching with the task's own training rows as the table (`id,<target>` for the test rows): a
     nearest-neighbour model, no public table. Where the rows are disguised (families/disguise.py), the lookup's
     edge over this, not over the baseline, is what holding the public table is worth."""
     entry = catalog_entry(task)
-    if entry is None:
+    if entry is None or task.config.task_entrypoint == "PythonSubmissionTasks":
         return None
     target = _target_name(task, entry)
     rows, train = pd.read_csv(task.path("data/test.csv")), pd.read_csv(task.path("data/train.csv"))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from synthml.errors import TaskError
+from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import provenance_of, tidy
 from synthml.task_bank.schema import Metric, TaskConfig
 from synthml.task_bank.task import write_task_yaml
@@ -64,6 +65,8 @@ class ProgramDraft:
     """Other visible files, by workspace path (helpers the evaluator and the agent share, notes)."""
     environment: str = ""
     """What the instances come from (e.g. `gymnasium CartPole-v1`), for provenance."""
+    dataset: DatasetEntry | None = None
+    """The catalog dataset the instances come from (a forecast's series), for provenance and the lookup probe."""
     training_timeout: int = 600
 
     def __post_init__(self) -> None:
@@ -113,7 +116,7 @@ def program_task_yaml(draft: ProgramDraft) -> dict:
         "submission_files": [draft.submission], "hidden_files": [TEST], "validation_split": "validation",
         "baseline_validation_scores": [], "reference_solution": "reference/reference.py",
         "trivial_solution": "reference/trivial.py", "default_solution": "reference/default.py",
-        "provenance": provenance_of(generator=f"procedural/{draft.family}", topic=draft.topic, dataset=None,
+        "provenance": provenance_of(generator=f"procedural/{draft.family}", topic=draft.topic, dataset=draft.dataset,
                                     knobs={**draft.knobs, **({"environment": draft.environment}
                                                              if draft.environment else {})}),
     }

@@ -322,10 +322,8 @@ def improvement(baseline: float, score: float, sign: int) -> float:
 def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:
     """Submit the visible columns most like the labels (none may beat the baseline), then the public source
     table's lookup (see `_check_lookup`)."""
-    if run.program:
-        return
     name, baseline = task.primary.name, report.baseline["test"][task.primary.name]
-    for probe in cheating_probes(pristine_workspace(task), labels):
+    for probe in [] if run.program else cheating_probes(pristine_workspace(task), labels):
         score, _ = _submit(run, probe, report)
         if _beats(task, score, baseline):
             report.reject("leakage", f"submitting {probe.source} as the predictions scores {name}={score:.6g}, "
@@ -335,42 +333,51 @@ def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:
 
 def _check_lookup(task: Task, run: _Run, report: ValidationReport) -> None:
     """A task falls to a lookup of its public source table when the lookup's submission beats the baseline and
-    beats a nearest-neighbour model fit on the training rows (`neighbour_probe`) with a 95% paired bootstrap
-    interval above zero. Where the target is simulated (`families/simulated.py`) the table holds no answer, and
-    where a series is disguised (`families/disguise.py`) its values are not the table's: holding the table is then
-    worth nothing beyond what the training rows already give a model. Where no neighbour model can be built,
-    beating the baseline is enough."""
+    beats a model that holds no table with a 95% paired bootstrap interval above zero: a nearest-neighbour model
+    fit on the training rows (`neighbour_probe`), or for a forecasting program the task's reference. Where the
+    target is simulated (`families/simulated.py`) the table holds no answer, and where a series is disguised
+    (`families/disguise.py`) its values are not the table's: holding the table is then worth no more than what
+    the visible data gives a model. Where no such model can be scored, beating the baseline is enough."""
     found = lookup_probes(task)
     if not found:
         return
     name, baseline = task.primary.name, report.baseline["test"][task.primary.name]
     score, sample = _submit(run, found[0], report)
-    neighbour = neighbour_probe(task)
-    edge = None
-    if neighbour is not None:
-        neighbour_score, neighbour_sample = _submit(run, neighbour, report)
-        edge = _edge(run, (neighbour_score, neighbour_sample), (score, sample))
+    rival = _rival(task, run, report)
+    edge = _edge(run, rival[1:], (score, sample)) if rival else None
     if not _beats(task, score, baseline) or (edge is not None and not edge.positive):
         return
     detail = (f"submitting the {found[0].source} (no model) scores {name}={score:.6g}, better than the baseline's "
               f"{baseline:.6g}")
     if edge is not None:
         bounds = f"95% interval {edge.low:+.4g} to {edge.high:+.4g}" if edge.low is not None else "no interval"
-        detail += (f", and {edge.estimate:+.4g} over a nearest-neighbour model on the training rows "
-                   f"({name}={neighbour_score:.6g}; {bounds})")
+        detail += f", and {edge.estimate:+.4g} over {rival[0]} ({name}={rival[1]:.6g}; {bounds})"
     detail += (": the answers must be in no public table (simulate the target from the real columns, as "
                "families/simulated.py does, or disguise a series, as families/disguise.py does)")
     report.reject("lookup", detail)
 
 
+def _rival(task: Task, run: _Run, report: ValidationReport) -> tuple[str, float | None, object] | None:
+    """(what, test score, sample) of the model a lookup must not beat; None where there is none."""
+    if run.program:
+        return "the reference", report.reference["test"][task.primary.name], run.samples.get(("reference", "test"))
+    neighbour = neighbour_probe(task)
+    if neighbour is None:
+        return None
+    return ("a nearest-neighbour model on the training rows", *_submit(run, neighbour, report))
+
+
 def _submit(run: _Run, probe, report: ValidationReport) -> tuple[float | None, object]:
-    """Score the probe's submission on test in the sandbox, recorded in `report.probes`: (score, the host's
-    (truth, predictions) or None)."""
+    """Score the probe's submission on test in the sandbox, recorded in `report.probes`: (score, its sample: a
+    program's instance scores or the host's (truth, predictions), None where there is none)."""
     run.session.sandbox.write_file(run.task.submission_files[0], probe.submission)
-    metrics = run.session.evaluate("test").metrics
+    evaluation = run.session.evaluate("test")
+    metrics = evaluation.metrics
     score = metrics.get(run.task.primary.name) if metrics else None
     report.probes.append(ProbeResult(source=probe.source, score=score))
-    return score, run._predictions("test") if score is not None else None
+    if score is None:
+        return None, None
+    return score, evaluation.instance_scores if run.program else run._predictions("test")
 
 
 def _beats(task: Task, score: float | None, baseline: float) -> bool:
@@ -384,6 +391,8 @@ def _edge(run: _Run, first: tuple[float | None, object], second: tuple[float | N
     if first_score is None or second_score is None:
         return None
     name, sign = run.task.primary.name, run.task.primary.sign
+    if run.program and a and b:
+        return instance_gap(a, b, sign)
     if run.scorer is not None and a is not None and b is not None:
         try:
             return metric_gap(run.scorer.metric(name), a[0], a[1], b[1], sign)

