@@ -35,8 +35,6 @@ def read_facts(description: str, info: dict[str, Any], profile: dict[str, Any]) 
     if facts.kind == "text":
         facts.text = max((c for c, d in columns.items() if "mean_length" in d), key=lambda c: columns[c]["mean_length"])
         facts.long_text = columns[facts.text]["mean_length"] > 1000
-    if facts.kind == "forecast":
-        facts.season = _season(description, columns)
     if facts.kind == "image":
         facts.pixel_max = max(d["max"] for d in columns.values()) or 1.0
     target = profile.get("target_summary", {})
@@ -51,9 +49,7 @@ def _kind(description: str, metric: str, columns: dict[str, dict], rows: int) ->
         return "cost"
     numeric = [d for d in columns.values() if "min" in d]
     if metric in LOSSES:
-        dated = [d for d in columns.values() if d.get("dates")]
-        series = len(columns) <= 1 and (dated or "forecast" in description.lower())
-        return "forecast" if series or metric == "smape" else "regression"
+        return "regression"
     texts = [d for d in columns.values() if d.get("mean_length", 0) >= 30 and d["unique"] > 0.5 * rows]
     if texts:
         return "text"
@@ -62,14 +58,11 @@ def _kind(description: str, metric: str, columns: dict[str, dict], rows: int) ->
     return "image" if pixels and min(d["min"] for d in numeric) >= 0 else "classification"
 
 
-def _season(description: str, columns: dict[str, dict]) -> int:
-    """The seasonal period the description states, else one guessed from the spacing of the dates."""
-    stated = re.search(r"seasonal period (\d+)", description)
-    if stated:
-        return int(stated.group(1))
-    steps = [d["median_step_days"] for d in columns.values() if d.get("median_step_days")]
-    guesses = ((0.5, 1.5, 7), (6, 8, 52), (27, 32, 12), (88, 93, 4))
-    return next((season for low, high, season in guesses if steps and low <= steps[0] <= high), 1)
+def forecaster_facts(description: str, info: dict[str, Any], settings: dict[str, Any]) -> Facts:
+    """A forecasting task's knobs, from forecast.json (its settings) and the statement."""
+    history = re.search(r"series.csv holds the first (\d+) points", description)
+    return Facts("forecast", str(settings.get("target", "y")), info["metric"], int(info.get("direction", 1)),
+                 train_rows=int(history.group(1)) if history else 0, season=int(settings.get("season") or 1))
 
 
 def _read_costs(facts: Facts, description: str, counts: dict[str, int]) -> None:
@@ -100,7 +93,7 @@ def script(facts: Facts, candidate: Candidate, seed: int) -> str:
         return scripts.text_script(doc, facts.target, facts.text or "text", candidate.features,
                                    candidate.models[0])
     if facts.kind == "forecast":
-        return scripts.forecast_script(doc, facts.target, facts.season, candidate.rules)
+        return scripts.forecaster(doc, facts.season, candidate.rules)
     constants = ""
     if facts.kind == "cost":
         constants = scripts.cost_constants(facts.positive, facts.fn_cost, facts.fp_cost, candidate.tune)
@@ -129,9 +122,39 @@ KIND_TEXT = {
 }
 FIXED_STEPS = 7
 """Steps besides the candidates' two each: look, profile, baseline, validate; restore, validate, submit."""
-LOOK = "ls && head -c 600 data/train.csv"
 SAVE = ("mkdir -p runs && cp validation_predictions.csv runs/{name}_validation.csv && "
         "cp submission.csv runs/{name}_submission.csv && echo saved {name} predictions in runs/")
+FORECAST_CALL = "forecast(history, horizon)"
+"""What a forecasting task's statement asks for: a forecaster module, not prediction files."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a candidate goes and how it is kept under runs/: a script that writes the prediction files, or the
+    forecaster module that the evaluator calls. Actions are format strings of `name` (and `code`)."""
+
+    look: str
+    baseline: str
+    install: str
+    restore: str
+    fits: str
+    """How a candidate makes its predictions, for the thoughts."""
+
+
+SCRIPTS = Layout(
+    look="ls && head -c 600 data/train.csv", baseline=f"python baseline.py && {SAVE.format(name='baseline')}",
+    install="cat > {name}.py <<'EOF'\n{code}EOF\nrm -f validation_predictions.csv submission.csv\npython {name}.py && "
+            + SAVE,
+    restore="cp runs/{name}_validation.csv validation_predictions.csv && cp runs/{name}_submission.csv "
+            "submission.csv && head -n 3 submission.csv",
+    fits="It fits on train for the validation predictions and refits on train + validation for the test predictions.")
+FORECASTER = Layout(
+    look="ls && cat forecast.json && head -n 4 series.csv",
+    baseline="mkdir -p runs && cp forecaster.py runs/baseline_forecaster.py && echo saved baseline forecaster in runs/",
+    install="cat > forecaster.py <<'EOF'\n{code}EOF\nmkdir -p runs && cp forecaster.py runs/{name}_forecaster.py && "
+            "python -c 'import forecaster' && echo saved {name} forecaster in runs/",
+    restore="cp runs/{name}_forecaster.py forecaster.py && head -n 3 forecaster.py",
+    fits="The evaluator calls its forecast at each window's origin with every point before the window.")
 
 
 class _Over(Exception):
@@ -178,8 +201,9 @@ class _Episode:
         self.recorder, self.description, self.info, self.rng, self.seed = recorder, description, info, rng, seed
         self.metric, self.direction = info["metric"], int(info.get("direction") or 1)
         self.results: list[Result] = []
+        self.layout = FORECASTER if FORECAST_CALL in description else SCRIPTS
         self.in_place: str | None = None
-        """The run whose predictions the workspace's two files hold."""
+        """The run whose submission the workspace holds (its prediction files, or its forecaster)."""
         self.note = ""
         """What the last step showed, to open the next thought with."""
 
@@ -190,9 +214,14 @@ class _Episode:
         return observation
 
     def play(self, budget: int) -> None:
-        self.act(LOOK, "First I look at what the workspace holds, and at the first rows of train to see what the "
-                 "columns look like.")
-        facts = self.profile()
+        if self.layout is FORECASTER:
+            observation = self.act(self.layout.look, "First I look at what the workspace holds: the forecaster's "
+                                   "settings (target, season, horizon, metrics) and the first points of the series.")
+            facts = forecaster_facts(self.description, self.info, parse_profile(observation))
+        else:
+            self.act(self.layout.look, "First I look at what the workspace holds, and at the first rows of train to "
+                     "see what the columns look like.")
+            facts = self.profile()
         self.run_baseline(facts)
         first = plan(facts, self.rng, self.seed)[:budget - 1 if budget >= 3 else max(budget, 0)]
         if first:
@@ -214,7 +243,7 @@ class _Episode:
                                "sizes, each column's type, gaps and spread, and the target's distribution. They "
                                "decide the kind of model: tabular models for numeric and categorical columns, text "
                                "features for a long text column, image classifiers for a square number of pixel "
-                               "columns, a forecaster for a single dated series.")
+                               "columns.")
         profile = parse_profile(observation)
         profile["target"] = profile.get("target") or target or "target"
         return read_facts(self.description, self.info, profile)
@@ -223,10 +252,11 @@ class _Episode:
         kind = KIND_TEXT[facts.kind]
         extra = {"cost": f" (positive label {facts.positive}, a miss costs {facts.fn_cost:g}, a false alarm "
                          f"{facts.fp_cost:g})", "forecast": f" (seasonal period {facts.season})"}.get(facts.kind, "")
-        observation = self.act(f"python baseline.py && {SAVE.format(name='baseline')}",
-                               f"The profile shows {kind}{extra}; target `{facts.target}`, {facts.train_rows} training "
-                               f"rows. I run the provided baseline first and keep its predictions under runs/: its "
-                               f"validation score is the bar to beat, and the fallback if nothing beats it.")
+        rows = "points of history" if self.layout is FORECASTER else "training rows"
+        observation = self.act(self.layout.baseline,
+                               f"The task holds {kind}{extra}; target `{facts.target}`, {facts.train_rows} {rows}. I "
+                               f"keep the provided baseline under runs/ first: its validation score is the bar to "
+                               f"beat, and the fallback if nothing beats it.")
         self.in_place = "baseline" if "saved baseline" in observation else None
         better = "higher" if self.direction > 0 else "lower"
         observation = self.act("validate", f"Scoring the baseline's validation predictions: the number every "
@@ -239,20 +269,17 @@ class _Episode:
     def attempt(self, facts: Facts, candidate: Candidate) -> None:
         name = f"try_{len(self.results)}"
         code = script(facts, candidate, self.seed)
-        action = (f"cat > {name}.py <<'EOF'\n{code}EOF\nrm -f validation_predictions.csv submission.csv\n"
-                  f"python {name}.py && {SAVE.format(name=name)}")
-        observation = self.act(action, f"{self.note}Hypothesis: {candidate.idea}. Candidate {name}, "
-                               f"{candidate.label}: {candidate.describe()}. It fits on train for the validation "
-                               f"predictions and refits on train + validation for the test predictions.")
+        observation = self.act(self.layout.install.format(name=name, code=code),
+                               f"{self.note}Hypothesis: {candidate.idea}. Candidate {name}, {candidate.label}: "
+                               f"{candidate.describe()}. {self.layout.fits}")
         self.in_place = name if f"saved {name}" in observation else None
         if self.in_place is None:
             self.results.append(Result(name, candidate.label, None, candidate))
-            self.note = f"Result: {name} ({candidate.label}) failed before writing its predictions, so I drop it. "
+            self.note = f"Result: {name} ({candidate.label}) failed before it could be kept, so I drop it. "
             return
         best = self.ranked()[0] if self.ranked() else None
         bar = f", against the best so far, {best.title}, at {best.score:.4f}" if best else ""
-        observation = self.act("validate", f"{name} wrote both prediction files. Scoring its validation "
-                               f"predictions{bar}.")
+        observation = self.act("validate", f"{name} is in place. Scoring it on validation{bar}.")
         self.results.append(Result(name, candidate.label, parse_score(observation, self.metric), candidate))
         self.note = self.verdict(self.results[-1])
 
@@ -282,13 +309,12 @@ class _Episode:
         best = ranked[0]
         summary = f"{best.title} validates best, at {self.metric} {best.score:.4f}"
         if self.in_place != best.name:
-            self.act(f"cp runs/{best.name}_validation.csv validation_predictions.csv && "
-                     f"cp runs/{best.name}_submission.csv submission.csv && head -n 3 submission.csv",
-                     f"{self.note}{summary}. Putting its saved predictions back in place.")
-            observation = self.act("validate", f"Checking that the restored files score as {best.name} did.")
+            self.act(self.layout.restore.format(name=best.name), f"{self.note}{summary}. Putting its saved copy back "
+                     "in place.")
+            observation = self.act("validate", f"Checking that the restored submission scores as {best.name} did.")
             score = parse_score(observation, self.metric)
             self.note = f"The restored files score {'nothing' if score is None else f'{score:.4f}'}. "
-        choice = ("none of the candidates beat the baseline, so I submit the baseline's predictions"
+        choice = ("none of the candidates beat the baseline, so I submit the baseline"
                   if best.candidate is None else "it beats the baseline on validation, so I submit it"
                   if self.results[0].score is not None else "the baseline gave no score, so I submit the best")
         self.act("submit", f"{self.note}{summary}; {choice}.")

@@ -1,9 +1,9 @@
-"""The scripts the expert agent writes into the workspace: a data profile and candidate solutions.
+"""The code the expert agent writes into the workspace: a data profile and candidate solutions.
 
 A candidate averages the predictions of its parts: scikit-learn models (`Model`) for tables, pixels and
-text, forecasting rules (`Rule`) for series. Each script runs from the workspace root in the task runtime
-(numpy, pandas, scikit-learn), fits on train for validation_predictions.csv and refits on train +
-validation for submission.csv.
+text, in a script that runs from the workspace root in the task runtime (numpy, pandas, scikit-learn),
+fits on train for validation_predictions.csv and refits on train + validation for submission.csv; or
+forecasting rules (`Rule`) in a forecaster.py module, which the evaluator calls at each window's origin.
 """
 
 import textwrap
@@ -32,10 +32,6 @@ def describe(values):
         return found | {"min": float(f"{values.min():.6g}"), "max": float(f"{values.max():.6g}")}
     text = values.dropna().astype(str)
     found["mean_length"] = round(float(text.str.len().mean()), 1) if len(text) else 0.0
-    dates = pd.to_datetime(text.head(200), errors="coerce", format="mixed") if found["mean_length"] < 40 else None
-    found["dates"] = dates is not None and len(text) > 0 and bool(dates.notna().mean() > 0.9)
-    if found["dates"]:
-        found["median_step_days"] = float(dates.sort_values().diff().dt.days.median())
     return found
 
 
@@ -191,9 +187,8 @@ print(f"wrote validation_predictions.csv ({len(validation)} rows) and submission
 
 _FORECAST = '''$doc
 import numpy as np
-import pandas as pd
 
-TARGET, SEASON = $target, $season
+SEASON = $season
 PAIRS = min(SEASON // 2, 6)
 """Sine-cosine pairs that describe the position in the season."""
 
@@ -214,22 +209,14 @@ def on_log_scale(rule):
 $rules
 
 def forecast(history, horizon):
-    """The mean of the rules' forecasts."""
-    return np.mean([rule(history, horizon) for rule in RULES], axis=0)
-
-
-def write(rows, predictions, out):
-    pd.DataFrame({"id": rows["id"], TARGET: predictions}).to_csv(out, index=False)
+    """The mean of the rules' forecasts from the points before the window."""
+    y = np.asarray(history, float)
+    return np.mean([rule(y, horizon) for rule in RULES], axis=0).tolist()
 
 
 RULES = [
 $calls
 ]
-train, validation, test = (pd.read_csv(f"data/{split}.csv") for split in ("train", "validation", "test"))
-history, known = train[TARGET].to_numpy(float), validation[TARGET].to_numpy(float)
-write(validation, forecast(history, len(validation)), "validation_predictions.csv")
-write(test, forecast(np.concatenate([history, known]), len(test)), "submission.csv")  # from train + validation
-print(f"wrote validation_predictions.csv ({len(validation)} rows) and submission.csv ({len(test)} rows)")
 '''
 
 RULES = {
@@ -348,9 +335,10 @@ def text_script(doc: str, target: str, text: str, features: list[str], classifie
                    text=repr(text), features=entries, classifier=classifier.code())
 
 
-def forecast_script(doc: str, target: str, season: int, rules: list[Rule]) -> str:
+def forecaster(doc: str, season: int, rules: list[Rule]) -> str:
+    """A forecaster.py module (`forecast(history, horizon)`) averaging the rules' forecasts."""
     names = list(dict.fromkeys(r.name for r in rules))
-    return _render(_FORECAST, doc=_docstring(doc), target=repr(target), season=repr(season),
+    return _render(_FORECAST, doc=_docstring(doc), season=repr(season),
                    rules="".join(RULES[n] for n in names), calls="\n".join(f"    {r.code()}," for r in rules))
 
 

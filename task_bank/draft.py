@@ -7,9 +7,6 @@ A task's solutions form a ladder, each run as `python <script>` from the workspa
 prediction files: the trivial one (a constant), the baseline (in the agent's workspace), a fixed cheap
 default (what a practitioner tries first) and the reference (the author's best). All but the baseline
 stay in reference/, which never reaches the agent.
-
-Forecast tasks carry an `origin` column in validation and test: each origin's rows are one window of the
-horizon, forecast from the points before its first row; the evaluator scores the mean over origins.
 """
 
 import re
@@ -26,10 +23,8 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.schema import Metric, TaskConfig
 from synthml.task_bank.task import write_task_yaml
 
-Kind = Literal["classification", "regression", "forecast"]
+Kind = Literal["classification", "regression"]
 EVALUATOR = Path(__file__).parent / "families" / "evaluate.py"
-ORIGIN = "origin"
-"""The column numbering a forecast split's origins (1, 2, ...), in time order."""
 LADDER = {"trivial": "reference/trivial.py", "default": "reference/default.py", "reference": "reference/solution.py"}
 SAFE_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 PACKAGES = {"sklearn": "scikit-learn", "vega_datasets": "vega_datasets", "statsmodels": "statsmodels",
@@ -90,11 +85,6 @@ class TaskDraft:
                                  f"column (the writer adds it); it has {columns}")
             if bad := [c for c in columns if not SAFE_COLUMN.fullmatch(str(c))]:
                 raise TaskError(f"draft {self.task_id}: {split} has column names unsafe in CSV: {bad}")
-        for split in ("validation", "test"):
-            frame = getattr(self, split)
-            if ORIGIN in frame.columns and not frame[ORIGIN].is_monotonic_increasing:
-                raise TaskError(f"draft {self.task_id}: {split}'s `{ORIGIN}` must number its rows' origins in "
-                                 "order (each origin's window one block of rows)")
 
 
 def write_task(draft: TaskDraft, out: Path) -> Path:
@@ -110,7 +100,7 @@ def write_task(draft: TaskDraft, out: Path) -> Path:
     _csv(test.drop(columns=[draft.target]), out / "data/test.csv")
     _csv(test[["id", draft.target]], out / "hidden/test_labels.csv")
     _csv(test[["id"]].assign(**{draft.target: constant_prediction(draft)}), out / "sample_submission.csv")
-    (out / "evaluate.py").write_text(evaluator_code(draft, origins(validation, test)))
+    (out / "evaluate.py").write_text(evaluator_code(draft))
     (out / "baseline.py").write_text(draft.baseline_code)
     for rung, code in ladder(draft).items():
         (out / LADDER[rung]).write_text(code)
@@ -139,32 +129,19 @@ def ladder(draft: TaskDraft) -> dict[str, str]:
     return {rung: code for rung, code in codes.items() if code}
 
 
-def origins(validation: pd.DataFrame, test: pd.DataFrame) -> dict[str, list[list[int]]]:
-    """The id range [first, last] of each forecast origin's window, by split (none without an `origin` column)."""
-    found = {}
-    for split, frame in (("validation", validation), ("test", test)):
-        if ORIGIN in frame.columns:
-            ids = frame.groupby(ORIGIN, sort=True)["id"]
-            found[split] = [[int(a), int(b)] for a, b in zip(ids.min(), ids.max(), strict=True)]
-    return found
-
-
 def constant_prediction(draft: TaskDraft) -> Any:
-    """The sample submission's value: the commonest training label, the training median, or for a forecast
-    the last value before the test window."""
+    """The sample submission's value: the commonest training label, or the training median."""
     labels = draft.train[draft.target]
-    if draft.kind == "forecast":
-        return float(pd.concat([labels, draft.validation[draft.target]]).iloc[-1])
     if draft.kind == "classification":
         counts = labels.value_counts()
         return min(counts.index[counts == counts.max()], key=str)
     return float(labels.median())
 
 
-def evaluator_code(draft: TaskDraft, origins: dict[str, list[list[int]]] | None = None) -> str:
+def evaluator_code(draft: TaskDraft) -> str:
     """The one evaluator template, with this task's TASK line."""
     task = {"target": draft.target, "kind": draft.kind, "metrics": [m.name for m in draft.metrics],
-            "params": draft.metric_params, "origins": origins or {}}
+            "params": draft.metric_params}
     text, count = re.subn(r"^TASK = .*$", lambda _: f"TASK = {task!r}", EVALUATOR.read_text(), count=1,
                           flags=re.M)
     assert count == 1, f"{EVALUATOR} lost its `TASK = ...` line"
@@ -241,31 +218,12 @@ def description(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) 
 
 
 def _workspace_lines(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) -> list[str]:
-    target = draft.target
-    if draft.kind == "forecast":
-        data = _forecast_lines(draft, n_train, n_validation, n_test)
-    else:
-        data = [f"- data/train.csv: {n_train} training rows, with the target column `{target}`.",
-                f"- data/validation.csv: {n_validation} validation rows, with the target, for your own model "
-                "selection.",
-                f"- data/test.csv: {n_test} test rows without the target; your predictions for them are what counts."]
-    return [*data,
+    return [f"- data/train.csv: {n_train} training rows, with the target column `{draft.target}`.",
+            f"- data/validation.csv: {n_validation} validation rows, with the target, for your own model selection.",
+            f"- data/test.csv: {n_test} test rows without the target; your predictions for them are what counts.",
             f"- baseline.py: {draft.baseline_summary}. `python baseline.py` writes both prediction files.",
             "- evaluate.py: the scorer; `python evaluate.py --split validation` scores validation_predictions.csv.",
             "- sample_submission.csv: the submission format, filled with one constant prediction."]
-
-
-def _forecast_lines(draft: TaskDraft, n_train: int, n_validation: int, n_test: int) -> list[str]:
-    target, time = draft.target, draft.dataset.time_column
-    windows = draft.validation[ORIGIN].nunique() if ORIGIN in draft.validation else 1
-    return [f"- data/train.csv: the history, {n_train} points of `{target}` by `{time}`.",
-            f"- data/validation.csv: the {n_validation} points that follow, with their values, in {windows} "
-            f"consecutive windows numbered by `{ORIGIN}`: forecast each window from the points before it "
-            "(train.csv and the earlier windows) without looking at its own or later values, else your "
-            "validation score flatters you. The validation score is the mean over the windows.",
-            f"- data/test.csv: the {n_test} timestamps after those, without values; forecast them from all the "
-            "points before them (train.csv and validation.csv). Nothing at or after the first test timestamp is "
-            "in any file you can see."]
 
 
 def _submission_format(draft: TaskDraft) -> str:

@@ -4,14 +4,14 @@ A catalog task's rows come from a public table (its `provenance.dataset.id`). An
 match each visible test row to its nearest source row and copy that row's target: no model, and a perfect score
 on an untransformed task. This module writes that submission, and the same matching against the task's own training
 rows (`neighbour_probe`, a model that holds no table); the validator scores both like any other probe and rejects a
-task whose lookup beats the baseline and, reliably, the neighbour model (`lookup`).
+task whose lookup beats the baseline and, reliably, the neighbour model (`lookup`). A forecasting task's lookup is
+a forecaster holding the public series (`forecast_lookup`), judged against the task's reference.
 
 Matching is over the columns the rows share with the source: numeric ones standardised by the source's
 statistics (Euclidean; a value missing on one side only counts 1), others by mismatch (1 each), free text by
-word-set Jaccard distance (0 for the same text), a time column by date (so a forecast reads the source series
-at the test timestamps). The source's target becomes the task's through the training rows, matched the same
-way: a relabelled target (one class against the rest, 0/1 for a class) or a rescaled one does not hide it.
-Numpy and pandas only, chunked: well under a second for tables of 20,000 rows.
+word-set Jaccard distance (0 for the same text). The source's target becomes the task's through the training
+rows, matched the same way: a relabelled target (one class against the rest, 0/1 for a class) or a rescaled one
+does not hide it. Numpy and pandas only, chunked: well under a second for tables of 20,000 rows.
 """
 
 from string import Template
@@ -162,14 +162,12 @@ def _source_view(entry: DatasetEntry, table: pd.DataFrame, columns: pd.Index) ->
 
 def column_kinds(rows: pd.DataFrame, source: pd.DataFrame, entry: DatasetEntry,
                  exclude: set[str]) -> dict[str, str]:
-    """Each column the rows share with the source: 'time', 'numeric', 'text' or 'category'."""
+    """Each column the rows share with the source: 'numeric', 'text' or 'category'."""
     kinds = {}
     for column in rows.columns:
         if column in exclude or column not in source.columns:
             continue
-        if column == entry.time_column:
-            kinds[column] = "time"
-        elif _numeric(source[column]) and _numeric(rows[column]):
+        if _numeric(source[column]) and _numeric(rows[column]):
             kinds[column] = "numeric"
         else:
             words = source[column].head(500).astype(str).str.split().str.len().mean()
@@ -187,15 +185,15 @@ def nearest_rows(rows: pd.DataFrame, source: pd.DataFrame, kinds: dict[str, str]
 
 
 class SourceIndex:
-    """A source table prepared for matching rows over the `kinds` columns: numeric and time columns (Euclidean),
+    """A source table prepared for matching rows over the `kinds` columns: numeric columns (Euclidean),
     categories (1 per mismatch), free text (squared Jaccard distance of word sets, 0 for the same text). Numbers
     are in units of each column's standard deviation, or of all of them together where they share one unit
     (`one_unit`, e.g. pixels: a nearly constant pixel must not outweigh the others)."""
 
     def __init__(self, source: pd.DataFrame, kinds: dict[str, str], one_unit: bool = False) -> None:
         self.kinds = kinds
-        numeric = [c for c, kind in kinds.items() if kind in ("numeric", "time")]
-        self.numbers = _Numbers(source, numeric, kinds, one_unit)
+        numeric = [c for c, kind in kinds.items() if kind == "numeric"]
+        self.numbers = _Numbers(source, numeric, one_unit)
         self.categories = {c: source[c] for c, kind in kinds.items() if kind == "category"}
         self.texts = {c: _Texts(source[c]) for c, kind in kinds.items() if kind == "text"}
 
@@ -225,11 +223,11 @@ class SourceIndex:
 
 
 class _Numbers:
-    """Squared Euclidean distances over numeric columns (dates as days) in units of the source's standard deviation;
+    """Squared Euclidean distances over numeric columns in units of the source's standard deviation;
     a value that only one side has adds 1."""
 
-    def __init__(self, source: pd.DataFrame, columns: list[str], kinds: dict[str, str], one_unit: bool) -> None:
-        self.columns, self.kinds = columns, kinds
+    def __init__(self, source: pd.DataFrame, columns: list[str], one_unit: bool) -> None:
+        self.columns = columns
         table = self._values(source)
         with np.errstate(all="ignore"):
             centre, scale = np.nanmean(table, axis=0), np.nanstd(table, axis=0)
@@ -243,8 +241,7 @@ class _Numbers:
         self.gap_terms, self.table_has_t = (self.table ** 2 - self.table_has).T, self.table_has.T
 
     def _values(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.column_stack([np.zeros(len(frame))] + [_as_number(frame[c], self.kinds[c]) for c in self.columns])[
-            :, 1:]
+        return np.column_stack([np.zeros(len(frame))] + [_as_number(frame[c]) for c in self.columns])[:, 1:]
 
     def query(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """The rows' values, standardised (0 where missing), and where they are present (1) or missing (0)."""
@@ -265,10 +262,7 @@ class _Numbers:
         return (a ** 2).sum(axis=1) if not (self.gaps or has.min(initial=1) < 1) else has.sum(axis=1)
 
 
-def _as_number(column: pd.Series, kind: str) -> np.ndarray:
-    if kind == "time":
-        days = pd.to_datetime(column.astype(str), errors="coerce")
-        return ((days - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(float)
+def _as_number(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(float)
 
 

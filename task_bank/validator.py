@@ -44,7 +44,7 @@ that never parsed."""
 Rung = Literal["trivial", "baseline", "default", "reference"]
 MARGIN = 0.02
 SPLITS: tuple[Split, ...] = ("validation", "test")
-MIN_TEST = {"classification": 200, "regression": 200, "forecast": 24, "instances": 20}
+MIN_TEST = {"classification": 200, "regression": 200, "instances": 20}
 """Test rows (or a program task's instances) below which which of two solutions wins is mostly chance."""
 TIERS = (0.02, 0.10)
 """Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""

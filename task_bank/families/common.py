@@ -14,7 +14,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.schema import Metric
 
 METRIC_DIRECTIONS = {"accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "expected_cost": "min",
-                     "rmse": "min", "mae": "min", "r2": "max", "smape": "min", "mase": "min"}
+                     "rmse": "min", "mae": "min", "r2": "max", "smape": "min"}
 TABULAR_TYPES = ("binary", "multiclass", "imbalanced", "regression")
 """Catalog task types of plain tables, any of which a simulated target (families/simulated.py) can sit on."""
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro")

@@ -1,7 +1,7 @@
 """Disguise a public series, so that its values cannot be looked up in the table it comes from.
 
-A forecasting task's series comes from a public table; an agent holding the table reads the test window's values
-at the test timestamps (task_bank/lookup.py). The disguise keeps what there is to learn, the trend and the
+A forecasting task's series comes from a public table; an agent holding the table reads each window's values
+after the history it is given (task_bank/lookup.py). The disguise keeps what there is to learn, the trend and the
 seasonal pattern, and changes the rest: the irregular part is redrawn in moving blocks of a season and a slow
 random walk is added to the level.
 

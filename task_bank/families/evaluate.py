@@ -4,9 +4,7 @@
   python evaluate.py --split test         # submission.csv vs the hidden test labels (evaluation only)
   python evaluate.py --split validation --submission_file my_predictions.csv
 
-A prediction file has the columns id,<target> and one row for every id of the split. Where the task
-lists forecast origins (TASK["origins"]: the id ranges [first, last] of each origin's window, by split),
-each metric is computed per origin and the mean over origins is printed.
+A prediction file has the columns id,<target> and one row for every id of the split.
 """
 
 import argparse
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-TASK = {"target": "target", "kind": "classification", "metrics": ["accuracy"], "params": {}, "origins": {}}
+TASK = {"target": "target", "kind": "classification", "metrics": ["accuracy"], "params": {}}
 FILES = {"validation": ("validation_predictions.csv", "data/validation.csv"),
          "test": ("submission.csv", "hidden/test_labels.csv")}
 
@@ -71,14 +69,7 @@ def smape(truth, pred, params):
     return float(100 * np.mean(terms))
 
 
-def mase(truth, pred, params):
-    """Mean absolute error scaled by `mase_scale`: the mean absolute error of the seasonal naive forecast one
-    season ahead over the training history (below 1: better than that naive forecast was in-sample)."""
-    return float(np.mean(np.abs(truth - pred)) / params["mase_scale"])
-
-
-METRICS = {f.__name__: f for f in (accuracy, balanced_accuracy, f1_macro, expected_cost, rmse, mae, r2, smape,
-                                   mase)}
+METRICS = {f.__name__: f for f in (accuracy, balanced_accuracy, f1_macro, expected_cost, rmse, mae, r2, smape)}
 
 
 def read_column(path, column, *, exact):
@@ -140,24 +131,12 @@ def aligned(truth, pred, pred_file):
     return [truth[i] for i in truth], [pred[i] for i in truth]
 
 
-def score(truth, pred, pred_file, split, ids):
+def score(truth, pred, pred_file):
     if TASK["kind"] == "classification":
         truth, pred = np.array([label(v) for v in truth]), np.array([label(v) for v in pred])
     else:
         truth, pred = numbers(truth, "the truth file"), numbers(pred, pred_file)
-    groups = origin_groups(np.array(ids), TASK.get("origins", {}).get(split))
-    return {name: float(np.mean([METRICS[name](truth[g], pred[g], TASK["params"]) for g in groups]))
-            for name in TASK["metrics"]}
-
-
-def origin_groups(ids, ranges):
-    """Row masks of each forecast origin's window; one group of every row where the task has no origins."""
-    if not ranges:
-        return [np.ones(len(ids), dtype=bool)]
-    groups = [(ids >= first) & (ids <= last) for first, last in ranges]
-    if sum(int(g.sum()) for g in groups) != len(ids):
-        sys.exit(f"the split's ids do not fall into its {len(ranges)} forecast origins {ranges}")
-    return groups
+    return {name: METRICS[name](truth, pred, TASK["params"]) for name in TASK["metrics"]}
 
 
 def main():
@@ -174,7 +153,7 @@ def main():
         sys.exit(f"{pred_file} not found: write it with the columns id,{TASK['target']}.")
     truth = read_column(truth_file, TASK["target"], exact=False)
     pred = read_column(pred_file, TASK["target"], exact=True)
-    print(json.dumps(score(*aligned(truth, pred, pred_file), pred_file, args.split, list(truth))))
+    print(json.dumps(score(*aligned(truth, pred, pred_file), pred_file)))
 
 
 if __name__ == "__main__":

@@ -23,11 +23,9 @@ SCORES = {
     "mae": "-metrics.mean_absolute_error(t, p)",
     "r2": "metrics.r2_score(t, p)",
     "smape": "-100 * np.mean(2 * np.abs(t - p) / np.maximum(np.abs(t) + np.abs(p), 1e-12))",
-    "mase": "-np.mean(np.abs(t - p))",
 }
 """The task's metrics as Python expressions of the truth `t` and the predictions `p` (labels as strings,
-numbers as floats), higher is better (losses negated); expected_cost needs the constants of `cost_constants`.
-MASE is the mean absolute error over a fixed scale: to choose between forecasts, the error is enough."""
+numbers as floats), higher is better (losses negated); expected_cost needs the constants of `cost_constants`."""
 LABEL_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "expected_cost")
 
 
