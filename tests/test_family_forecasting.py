@@ -6,11 +6,9 @@ series stays clear of zero."""
 
 import json
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
-import gymnasium as gym
 import pandas as pd
 import pytest
 
@@ -28,6 +26,7 @@ from synthml.task_bank.families.timeseries_forecasting import (
 from synthml.task_bank.program import RUNGS, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
 from synthml.task_bank.task import load_task
+from tests.program_episode import host_and_episode
 
 DATASET, KNOBS, SEED = "statsmodels/co2", {"metric": "mase", "horizon": 6}, 3
 """A task the validator accepts (a trend and a yearly season: the reference's edge over seasonal naive with
@@ -136,20 +135,9 @@ def test_ladder_climbs_in_the_sandbox(tmp_path: Path, runtime: Path):
 
 def test_episode_submit_scores_what_the_baseline_scores_on_the_host(tmp_path: Path, runtime: Path):
     task_dir = _task(tmp_path)
-    host = tmp_path / "host"
-    shutil.copytree(task_dir, host)
-    out = subprocess.run([str(runtime / "bin" / "python"), "evaluate.py", "--split", "test"], cwd=host,
-                         capture_output=True, text=True, check=True, timeout=120)
-    expected = json.loads(out.stdout.strip().splitlines()[-1])
-    env = gym.make("synthml:SynthML-v0", task=str(task_dir))
-    try:
-        env.reset(seed=0)
-        _, _, _, _, info = env.step("validate")
-        assert info["score"]["failures"] == 0
-        _, _, terminated, _, info = env.step("submit")
-    finally:
-        env.close()
-    assert terminated and info["score"] == expected and expected["mase"] > 0
+    expected, validation, submitted, terminated = host_and_episode(task_dir, runtime, tmp_path)
+    assert validation["failures"] == 0
+    assert terminated and submitted == expected and expected["mase"] > 0
 
 
 HOSTILE = {

@@ -5,12 +5,9 @@ that forfeit every match without breaking the evaluation."""
 
 import json
 import random
-import shutil
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 
 from synthml.envs.session import Session
@@ -18,6 +15,7 @@ from synthml.task_bank.families.games import FAMILY, POOLS, TEST_OPPONENTS, VALI
 from synthml.task_bank.program import RUNGS, ProgramDraft, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
 from synthml.task_bank.task import load_task
+from tests.program_episode import host_and_episode
 
 MATRIX = {"game": "prisoners_dilemma", "pool": "reactive", "rounds": 40}
 BLOTTO = {"game": "blotto", "pool": "mixed", "rounds": 15, "battlefields": 4, "soldiers": 20, "weights": "varied"}
@@ -77,20 +75,9 @@ def test_ladder_climbs_in_the_sandbox(tmp_path: Path, knobs: dict, runtime: Path
 
 def test_episode_submit_scores_what_the_baseline_scores_on_the_host(tmp_path: Path, runtime: Path):
     task_dir = _task(tmp_path, BLOTTO)
-    host = tmp_path / "host"
-    shutil.copytree(task_dir, host)
-    out = subprocess.run([str(runtime / "bin" / "python"), "evaluate.py", "--split", "test"], cwd=host,
-                         capture_output=True, text=True, check=True, timeout=120)
-    expected = json.loads(out.stdout.strip().splitlines()[-1])
-    env = gym.make("synthml:SynthML-v0", task=str(task_dir))
-    try:
-        env.reset(seed=0)
-        _, _, _, _, info = env.step("validate")
-        assert info["score"]["forfeits"] == 0
-        _, _, terminated, _, info = env.step("submit")
-    finally:
-        env.close()
-    assert terminated and info["score"] == expected and expected["score"] > 0.5
+    expected, validation, submitted, terminated = host_and_episode(task_dir, runtime, tmp_path)
+    assert validation["forfeits"] == 0
+    assert terminated and submitted == expected and expected["score"] > 0.5
 
 
 HOSTILE = {

@@ -7,13 +7,10 @@ and hostile solvers (errors, garbage, infeasible answers, overruns, peeking at t
 import itertools
 import json
 import random
-import shutil
-import subprocess
 import types
 from dataclasses import replace
 from pathlib import Path
 
-import gymnasium as gym
 import pytest
 
 from synthml.envs.session import Session
@@ -27,6 +24,7 @@ from synthml.task_bank.families.heuristics import (
 from synthml.task_bank.program import RUNGS, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
 from synthml.task_bank.task import load_task
+from tests.program_episode import host_and_episode
 
 KNOBS = {problem: {"problem": problem, "distribution": DISTRIBUTIONS[problem][-1], "size": "small", "time_limit": 0.1}
          for problem in DISTRIBUTIONS}
@@ -103,20 +101,9 @@ def test_ladder_climbs_in_the_sandbox(tmp_path: Path, problem: str, runtime: Pat
 
 def test_episode_submit_scores_what_the_baseline_scores_on_the_host(tmp_path: Path, runtime: Path):
     task_dir = _task(tmp_path, KNOBS["bin_packing"])
-    host = tmp_path / "host"
-    shutil.copytree(task_dir, host)
-    out = subprocess.run([str(runtime / "bin" / "python"), "evaluate.py", "--split", "test"], cwd=host,
-                         capture_output=True, text=True, check=True, timeout=120)
-    expected = json.loads(out.stdout.strip().splitlines()[-1])
-    env = gym.make("synthml:SynthML-v0", task=str(task_dir))
-    try:
-        env.reset(seed=0)
-        _, _, _, _, info = env.step("validate")
-        assert info["score"]["failures"] == 0
-        _, _, terminated, _, info = env.step("submit")
-    finally:
-        env.close()
-    assert terminated and info["score"] == expected and expected["score"] > 0.5
+    expected, validation, submitted, terminated = host_and_episode(task_dir, runtime, tmp_path)
+    assert validation["failures"] == 0
+    assert terminated and submitted == expected and expected["score"] > 0.5
 
 
 HOSTILE = {
