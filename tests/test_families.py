@@ -27,6 +27,7 @@ from synthml.task_bank.families.common import (
     require_every_class,
     split_rows,
 )
+from synthml.task_bank.program import ProgramDraft
 from synthml.task_bank.task import load_task
 
 CASES = {
@@ -160,7 +161,10 @@ def test_every_eligible_entry_builds_or_refuses_clearly():
             except TaskError as e:
                 assert "sample other knobs" in str(e)
                 continue
-            assert len(draft.train) >= 10 and len(draft.validation) and len(draft.test), (family.name, entry.id)
+            if isinstance(draft, ProgramDraft):  # forecasting: windows of the series
+                assert draft.validation and draft.test and draft.files, (family.name, entry.id)
+            else:
+                assert len(draft.train) >= 10 and len(draft.validation) and len(draft.test), (family.name, entry.id)
 
 
 # ---- the evaluator --------------------------------------------------------------------------------
