@@ -5,7 +5,7 @@ BIN := .venv/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) apt-get install -y -qq
 
-.PHONY: run test test-unprivileged system install llm-local train
+.PHONY: run test test-unprivileged wheel-check system install llm-local train
 
 run: install
 	$(BIN)/synthml generate --out bank --n 8 --seed 0
@@ -22,6 +22,10 @@ test-unprivileged: install
 	  "$$($(BIN)/python -c 'from synthml.envs.runtime import cache_dir; print(cache_dir() / "runtimes")')" \
 	  "$$($(BIN)/python -c 'import sys; print(sys.base_prefix)')" $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# The wheel, installed into an empty virtualenv, holds every module and plays an episode (scripts/check_wheel.sh).
+wheel-check: install
+	sh scripts/check_wheel.sh $(BIN)/python
+
 install: system $(BIN)/synthml
 	$(BIN)/synthml runtime
 
@@ -32,7 +36,7 @@ system:
 	  { $(SUDO) apt-get update -qq && $(APT) bubblewrap keyutils e2fsprogs; }
 	@$(PY) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update -qq && $(APT) python3-venv; }
 
-$(BIN)/synthml: pyproject.toml
+$(BIN)/synthml: pyproject.toml setup.py
 	$(PY) -m venv .venv
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@

@@ -13,7 +13,7 @@ import gymnasium as gym
 
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory
 from synthml.errors import SynthMLError
-from synthml.task_bank.task import Task
+from synthml.tasks.task import Task
 
 
 @dataclass(frozen=True)

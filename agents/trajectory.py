@@ -24,7 +24,7 @@ from synthml import ENV_ID
 from synthml.agents.llm import Usage
 from synthml.envs.aci import command_name
 from synthml.errors import SandboxError, SynthMLError
-from synthml.task_bank.task import Task, load_task
+from synthml.tasks.task import Task, load_task
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from synthml import ENV_ID
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import (
@@ -36,33 +36,18 @@ from synthml.agents.trajectory import (
     results_json,
     to_swe_agent_traj,
 )
-from synthml.benchmarks.bench_tasks import SkippedTask, TaskRef, resolve_tasks
+from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import Report, write_report
+from synthml.envs.mlgym_data import prepare_mlgym_data
 from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError
-from synthml.task_bank.paths import confined
+from synthml.tasks.paths import confined
+from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
 
 AGENTS = ("baseline", "expert", "llm")
 CONFIG = "bench.json"
 TRAJECTORIES = "trajectories.jsonl"
 RUNS = "runs"
-
-
-class BenchConfig(BaseModel):
-    """A bench's resolved config, saved as OUT/bench.json (the report reads it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tasks: list[TaskRef] = Field(description="Tasks, in table order.")
-    skipped: list[SkippedTask] = Field(default_factory=list, description="Tasks named that do not run here, and why.")
-    agents: list[str] = Field(description="Agent names, in table order.")
-    runs: int = Field(ge=1, description="Runs per agent and task.")
-    workers: int = Field(ge=1, description="Jobs played at once.")
-    sandbox: str = Field(description="Sandbox backend of every env.")
-    max_steps: int = Field(ge=1, description="Steps before an episode is truncated and auto-submitted.")
-    llm: OpenAIChatConfig | None = Field(None, description="The `llm` agent's endpoint (never the key).")
-    machine: dict[str, Any] = Field(default_factory=dict, description="Host, CPUs and OS the jobs ran on.")
-    started_at: datetime = Field(description="When this bench invocation started (UTC).")
 
 
 @dataclass(frozen=True)
@@ -184,8 +169,6 @@ def run_job(job: Job, config: BenchConfig) -> JobResult:
     """One episode in its own env; every failure outside the agent's control becomes an infra error."""
     import gymnasium as gym
 
-    from synthml import ENV_ID
-
     started, began = time.monotonic(), datetime.now(UTC)
     env = None
     try:
@@ -226,7 +209,7 @@ def _config(tasks_spec: str | Path, agents: list[str], runs: int, workers: int, 
     if runs < 1 or workers < 1 or max_steps < 1:
         raise SynthMLError("--runs, --workers and --max-steps must be at least 1")
     sandbox_config(sandbox)  # a mistyped backend fails here, not as an infra error on every job
-    tasks, skipped = resolve_tasks(tasks_spec, prepare, sandbox)
+    tasks, skipped = resolve_tasks(tasks_spec, partial(prepare_mlgym_data, sandbox=sandbox) if prepare else None)
     return BenchConfig(tasks=tasks, skipped=skipped, agents=names, runs=runs, workers=workers, sandbox=sandbox,
                        max_steps=max_steps, llm=llm if "llm" in names else None, machine=machine(),
                        started_at=datetime.now(UTC))

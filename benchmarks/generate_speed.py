@@ -62,8 +62,8 @@ def _warm_up() -> None:
 
 
 def _report(out: Path, args, seconds: float, before: float, load: list[float]) -> None:
-    from synthml.task_bank.bank import TaskBank
     from synthml.task_bank.coverage import MAX_DATASET_SHARE, coverage, of_entry
+    from synthml.tasks.bank import TaskBank
 
     entries = TaskBank(out).entries()
     accepted = [e for e in entries if e.status == "accepted"]

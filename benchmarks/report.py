@@ -17,18 +17,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from synthml.agents.trajectory import Trajectory
 from synthml.benchmarks.aup import BASELINE, TASK, Comparison, compare, plot_profiles
+from synthml.benchmarks.bench_config import BenchConfig
 from synthml.errors import SynthMLError
-
-if TYPE_CHECKING:
-    from synthml.benchmarks.bench import BenchConfig
-    from synthml.benchmarks.bench_tasks import TaskRef
+from synthml.tasks.selection import TaskRef
 
 REPORT = "report.md"
 TABLES = {"best_attempt": "Best attempt", "best_submission": "Best submission"}
@@ -60,7 +57,7 @@ def column(agent: str) -> str:
     return f"{agent}_agent" if agent == BASELINE else agent
 
 
-def attempt_scores(trajectory: Trajectory, task: "TaskRef") -> list[float]:
+def attempt_scores(trajectory: Trajectory, task: TaskRef) -> list[float]:
     """The run's primary scores on the task's attempt split, in order: its `validate` scores where the task has a
     validation split, else every validate and submit score (all on test)."""
     return _primary([r.metrics for r in trajectory.scores if task.attempt_split == "test" or r.split == "validation"],
@@ -73,7 +70,7 @@ def final_score(trajectory: Trajectory) -> float | None:
     return tests[-1] if tests else None
 
 
-def agent_scores(task: "TaskRef", agent: str, trajectories: Sequence[Trajectory]) -> tuple[list[float], list[float]]:
+def agent_scores(task: TaskRef, agent: str, trajectories: Sequence[Trajectory]) -> tuple[list[float], list[float]]:
     """The agent's runs on the task (infra failures left out): each run's best score on the attempt split, and
     each run's final test score (a run with none is left out of that list)."""
     runs = [t for t in trajectories if t.task_id == task.id and t.agent == agent and t.task_version == task.version
@@ -83,7 +80,7 @@ def agent_scores(task: "TaskRef", agent: str, trajectories: Sequence[Trajectory]
     return attempts, finals
 
 
-def score_tables(config: "BenchConfig", trajectories: Sequence[Trajectory]) -> dict[str, pd.DataFrame]:
+def score_tables(config: BenchConfig, trajectories: Sequence[Trajectory]) -> dict[str, pd.DataFrame]:
     """best_attempt and best_submission in MLGym's shape (NaN = missing), each with its split's baseline."""
     index = pd.Index([task.id for task in config.tasks], name=TASK)
     columns = [BASELINE, *(column(agent) for agent in config.agents)]
@@ -101,7 +98,7 @@ def score_tables(config: "BenchConfig", trajectories: Sequence[Trajectory]) -> d
     return tables
 
 
-def write_report(out: Path, config: "BenchConfig", trajectories: Sequence[Trajectory],
+def write_report(out: Path, config: BenchConfig, trajectories: Sequence[Trajectory],
                  wall_seconds: float | None = None) -> Report:
     """Write the CSVs, the profile PNGs and report.md into `out`; `trajectories`: one per job (see `latest`)."""
     out = Path(out)
@@ -123,7 +120,7 @@ def write_report(out: Path, config: "BenchConfig", trajectories: Sequence[Trajec
     return report
 
 
-def render(report: Report, config: "BenchConfig", trajectories: Sequence[Trajectory],
+def render(report: Report, config: BenchConfig, trajectories: Sequence[Trajectory],
            wall_seconds: float | None) -> str:
     sections = [_setup(config), _aup(report), _per_task(config, trajectories), _skipped(config),
                 _exits(config, trajectories), _infra(trajectories), _time(config, trajectories, wall_seconds)]
@@ -136,7 +133,7 @@ def aup_command_line(report: Report) -> str:
     return f"synthml aup {' '.join(f'{name}.csv' for name in TABLES)}{minimize}"
 
 
-def _setup(config: "BenchConfig") -> str:
+def _setup(config: BenchConfig) -> str:
     lines = ["## Setup", "",
              f"- agents: {', '.join(config.agents)}; {config.runs} run(s) each per task",
              f"- tasks: {len(config.tasks)} ({sum(t.direction < 0 for t in config.tasks)} lower-is-better)"
@@ -166,7 +163,7 @@ def _aup(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _per_task(config: "BenchConfig", trajectories: Sequence[Trajectory]) -> str:
+def _per_task(config: BenchConfig, trajectories: Sequence[Trajectory]) -> str:
     lines = ["## Scores per task", "",
              "Best attempt is on the attempt split, beside the baseline there; best submission, mean ± std (over "
              "runs) and runs scored are of the final test score, beside the test baseline.", "",
@@ -185,7 +182,7 @@ def _per_task(config: "BenchConfig", trajectories: Sequence[Trajectory]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _skipped(config: "BenchConfig") -> str:
+def _skipped(config: BenchConfig) -> str:
     if not config.skipped:
         return ""
     lines = ["## Skipped tasks", "", f"{len(config.skipped)} task(s) named by --tasks do not run here:", ""]
@@ -193,7 +190,7 @@ def _skipped(config: "BenchConfig") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _exits(config: "BenchConfig", trajectories: Sequence[Trajectory]) -> str:
+def _exits(config: BenchConfig, trajectories: Sequence[Trajectory]) -> str:
     counts = {agent: Counter("infra_error" if t.infra_error else t.exit_status or "none"
                              for t in trajectories if t.agent == agent) for agent in config.agents}
     statuses = sorted({status for counter in counts.values() for status in counter})
@@ -220,7 +217,7 @@ def _infra(trajectories: Sequence[Trajectory]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _time(config: "BenchConfig", trajectories: Sequence[Trajectory], wall_seconds: float | None) -> str:
+def _time(config: BenchConfig, trajectories: Sequence[Trajectory], wall_seconds: float | None) -> str:
     lines = ["## Time", ""]
     if wall_seconds is not None:
         lines.append(f"- wall time of this invocation: {wall_seconds:.1f} s with {config.workers} worker(s)")

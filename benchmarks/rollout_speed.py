@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from synthml.agents.spec import AgentSpec
-from synthml.benchmarks.bench_tasks import resolve_tasks
 from synthml.envs.env import sample_bank
+from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes
-from synthml.training.rollout import RolloutConfig, run_rollout
+from synthml.training.rollout import run_rollout
+from synthml.training.rollout_config import RolloutConfig
 from synthml.training.worker import RolloutWorker
 
 COMMANDS = ["true", "ls", "pwd"]

@@ -20,7 +20,7 @@ from synthml.envs.evaluation import Evaluation, Split
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.envs.session import Session, runtime_for
 from synthml.errors import TaskError
-from synthml.task_bank.task import Task, bank_task_dirs, load_task
+from synthml.tasks.task import Task, bank_task_dirs, load_task
 
 MAX_TEXT = 1_000_000
 

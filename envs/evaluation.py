@@ -28,8 +28,8 @@ from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.submission_proxy import Beside, isolate_submission, run_beside_submission, server_command, supports
 from synthml.envs.workspace import link_tree, pristine_workspace
 from synthml.errors import CopyRefused
-from synthml.task_bank.mlgym import mlgym_answers
-from synthml.task_bank.task import Task
+from synthml.tasks.mlgym import mlgym_answers
+from synthml.tasks.task import Task
 
 Split = Literal["validation", "test"]
 NO_PIPE = ("This task's evaluator imports your code, which runs in a sandbox of its own joined to the evaluator by a "

@@ -16,8 +16,8 @@ from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.workspace import clone_workspace, pristine_workspace
 from synthml.errors import SandboxError
-from synthml.task_bank.mlgym import mlgym_answers
-from synthml.task_bank.task import PROVENANCE, Task
+from synthml.tasks.mlgym import mlgym_answers
+from synthml.tasks.task import PROVENANCE, Task
 
 
 class Session:

@@ -16,9 +16,9 @@ from filelock import FileLock
 from synthml.envs.runtime import cache_dir
 from synthml.envs.sandbox.files import remove_tree
 from synthml.errors import TaskError
-from synthml.task_bank.mlgym import mlgym_answers
-from synthml.task_bank.paths import confined
-from synthml.task_bank.task import Task
+from synthml.tasks.mlgym import mlgym_answers
+from synthml.tasks.paths import confined
+from synthml.tasks.task import Task
 
 READ_ONLY_FILE, READ_ONLY_DIR = 0o444, 0o555
 LAYOUT = 2

@@ -16,7 +16,7 @@ import yaml
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-from synthml.task_bank.task import write_task_yaml
+from synthml.tasks.task import write_task_yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sample_task_files import BASELINE, CLASSIFICATION_SCORE, DESCRIPTION, EVALUATE, REGRESSION_SCORE

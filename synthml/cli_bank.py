@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from synthml.errors import TaskError
+
 console = Console()
 bank_app = typer.Typer(no_args_is_help=True, help="Read a task bank: list its tasks, show one, export it.")
 
@@ -114,7 +116,6 @@ def validate(
 
     Example: synthml validate bank/iris-tabular-classification-1a2b3c
     """
-    from synthml.errors import TaskError
     from synthml.task_bank.validator import validate_task
 
     if not task.exists():
@@ -159,8 +160,7 @@ def show(
 
     Example: synthml bank show bank iris-tabular-classification-1a2b3c
     """
-    from synthml.errors import TaskError
-    from synthml.task_bank.task import load_task
+    from synthml.tasks.task import load_task
 
     entry = _open(bank).get(task_id)
     if entry is None:
@@ -178,7 +178,7 @@ def export(
 
     Example: synthml bank export bank --out bank.parquet
     """
-    from synthml.task_bank.bank import export_bank
+    from synthml.tasks.bank import export_bank
 
     rows = export_bank(_open(bank), out)
     console.print(f"exported {rows} tasks to {out}")
@@ -234,8 +234,7 @@ def _audit_cells(row) -> list[str]:
 
 
 def _open(bank: Path):
-    from synthml.errors import TaskError
-    from synthml.task_bank.bank import MANIFEST, TaskBank
+    from synthml.tasks.bank import MANIFEST, TaskBank
 
     if not (Path(bank) / MANIFEST).is_file():
         raise TaskError(f"{bank}: no {MANIFEST} here; make a bank with `synthml generate --out {bank}`")

@@ -52,7 +52,8 @@ def rollout_command(
     Example: synthml rollout --tasks bank --agent agent.yaml --vllm Qwen/Qwen3-8B --address auto --out rollouts
     """
     from synthml.agents.spec import agent_spec
-    from synthml.training.rollout import RolloutConfig, run_rollout
+    from synthml.training.rollout import run_rollout
+    from synthml.training.rollout_config import RolloutConfig
 
     server = _server_spec(vllm, gpus_per_server, server_command) if vllm else None
     if server_command and not vllm:

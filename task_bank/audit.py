@@ -12,8 +12,9 @@ from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
 from synthml.errors import TaskError
 from synthml.task_bank.coverage import Coverage, Facts, coverage
 from synthml.task_bank.generate import share_cores
-from synthml.task_bank.task import bank_task_dirs, load_task
-from synthml.task_bank.validator import ValidationReport, validate_task
+from synthml.task_bank.validator import validate_task
+from synthml.tasks.report import ValidationReport
+from synthml.tasks.task import bank_task_dirs, load_task
 
 
 class AuditRow(BaseModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.task_bank.bank import ManifestEntry
+from synthml.tasks.bank import ManifestEntry
 
 MAX_DATASET_SHARE = 0.10
 """A dataset holding more of the bank than this makes the bank about that dataset."""

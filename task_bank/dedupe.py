@@ -11,10 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 if TYPE_CHECKING:
-    from synthml.task_bank.bank import TaskBank
+    from synthml.tasks.bank import TaskBank
 
 SIMILAR = 0.9
 """Word-trigram Jaccard similarity from which two statements on one dataset are one task."""

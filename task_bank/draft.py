@@ -20,8 +20,8 @@ import pandas as pd
 
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import DatasetEntry
-from synthml.task_bank.schema import Metric, TaskConfig
-from synthml.task_bank.task import write_task_yaml
+from synthml.tasks.schema import Metric, TaskConfig
+from synthml.tasks.task import write_task_yaml
 
 Kind = Literal["classification", "regression"]
 EVALUATOR = Path(__file__).parent / "families" / "evaluate.py"

@@ -21,15 +21,16 @@ from typing import Any
 
 from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
 from synthml.errors import TaskError
-from synthml.task_bank.bank import ManifestEntry, TaskBank
 from synthml.task_bank.catalog import DatasetEntry, catalog, load_table
 from synthml.task_bank.coverage import Coverage, coverage, of_entry
 from synthml.task_bank.dedupe import duplicate_of
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.families import FAMILIES, Family
 from synthml.task_bank.program import ProgramDraft, write_program_task
-from synthml.task_bank.task import load_task
-from synthml.task_bank.validator import MARGIN, ValidationReport, validate_task
+from synthml.task_bank.validator import validate_task
+from synthml.tasks.bank import ManifestEntry, TaskBank
+from synthml.tasks.report import MARGIN, ValidationReport
+from synthml.tasks.task import load_task
 
 KNOB_TRIES = 20
 DATASET_SHARE = 0.06

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import numpy as np
 
-from synthml.task_bank.task import Task
+from synthml.tasks.task import Task
 
 TEMPLATE = Path(__file__).parent / "families" / "evaluate.py"
 TASK_LINE = re.compile(r"^TASK = (.*)$", re.M)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthml.task_bank.task import Task
+from synthml.tasks.task import Task
 
 MATCH = 0.99
 """A visible column agreeing with the labels on this share of rows carries them."""

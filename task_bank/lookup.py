@@ -23,7 +23,7 @@ import pandas as pd
 from synthml.task_bank.catalog import DatasetEntry, catalog, get_entry, load_table
 from synthml.task_bank.host_scorer import host_scorer
 from synthml.task_bank.leakage import Probe
-from synthml.task_bank.task import Task
+from synthml.tasks.task import Task
 
 Split = Literal["validation", "test"]
 CHUNK = 512

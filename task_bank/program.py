@@ -26,8 +26,8 @@ from typing import Any
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.draft import provenance_of, tidy
-from synthml.task_bank.schema import Metric, TaskConfig
-from synthml.task_bank.task import write_task_yaml
+from synthml.tasks.schema import Metric, TaskConfig
+from synthml.tasks.task import write_task_yaml
 
 RUNGS = ("trivial", "default", "reference")
 VALIDATION, TEST = "data/validation.json", "hidden/test.json"

@@ -8,24 +8,11 @@ independent scores. `estimate` is the gap on the split as it is.
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+
+from synthml.tasks.report import Interval
 
 RESAMPLES = 400
 LEVEL = 0.95
-
-
-class Interval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    estimate: float = Field(description="Direction-aware gap (positive: the second solution is better).")
-    low: float | None = Field(description="Lower bound of the 95% bootstrap interval (None: not computable).")
-    high: float | None = Field(description="Upper bound of the interval.")
-    over: str = Field(description="What was resampled: rows, instances, or nothing.")
-
-    @property
-    def positive(self) -> bool:
-        """The gap is above 0 with 95% confidence (or, with no interval, as estimated)."""
-        return self.low > 0 if self.low is not None else self.estimate > 0
 
 
 def instance_gap(first: Sequence[float], second: Sequence[float], sign: int, seed: int = 0) -> Interval:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.envs.evaluation import Split
 from synthml.envs.sandbox.config import SandboxConfig
@@ -31,62 +30,16 @@ from synthml.errors import TaskError
 from synthml.task_bank.host_scorer import host_scorer
 from synthml.task_bank.leakage import cheating_probes, fingerprint_leaks, hidden_labels
 from synthml.task_bank.lookup import lookup_probes, neighbour_probe
-from synthml.task_bank.statistics import Interval, instance_gap, metric_gap, point_gap
-from synthml.task_bank.task import TASK_YAML, Task, load_task, write_task_yaml
+from synthml.task_bank.statistics import instance_gap, metric_gap, point_gap
+from synthml.tasks.report import MARGIN, Interval, ProbeResult, Reason, ValidationReport
+from synthml.tasks.task import TASK_YAML, Task, load_task, write_task_yaml
 
-Reason = Literal["generation_failed", "schema", "baseline_failed", "evaluation_failed", "nondeterministic",
-                 "trivial_failed", "default_failed", "reference_failed", "small_test", "baseline_not_above_trivial",
-                 "no_headroom", "saturated", "leakage", "lookup", "duplicate", "capped",
-                 "dataset_unverified", "prepare_failed", "llm_failed"]
-"""`capped` comes from `generate` (a dataset or family already holds its share of the bank); the last three
-from the LLM pipeline: a proposed dataset nobody could verify, data preparation code that failed, replies
-that never parsed."""
 Rung = Literal["trivial", "baseline", "default", "reference"]
-MARGIN = 0.02
 SPLITS: tuple[Split, ...] = ("validation", "test")
 MIN_TEST = {"classification": 200, "regression": 200, "instances": 20}
 """Test rows (or a program task's instances) below which which of two solutions wins is mostly chance."""
 TIERS = (0.02, 0.10)
 """Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""
-
-
-class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Rejection(Record):
-    reason: Reason = Field(description="Which check failed.")
-    detail: str = Field(description="What exactly, naming the file or command.")
-
-
-class ProbeResult(Record):
-    source: str = Field(description="What was submitted as the predictions: a visible column, or a lookup.")
-    score: float | None = Field(description="Its primary score on the test split (None: the evaluator refused it).")
-
-
-class ValidationReport(Record):
-    task_id: str | None = Field(None, description="Id of the task, once its YAML parsed.")
-    accepted: bool = Field(False, description="True when every check passed.")
-    rejections: list[Rejection] = Field([], description="Every failed check, in the order found.")
-    metric: str | None = Field(None, description="Primary metric.")
-    direction: int | None = Field(None, description="+1 higher is better, -1 lower.")
-    trivial: dict[str, dict[str, float]] = Field({}, description="Trivial rung metrics by split.")
-    baseline: dict[str, dict[str, float]] = Field({}, description="Baseline metrics by split.")
-    default: dict[str, dict[str, float]] = Field({}, description="Cheap default metrics by split.")
-    reference: dict[str, dict[str, float]] = Field({}, description="Reference solution metrics by split.")
-    headroom: float | None = Field(None, description="Reference over baseline on test, relative to |baseline|.")
-    margin: float = Field(MARGIN, description="Headroom required.")
-    gaps: dict[str, Interval] = Field({}, description="Reference over the cheap default by split, with its "
-                                      "95% bootstrap interval.")
-    tier: int | None = Field(None, description="How far the reference is above the cheap default on test (see "
-                             "TIERS): 1 narrow, 2 moderate, 3 wide.")
-    test_size: int | None = Field(None, description="Test rows, or a program task's test instances.")
-    probes: list[ProbeResult] = Field([], description="Cheating and lookup probes and their scores.")
-    seconds: float = Field(0.0, description="Wall time of the validation.")
-
-    def reject(self, reason: Reason, detail: str) -> "ValidationReport":
-        self.rejections.append(Rejection(reason=reason, detail=detail))
-        return self
 
 
 def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bwrap", margin: float = MARGIN,

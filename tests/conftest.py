@@ -13,7 +13,7 @@ from synthml.agents.scripted import BaselineAgent, baseline_actions
 from synthml.agents.trajectory import append_trajectory
 from synthml.envs.env import SynthMLEnv, sample_bank
 from synthml.envs.runtime import generic_runtime
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 from synthml.training.filters import FilterConfig
 from synthml.training.sft_export import export_sft
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from synthml.errors import TaskError
-from synthml.task_bank.bank import MANIFEST, TaskBank
-from synthml.task_bank.task import load_task
+from synthml.tasks.bank import MANIFEST, TaskBank
+from synthml.tasks.task import load_task
 
 pytestmark = pytest.mark.usefixtures("runtime")
 SYNTHML = str(Path(sys.executable).with_name("synthml"))

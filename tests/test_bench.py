@@ -21,15 +21,16 @@ from typer.testing import CliRunner
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.trajectory import ScoreRecord, Trajectory, read_trajectories
 from synthml.benchmarks.aup import read_table
-from synthml.benchmarks.bench import TRAJECTORIES, BenchConfig, rebuild_report, run_bench, run_dir
-from synthml.benchmarks.bench_tasks import TaskRef, resolve_tasks
+from synthml.benchmarks.bench import TRAJECTORIES, rebuild_report, run_bench, run_dir
+from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import SPLIT_RULE, score_tables, write_report
 from synthml.cli import app as synthml_app
 from synthml.cli import friendly
 from synthml.cli_bench import bench_command
 from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError, TaskError
-from synthml.task_bank.task import load_task
+from synthml.tasks.selection import TaskRef, resolve_tasks
+from synthml.tasks.task import load_task
 
 from .conftest import CLASSIFICATION, REGRESSION
 from .test_mlgym import GAME_NOISE, GAME_SCORE, HOUSE_SCORES, MLGYM_CPU_TASKS, MLGYM_ROOT, write_checkout

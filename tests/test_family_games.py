@@ -14,7 +14,7 @@ from synthml.envs.session import Session
 from synthml.task_bank.families.games import FAMILY, POOLS, TEST_OPPONENTS, VALIDATION_OPPONENTS
 from synthml.task_bank.program import RUNGS, ProgramDraft, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 from tests.program_episode import host_and_episode
 
 MATRIX = {"game": "prisoners_dilemma", "pool": "reactive", "rounds": 40}

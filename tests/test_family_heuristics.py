@@ -23,7 +23,7 @@ from synthml.task_bank.families.heuristics import (
 )
 from synthml.task_bank.program import RUNGS, program_task_yaml, write_program_task
 from synthml.task_bank.statistics import instance_gap
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 from tests.program_episode import host_and_episode
 
 KNOBS = {problem: {"problem": problem, "distribution": DISTRIBUTIONS[problem][-1], "size": "small", "time_limit": 0.1}

@@ -17,7 +17,7 @@ from synthml.envs.session import Session
 from synthml.envs.workspace import pristine_workspace
 from synthml.task_bank.families import rl_control
 from synthml.task_bank.program import write_program_task
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 FAST = {
     "CartPole-v1": {"env": "CartPole-v1", "twist": "action_delay", "delay": 5, "episodes": 6},

@@ -16,7 +16,7 @@ import pytest
 from synthml.envs.session import Session
 from synthml.task_bank.families.training_program import FAMILY, HELD_OUT_ROWS, INSTANCES, TEMPLATES, metric_name
 from synthml.task_bank.program import RUNGS, TEST, VALIDATION, ProgramDraft, write_program_task
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 CLASSIFICATION = {"kind": "classification", "shapes": "radial", "informative": 3, "irrelevant": 3,
                   "scales": "mixed", "train_rows": 500, "budget_s": 0.2, "positive_rate": 0.5, "label_noise": 0.1}

@@ -9,9 +9,9 @@ import pytest
 
 from synthml.envs.env import SynthMLEnv
 from synthml.errors import TaskError
-from synthml.task_bank.bank import TaskBank
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.generate import DATASET_SHARE, FAMILY_DATASET_SHARE, generate, plan
+from synthml.tasks.bank import TaskBank
 
 pytestmark = pytest.mark.usefixtures("runtime")
 PER_FAMILY = 2

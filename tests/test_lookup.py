@@ -22,7 +22,7 @@ from synthml.task_bank.lookup import (
     neighbour_probe,
 )
 from synthml.task_bank.program import write_program_task
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 
 def write(case: tuple, root: Path):

@@ -15,8 +15,9 @@ from synthml.task_bank.catalog import get_entry, load_table
 from synthml.task_bank.draft import write_task
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.program import write_program_task
-from synthml.task_bank.task import load_task
-from synthml.task_bank.validator import ValidationReport, _check_lookup, _Run
+from synthml.task_bank.validator import _check_lookup, _Run
+from synthml.tasks.report import ValidationReport
+from synthml.tasks.task import load_task
 from tests.test_lookup import plain_digits
 
 pytestmark = pytest.mark.usefixtures("runtime")

@@ -15,9 +15,11 @@ import pytest
 
 import synthml  # noqa: F401  (registers SynthML-v0)
 from synthml.agents.scripted import Step, baseline_actions, play
+from synthml.envs.mlgym_data import prepare_mlgym_data
 from synthml.errors import TaskError
-from synthml.task_bank.mlgym import load_mlgym_task, mlgym_config, mlgym_tasks, prepare_mlgym_data
-from synthml.task_bank.task import Task, load_task
+from synthml.tasks.mlgym import load_mlgym_task, mlgym_tasks
+from synthml.tasks.mlgym_facts import mlgym_config
+from synthml.tasks.task import Task, load_task
 
 GAME_SCORE = 0.501
 HOUSE_SCORES = {"rmse": 311.9448947451927, "r2": 0.9893010018252186}

@@ -14,11 +14,12 @@ import pytest
 
 from synthml.agents.serve import free_port
 from synthml.agents.spec import AgentSpec
-from synthml.benchmarks.bench_tasks import resolve_tasks
 from synthml.errors import SynthMLError
 from synthml.task_bank.generate import generate
+from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes
-from synthml.training.rollout import RolloutConfig, run_rollout
+from synthml.training.rollout import run_rollout
+from synthml.training.rollout_config import RolloutConfig
 from synthml.training.store import RolloutStore
 from tests.llm_local import llm_local
 

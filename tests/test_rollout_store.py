@@ -4,12 +4,13 @@ import pytest
 
 from synthml.agents.spec import AgentSpec, agent_spec, build_agent
 from synthml.agents.trajectory import Trajectory
-from synthml.benchmarks.bench_tasks import resolve_tasks
 from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError
+from synthml.tasks.selection import resolve_tasks
 from synthml.training.endpoints import EndpointPool, check_endpoints, choose_model
 from synthml.training.episodes import plan_episodes
-from synthml.training.rollout import RolloutConfig, _same_episodes, _save_config
+from synthml.training.rollout import _same_episodes, _save_config
+from synthml.training.rollout_config import RolloutConfig
 from synthml.training.store import ATTEMPTS, Attempt, RolloutStore
 
 

@@ -10,7 +10,7 @@ import pytest
 from synthml.task_bank.draft import write_task
 from synthml.task_bank.families import FAMILIES, image_classification, shapes
 from synthml.task_bank.lookup import lookup_probes, neighbour_probe
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 
 KNOBS = {"metric": "accuracy", "question": "shape", "side": 12, "noise": 0.05, "kinds": ["disc", "ring", "square"],
          "train_fraction": 1.0}

@@ -48,7 +48,7 @@ def test_a_point_gap_is_judged_by_its_estimate():
 
 def test_the_host_scores_only_the_families_own_evaluator(good_task):
     from synthml.task_bank.host_scorer import host_scorer
-    from synthml.task_bank.task import load_task
+    from synthml.tasks.task import load_task
 
     scorer = host_scorer(load_task(good_task))
     assert scorer is not None and scorer.prediction_file("test") == "submission.csv"

@@ -16,14 +16,14 @@ from synthml.agents.llm import OpenAIChat, OpenAIChatConfig, Reply, ScriptedLLM,
 from synthml.cli import app
 from synthml.envs.workspace import pristine_workspace
 from synthml.errors import LLMRequestRejected
-from synthml.task_bank.bank import TaskBank, export_bank
 from synthml.task_bank.families.scripts import reference_script
 from synthml.task_bank.synthesis.calls import CALLS, CallLog, Recorder
 from synthml.task_bank.synthesis.pipeline import SynthesisConfig, synthesize
 from synthml.task_bank.synthesis.replies import parse_reply
 from synthml.task_bank.synthesis.spec import Proposal, TaskSpec
 from synthml.task_bank.synthesis.topics import diversity, sample_topics
-from synthml.task_bank.task import load_task
+from synthml.tasks.bank import TaskBank, export_bank
+from synthml.tasks.task import load_task
 from tests import synthesis_replies as replies
 from tests.llm_local import llm_local
 

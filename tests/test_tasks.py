@@ -8,10 +8,10 @@ import yaml
 
 from synthml.envs.env import sample_bank
 from synthml.errors import TaskError
-from synthml.task_bank.mlgym import MLGYM_BENCHMARK_TASKS, MLGYM_TASKS
-from synthml.task_bank.paths import confined, task_id_problem
-from synthml.task_bank.schema import Metric
-from synthml.task_bank.task import load_task
+from synthml.tasks.mlgym_facts import MLGYM_BENCHMARK_TASKS, MLGYM_TASKS
+from synthml.tasks.paths import confined, task_id_problem
+from synthml.tasks.schema import Metric
+from synthml.tasks.task import load_task
 from tests.mlgym_layout import write_checkout
 
 

@@ -151,7 +151,7 @@ def test_train_rl_writes_rows_and_resolves_its_command(tmp_path):
     import pyarrow.parquet as pq
     import yaml
 
-    from synthml.benchmarks.bench_tasks import resolve_tasks
+    from synthml.tasks.selection import resolve_tasks
 
     model = tmp_path / "policy"
     model.mkdir()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthml.task_bank.task import load_task
 from synthml.task_bank.validator import improvement, validate_task
+from synthml.tasks.task import load_task
 
 pytestmark = pytest.mark.usefixtures("runtime")
 

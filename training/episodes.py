@@ -9,7 +9,7 @@ import hashlib
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.benchmarks.bench_tasks import TaskRef
+from synthml.tasks.selection import TaskRef
 
 
 class Episode(BaseModel):

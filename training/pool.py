@@ -14,17 +14,15 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from synthml.errors import SynthMLError, remote_message
 from synthml.training.endpoints import EndpointPool, check_endpoints, choose_model, is_up
 from synthml.training.episodes import Episode
+from synthml.training.rollout_config import RolloutConfig, RolloutResult
 from synthml.training.store import Attempt, RolloutStore
 from synthml.training.vllm_server import launch_servers, stop_servers
 from synthml.training.worker import Outcome, RolloutWorker
-
-if TYPE_CHECKING:
-    from synthml.training.rollout import RolloutConfig, RolloutResult
 
 STOP_AFTER = 8
 """Episodes in a row that exhaust their attempts before the run stops (something is broken for all)."""
@@ -40,7 +38,7 @@ class Event:
     kind: Literal["started", "finished", "failed"]
     episode_id: str
     worker: str
-    result: "RolloutResult"
+    result: RolloutResult
     """The run's live counters (the same object all along, updated as the run goes)."""
     failure: str | None = None
 
@@ -56,7 +54,7 @@ class _Running:
 
 
 class WorkerPool:
-    def __init__(self, config: "RolloutConfig", store: RolloutStore, todo: list[Episode],
+    def __init__(self, config: RolloutConfig, store: RolloutStore, todo: list[Episode],
                  on_event: Callable[[Event], None] | None = None) -> None:
         import ray
 
@@ -95,7 +93,7 @@ class WorkerPool:
         stop_servers(list(self.servers.values()))
         self.workers, self.servers = {}, {}
 
-    def run(self, result: "RolloutResult") -> None:
+    def run(self, result: RolloutResult) -> None:
         """Plays the episodes to do, recording into the store and counting into `result`, until done or stopped."""
         self.result, self._in_a_row = result, 0
         pending: deque[tuple[Episode, int, str | None]] = deque((episode, 1, None) for episode in self.todo)

@@ -18,6 +18,7 @@ from typing import Any
 
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput
 
+from synthml import ENV_ID
 from synthml.agents.loop import AgentConfig, next_step_text, opening_messages, parse_block, reply_format
 from synthml.agents.trajectory import INFRA_ERRORS, INFRA_STATUS
 
@@ -90,7 +91,5 @@ class SynthMLAgentLoop(AgentLoopBase):
 
 def _make_env(task: str, sandbox: str, max_steps: int) -> Any:
     import gymnasium as gym
-
-    from synthml import ENV_ID
 
     return gym.make(ENV_ID, task=task, sandbox=sandbox, max_steps=max_steps)

@@ -17,7 +17,10 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthml.agents.loop import AgentConfig, opening_messages
 from synthml.errors import SynthMLError
+from synthml.tasks.selection import resolve_tasks
+from synthml.tasks.task import load_task
 from synthml.training.episodes import plan_episodes
 from synthml.training.verl_sft import check_overrides, hydra_args, require_verl
 
@@ -74,10 +77,6 @@ class RLConfig(BaseModel):
 
 def rl_rows(config: RLConfig) -> list[dict]:
     """One row per task and seed: the prompt verl sees, the agent loop's name, the task and seed it plays."""
-    from synthml.agents.loop import AgentConfig, opening_messages
-    from synthml.benchmarks.bench_tasks import resolve_tasks
-    from synthml.task_bank.task import load_task
-
     agent = AgentConfig(max_steps=config.max_steps)
     rows = []
     for index, episode in enumerate(plan_episodes(resolve_tasks(config.tasks).tasks, config.seeds)):

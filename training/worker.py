@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthml import ENV_ID
 from synthml.agents.loop import LLM_FAILURE
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
@@ -73,8 +74,6 @@ class RolloutWorker:
         """One env for the worker's life; each reset loads the episode's task (and reuses its runtime)."""
         if self._env is None:
             import gymnasium as gym
-
-            from synthml import ENV_ID
 
             self._env = gym.make(ENV_ID, task=episode.task.spec, sandbox=self.sandbox, max_steps=self.max_steps)
         return self._env

@@ -11,7 +11,7 @@ import pandas as pd
 
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import DatasetEntry
-from synthml.task_bank.schema import Metric
+from synthml.tasks.schema import Metric
 
 METRIC_DIRECTIONS = {"accuracy": "max", "balanced_accuracy": "max", "f1_macro": "max", "expected_cost": "min",
                      "rmse": "min", "mae": "min", "r2": "max", "smape": "min"}

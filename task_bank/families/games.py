@@ -17,7 +17,7 @@ from typing import Any
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.program import ProgramDraft
-from synthml.task_bank.schema import Metric
+from synthml.tasks.schema import Metric
 
 TEMPLATES = Path(__file__).with_name("games")
 MATRIX_GAMES = ("prisoners_dilemma", "battle_of_sexes", "chicken", "stag_hunt", "rock_paper_scissors")

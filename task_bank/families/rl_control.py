@@ -22,7 +22,7 @@ from typing import Any
 from synthml.task_bank.families import common
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.program import ProgramDraft
-from synthml.task_bank.schema import Metric
+from synthml.tasks.schema import Metric
 
 TEMPLATES = Path(__file__).with_name("rl_control")
 CARTPOLE = {"gravity": 9.8, "masscart": 1.0, "masspole": 0.1, "length": 0.5, "force_mag": 10.0, "tau": 0.02}

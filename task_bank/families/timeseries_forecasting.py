@@ -24,7 +24,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.families import common, disguise
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.program import ProgramDraft
-from synthml.task_bank.schema import Metric
+from synthml.tasks.schema import Metric
 
 TEMPLATES = Path(__file__).with_name("forecasting")
 METRICS = ("mase", "mae", "rmse", "smape")

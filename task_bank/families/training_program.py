@@ -16,7 +16,7 @@ from synthml.task_bank.catalog import DatasetEntry
 from synthml.task_bank.families.common import pick
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.program import RUNGS, ProgramDraft
-from synthml.task_bank.schema import Metric
+from synthml.tasks.schema import Metric
 
 TEMPLATES = Path(__file__).with_name("training_program")
 SUBMISSION = "train.py"

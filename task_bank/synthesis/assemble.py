@@ -15,10 +15,10 @@ from synthml.errors import CopyRefused, SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
 from synthml.task_bank.families.scripts import default_script, trivial_script
-from synthml.task_bank.schema import Metric
 from synthml.task_bank.synthesis.spec import STANDARD_METRICS, TaskSpec
-from synthml.task_bank.synthesis.topics import Topic
-from synthml.task_bank.task import PROVENANCE
+from synthml.task_bank.synthesis.taxonomy import Topic
+from synthml.tasks.schema import Metric
+from synthml.tasks.task import PROVENANCE
 
 SPLITS = ("train", "validation", "test")
 PREPARE_TIMEOUT = 300

@@ -25,7 +25,6 @@ from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
 from synthml.envs.session import generic_runtime_for
 from synthml.errors import LLMError, LLMRequestRejected, SandboxError
 from synthml.task_bank import generate
-from synthml.task_bank.bank import ManifestEntry, TaskBank
 from synthml.task_bank.catalog import load_table
 from synthml.task_bank.dedupe import duplicate_of
 from synthml.task_bank.generate import share_cores
@@ -35,9 +34,12 @@ from synthml.task_bank.synthesis.calls import CallLog, CostCapReached, Recorder
 from synthml.task_bank.synthesis.proposal import Unverified, Verified, propose_dataset
 from synthml.task_bank.synthesis.replies import Structured, Unparsed, ask, structured_mode
 from synthml.task_bank.synthesis.spec import REPAIR_SCHEMA, TASK_SCHEMA, TaskSpec
-from synthml.task_bank.synthesis.topics import Topic, diversity, sample_topics
-from synthml.task_bank.task import PROVENANCE, load_task
-from synthml.task_bank.validator import MARGIN, ValidationReport, validate_task
+from synthml.task_bank.synthesis.taxonomy import Topic
+from synthml.task_bank.synthesis.topics import diversity, sample_topics
+from synthml.task_bank.validator import validate_task
+from synthml.tasks.bank import ManifestEntry, TaskBank
+from synthml.tasks.report import MARGIN, ValidationReport
+from synthml.tasks.task import PROVENANCE, load_task
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5

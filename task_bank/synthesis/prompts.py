@@ -3,17 +3,13 @@
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from synthml.task_bank.catalog import DatasetEntry
-from synthml.task_bank.synthesis.spec import STANDARD_METRICS
-from synthml.task_bank.validator import ValidationReport
-
-if TYPE_CHECKING:
-    from synthml.task_bank.synthesis.spec import TaskSpec
-    from synthml.task_bank.synthesis.topics import Area, Topic
+from synthml.task_bank.synthesis.spec import STANDARD_METRICS, TaskSpec
+from synthml.task_bank.synthesis.taxonomy import Area, Topic
+from synthml.tasks.report import ValidationReport
 
 SYSTEM = ("You design machine-learning research tasks for AI research agents. Each task is a small, real "
           "experiment on one dataset with a fair baseline and a measurable goal. Answer with JSON only.")
@@ -21,7 +17,7 @@ MAX_COLUMNS = 24
 CELL = 60
 
 
-def topics(areas: Sequence["Area"], per_area: int, known: Sequence[str]) -> list[dict]:
+def topics(areas: Sequence[Area], per_area: int, known: Sequence[str]) -> list[dict]:
     lines = [f"- {a.name}: e.g. {a.examples[0]}" for a in areas]
     example = json.dumps({"topics": [{"area": areas[0].name, "topic": areas[0].examples[1]}]})
     avoid = ("\nDo not repeat these topics:\n" + "\n".join(f"- {t}" for t in known[-40:])) if known else ""
@@ -31,7 +27,7 @@ def topics(areas: Sequence["Area"], per_area: int, known: Sequence[str]) -> list
                  f"\nAnswer as JSON like {example}")
 
 
-def proposal(topic: "Topic", offered: Sequence[DatasetEntry], *, hub: bool) -> list[dict]:
+def proposal(topic: Topic, offered: Sequence[DatasetEntry], *, hub: bool) -> list[dict]:
     lines = [f"- {e.id}{f' (Hub: {e.hub_id})' if e.hub_id else ''}: {e.title}; {e.task_type}, {e.rows} rows, "
              f"target `{e.target}`" for e in offered]
     others = ("Another Hugging Face Hub dataset id is accepted only if it can be verified to exist." if hub
@@ -41,12 +37,12 @@ def proposal(topic: "Topic", offered: Sequence[DatasetEntry], *, hub: bool) -> l
                  'Answer as JSON: {"dataset_id": "<id>", "rationale": "<one sentence>"}')
 
 
-def task(topic: "Topic", entry: DatasetEntry, table: pd.DataFrame) -> list[dict]:
+def task(topic: Topic, entry: DatasetEntry, table: pd.DataFrame) -> list[dict]:
     return _chat(f"Write an ML research task for an AI agent on this research topic ({topic.area}): {topic.topic}"
                  f"\n\n{dataset_card(entry, table)}\n\n{CONTRACT}")
 
 
-def repair(task_messages: list[dict], spec: "TaskSpec", report: ValidationReport, round: int, rounds: int,
+def repair(task_messages: list[dict], spec: TaskSpec, report: ValidationReport, round: int, rounds: int,
            task_dir: Path) -> list[dict]:
     """The task prompt, the task as it stands, and why it failed: the context stays one task long. Paths
     are the task's own (where the bank lives is no business of the LLM's, nor of the call log's key)."""

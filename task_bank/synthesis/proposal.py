@@ -13,7 +13,7 @@ from synthml.task_bank.synthesis import prompts
 from synthml.task_bank.synthesis.calls import Recorder
 from synthml.task_bank.synthesis.replies import Structured, ask
 from synthml.task_bank.synthesis.spec import HUB_ID, Proposal, proposal_schema
-from synthml.task_bank.synthesis.topics import Topic
+from synthml.task_bank.synthesis.taxonomy import Topic
 
 OFFERED = 10
 """Offline datasets listed in the proposal prompt."""

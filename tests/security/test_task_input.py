@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from synthml.cli import app
 from synthml.envs.env import SynthMLEnv
 from synthml.errors import TaskError
-from synthml.task_bank.validator import ValidationReport
+from synthml.tasks.report import ValidationReport
 from tests.security.helpers import TASK, TOKEN, assert_alive
 
 MARKER = f"synthml-canary-built-{TOKEN}"

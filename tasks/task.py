@@ -10,16 +10,16 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 import yaml
 from pydantic import ValidationError
 
 from synthml.errors import TaskError
-from synthml.task_bank.mlgym import MLGYM_TASKS, is_mlgym_checkout, mlgym_config
-from synthml.task_bank.paths import check_task_paths, inside
-from synthml.task_bank.schema import DatasetConfig, Metric, TaskConfig
+from synthml.tasks.mlgym_facts import MLGYM_TASKS, is_mlgym_checkout, mlgym_config
+from synthml.tasks.paths import inside
+from synthml.tasks.schema import DatasetConfig, Metric, TaskConfig
 
 TASK_YAML = "task.yaml"
 PROVENANCE = "provenance"
@@ -122,7 +122,7 @@ def load_task(spec: str | Path, *, metrics: list[Metric] | None = None) -> Task:
                      for p in config.dataset_configs)
     chosen, primary = _settle_metrics(config, yaml_path, metrics)
     task = Task(config, yaml_path, root, datasets, chosen, primary, _submission_files(config))
-    check_task_paths(task)
+    _check_paths(task)
     return task
 
 
@@ -208,7 +208,7 @@ def _parse(model: type[M], path: Path) -> M:
     except ValidationError as e:
         problems = "; ".join(f"field '{'.'.join(map(str, err['loc'])) or '(top)'}': {err['msg']}"
                              for err in e.errors())
-        raise TaskError(f"{path}: {problems}. Fix the field (schema: synthml.task_bank.schema."
+        raise TaskError(f"{path}: {problems}. Fix the field (schema: synthml.tasks.schema."
                         f"{model.__name__})") from e
 
 
@@ -242,3 +242,62 @@ def _file_sha256(path: Path) -> str:
         with path.open("rb") as f:
             _digests[key] = hashlib.file_digest(f, "sha256").hexdigest()
     return _digests[key]
+
+
+def _check_paths(task: Task) -> None:
+    fields = _path_fields(task)
+    for field, paths in fields.items():
+        for p in paths:
+            inside(task.path(p), task.root, task.yaml_path, field)
+    for field in ("starter_code", "hidden_files", "requirements_path", "reference_solution"):
+        for p in fields[field]:
+            if not task.path(p).exists():
+                raise TaskError(f"{task.yaml_path}: field '{field}': {p} does not exist under {task.root}")
+    _check_workspace_paths(task)
+    _check_unshipped(task, [*task.hidden_files, *fields["reference_solution"]],
+                     [*fields["starter_code"], *fields["data_path"]])
+    for p in (*fields["starter_code"], *fields["data_path"]):
+        _check_links(task, task.path(p))
+
+
+def _path_fields(task: Task) -> dict[str, list[str]]:
+    config = task.config
+    optional = {"requirements_path": config.requirements_path, "memory_path": config.memory_path,
+                "sample_submission": config.sample_submission, "reference_solution": config.reference_solution}
+    fields = {name: [value] if value else [] for name, value in optional.items()}
+    return fields | {"starter_code": config.starter_code, "hidden_files": list(task.hidden_files),
+                     "data_path": [d.data_path for d in task.datasets if d.is_local]}
+
+
+def _check_workspace_paths(task: Task) -> None:
+    """evaluation_paths and baseline_paths are relative to the workspace and come from starter_code."""
+    if not task.config.evaluation_paths:
+        raise TaskError(f"{task.yaml_path}: field 'evaluation_paths' is empty; name the evaluation script")
+    provided = {Path(p).name for p in task.config.starter_code}
+    for field in ("evaluation_paths", "baseline_paths"):
+        for p in getattr(task.config, field):
+            parts = PurePosixPath(p).parts
+            if PurePosixPath(p).is_absolute() or ".." in parts or parts[0] not in provided:
+                raise TaskError(f"{task.yaml_path}: field '{field}': '{p}' (relative to the workspace) is not "
+                                "provided by any starter_code entry; add it to starter_code")
+
+
+def _check_unshipped(task: Task, kept_back: list[str], shipped: list[str]) -> None:
+    """Hidden files and the reference solution never reach the agent's workspace."""
+    for private in kept_back:
+        path = task.path(private).resolve()
+        field = "reference_solution" if private == task.config.reference_solution else "hidden_files"
+        for entry in shipped:
+            if path.is_relative_to(task.path(entry).resolve()):
+                raise TaskError(f"{task.yaml_path}: field '{field}': {private} lies in '{entry}', which is "
+                                "copied into the agent's workspace; keep it apart (e.g. hidden/)")
+
+
+def _check_links(task: Task, top: Path) -> None:
+    candidates = [top]
+    if top.is_dir() and not top.is_symlink():
+        for folder, dirs, files in os.walk(top):
+            candidates += [Path(folder) / name for name in (*dirs, *files)]
+    for path in candidates:
+        if path.is_symlink() and not path.resolve().is_relative_to(task.root.resolve()):
+            raise TaskError(f"{task.yaml_path}: {path} is a symlink out of the task root; ship the file itself")

@@ -1,6 +1,6 @@
 """What a student learned, seen without the sandbox: each model's loss on its training chats (a checkpoint holds the
 trained model if that loss is about the trainer's last), and its greedy first reply to each held-out task's opening
-prompt, parsed as the LLM agent parses replies. Run through `python -m synthml.benchmarks.sft_gpu probe` after
+prompt, parsed as the LLM agent parses replies. Run through `python -m experiments.sft_gpu probe` after
 `eval`, whose trajectories hold the prompts.
 """
 
@@ -40,8 +40,8 @@ def probe(name: str, model_dir: Path, data: Path, prompts: list[list[dict]], cha
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from experiments.sft_gpu.speed import device, export_cap, micro_batch_loss, training_rows
     from synthml.agents.loop import parse_block
-    from synthml.benchmarks.sft_gpu import device, export_cap, micro_batch_loss, training_rows
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device()).eval()

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.task_bank.paths import TaskId
+from synthml.tasks.paths import TaskId
 
 
 class Schema(BaseModel):

@@ -1,7 +1,7 @@
 """A student beside its base model on held-out tasks: both served by `transformers serve` (OpenAI-compatible), each
 played by `synthml bench`'s LLM agent through SynthML-v0, scored as valid-action rate (replies that parsed into a
 command), successful-submission rate (episodes the agent itself submitted and that scored) and MLGym's AUP over
-one table holding both models and the tasks' baselines. Run through `python -m synthml.benchmarks.sft_gpu eval`.
+one table holding both models and the tasks' baselines. Run through `python -m experiments.sft_gpu eval`.
 """
 
 import contextlib

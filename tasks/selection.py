@@ -2,15 +2,17 @@
 holding what the score tables need even if every episode on it fails; MLGym tasks that cannot run here are
 `SkippedTask`s with the reason."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.errors import SynthMLError, did_you_mean
-from synthml.task_bank.bank import MANIFEST, TaskBank
-from synthml.task_bank.mlgym import MLGYM_BENCHMARK_CONFIGS, MLGymTask, mlgym_tasks, prepare_mlgym_data
-from synthml.task_bank.task import TASK_YAML, bank_task_dirs, load_task
+from synthml.tasks.bank import MANIFEST, TaskBank
+from synthml.tasks.mlgym import MLGymTask, mlgym_tasks
+from synthml.tasks.mlgym_facts import MLGYM_BENCHMARK_CONFIGS
+from synthml.tasks.task import TASK_YAML, bank_task_dirs, load_task
 
 
 class TaskRef(BaseModel):
@@ -48,13 +50,17 @@ class TaskSelection(NamedTuple):
     skipped: list[SkippedTask]
 
 
-def resolve_tasks(spec: str | Path, prepare: bool = False, sandbox: str = "bwrap") -> TaskSelection:
+Prepare = Callable[[Path, str], object]
+"""Makes the data an MLGym task misses: (checkout, `tasks/X.yaml`); see `synthml.envs.mlgym_data`."""
+
+
+def resolve_tasks(spec: str | Path, prepare: Prepare | None = None) -> TaskSelection:
     """The tasks `BANK_OR_MLGYM_ROOT[:id,...]` names: a bank's accepted tasks (or every task dir of a bank
     with no manifest, such as the sample bank), or an MLGym checkout's (see `resolve_mlgym_tasks`), optionally
     only the listed ids, in the order given."""
     root, ids = _split_spec(str(spec))
     if (root / "configs" / "tasks").is_dir():
-        return resolve_mlgym_tasks(root, ids, prepare, sandbox)
+        return resolve_mlgym_tasks(root, ids, prepare)
     if (root / MANIFEST).is_file():
         dirs = {entry.task_id: TaskBank(root).task_dir(entry.task_id) for entry in TaskBank(root).accepted()}
     else:
@@ -65,8 +71,7 @@ def resolve_tasks(spec: str | Path, prepare: bool = False, sandbox: str = "bwrap
     return TaskSelection([task_ref(dirs[name]) for name in _choose(ids, sorted(dirs), spec)], [])
 
 
-def resolve_mlgym_tasks(root: Path, ids: list[str] | None, prepare: bool = False,
-                        sandbox: str = "bwrap") -> TaskSelection:
+def resolve_mlgym_tasks(root: Path, ids: list[str] | None, prepare: Prepare | None = None) -> TaskSelection:
     """An MLGym checkout's tasks: MLGym-Bench's 13 configs, or those `ids` names (task ids or `tasks/X.yaml`,
     extra configs too). Those that cannot run here are skipped with MLGym's reason; `prepare` first makes
     their missing data with MLGym's own helpers (the house price split)."""
@@ -74,7 +79,7 @@ def resolve_mlgym_tasks(root: Path, ids: list[str] | None, prepare: bool = False
     if prepare and any(task.helpers for task in chosen):
         for task in chosen:
             if task.helpers:
-                prepare_mlgym_data(root, task.ref, sandbox=sandbox)
+                prepare(root, task.ref)
         surveyed = {task.ref: task for task in mlgym_tasks(root, benchmark_only=False)}
         chosen = [surveyed[task.ref] for task in chosen]
     reasons = {task.ref: _skip_reasons(task, whole_checkout=ids is None) for task in chosen}

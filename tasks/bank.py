@@ -20,9 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.errors import TaskError
-from synthml.task_bank.paths import TaskId, confined
-from synthml.task_bank.task import PROVENANCE, TASK_YAML, load_task
-from synthml.task_bank.validator import ValidationReport
+from synthml.tasks.paths import TaskId, confined
+from synthml.tasks.report import ValidationReport
+from synthml.tasks.task import PROVENANCE, TASK_YAML, load_task
 
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"

@@ -1,6 +1,6 @@
 """The GPU SFT benchmark's own parts, on the CPU: its FLOP count (against the weights of real models and verl's
 own counter), how it packs micro-batches and times verl's logged steps, the plain loop's loss and steps on
-exported chats, and how it scores an agent's episodes. The GPU run itself is `python -m synthml.benchmarks.sft_gpu`
+exported chats, and how it scores an agent's episodes. The GPU run itself is `python -m experiments.sft_gpu`
 (see its docstring)."""
 
 import importlib.util
@@ -10,19 +10,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from synthml.agents.trajectory import Trajectory, TrajectoryStep
-from synthml.benchmarks.sft_gpu import (
+from experiments.sft_gpu.__main__ import main
+from experiments.sft_gpu.evaluation import outcome
+from experiments.sft_gpu.speed import (
     Batches,
     FlopCounter,
     LineClock,
     _pack,
     _train_step,
-    main,
     micro_batch_loss,
     plain_run,
     training_rows,
 )
-from synthml.benchmarks.student_eval import outcome
+from synthml.agents.trajectory import Trajectory, TrajectoryStep
 from synthml.errors import SynthMLError
 from tests.conftest import MISSING, needs_train_extra
 
@@ -140,7 +140,7 @@ def test_the_probe_scores_what_a_checkpoint_learned_and_replies_to_each_held_out
     import torch
     import transformers
 
-    from synthml.benchmarks.student_probe import opening_prompts, probe
+    from experiments.sft_gpu.probe import opening_prompts, probe
 
     row = training_rows(exported_exact, tokenizer, 8192)[0]
     torch.manual_seed(0)

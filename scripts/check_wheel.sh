@@ -1,0 +1,31 @@
+#!/usr/bin/env sh
+# The wheel holds the whole product: built from this checkout and installed into an empty virtualenv, it imports
+# every module of the source tree (those of an uninstalled extra fail only on that extra), and `synthml --help`
+# and an episode run from it. Usage: scripts/check_wheel.sh [PYTHON] (default .venv/bin/python; run from the root).
+set -eu
+PY=${1:-.venv/bin/python}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$PY" -m pip wheel -q --no-deps -w "$work/dist" .
+"$PY" -m venv "$work/venv"
+"$work/venv/bin/pip" install -q "$work"/dist/*.whl
+"$PY" -c 'from tests.test_architecture import modules; print("\n".join(sorted(modules())))' > "$work/modules"
+cd "$work"
+venv/bin/python - modules <<'PYTHON'
+import importlib, sys
+
+EXTRAS = {"docker", "swerex", "aiohttp", "ray", "verl", "torch", "transformers", "gguf", "llama_cpp"}
+names = open(sys.argv[1]).read().split()
+missing, extra_only = [], []
+for name in names:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        (extra_only if e.name and e.name.split(".")[0] in EXTRAS else missing).append(f"{name}: {e}")
+print(f"wheel: {len(names) - len(missing) - len(extra_only)} of {len(names)} modules import; "
+      f"{len(extra_only)} need an extra that is not installed")
+if missing:
+    sys.exit("modules of the source tree that the wheel lacks or cannot import:\n" + "\n".join(missing))
+PYTHON
+venv/bin/synthml --help > /dev/null
+HF_HUB_OFFLINE=1 venv/bin/synthml run --max-steps 5
