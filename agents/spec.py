@@ -18,8 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synthml.agents.agent_config import AgentConfig
 from synthml.agents.llm import OpenAIChatConfig
-from synthml.agents.loop import AgentConfig
 from synthml.errors import SynthMLError
 
 AGENT_NAMES = ("baseline", "expert", "llm", "commands")

@@ -23,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthml import ENV_ID
 from synthml.agents.llm import Usage
 from synthml.envs.aci import command_name
+from synthml.envs.exit_status import INFRA_STATUS, ExitStatus
+from synthml.envs.info import task_info
 from synthml.errors import SandboxError, SynthMLError
 from synthml.tasks.task import Task, load_task
 
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 INFRA_ERRORS = (SandboxError, OSError)
 """What env.reset/step may raise that is the infrastructure's fault, not the agent's."""
-INFRA_STATUS = "infra_error"
+InfraKind = Literal["sandbox", "endpoint"]
 SECRET_KEYS = {"api_key", "apikey", "secret", "password", "token", "access_token", "auth_token", "authorization"}
 
 
@@ -96,6 +98,8 @@ class Trajectory(BaseModel):
     reward: float = Field(0.0, description="The episode's reward (the env's at the end; 0 after an infra error).")
     usage: Usage = Field(default_factory=Usage, description="LLM usage summed over the episode.")
     infra_error: str | None = Field(None, description="Sandbox or endpoint failure; never scored as the agent's.")
+    infra_kind: InfraKind | None = Field(None, description="Whose failure `infra_error` is: the sandbox's (the env "
+                                         "raised) or the endpoint's (the LLM did not answer).")
     agent_errors: int = Field(0, ge=0, description="Replies that could not be parsed (format errors).")
     started_at: datetime = Field(description="When reset was called (UTC).")
     seconds: float = Field(0.0, ge=0, description="Wall-clock seconds from reset to the end of the episode.")
@@ -114,6 +118,7 @@ class EpisodeRecorder:
         self.steps: list[TrajectoryStep] = []
         self.info: dict = {}
         self.infra_error: str | None = None
+        self.infra_kind: InfraKind | None = None
         self.task_description = ""
         self._began: datetime | None = None
         self._seed: int | None = None
@@ -132,13 +137,14 @@ class EpisodeRecorder:
 
     def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[str, dict]:
         self.steps, self.info, self.infra_error, self.prompt, self._trajectory = [], {}, None, [], None
+        self.infra_kind = None
         self._seed, self._began, self._clock, self._task = seed, datetime.now(UTC), time.perf_counter(), None
         self.task_description = ""
         try:
             observation, self.info = self.env.reset(seed=seed, options=options)
         except INFRA_ERRORS as e:
             self._task = _known_task(self.env, options)
-            self.info = {**_task_info(self._task), "exit_status": INFRA_STATUS}
+            self.info = {**(task_info(self._task) if self._task else {}), "exit_status": INFRA_STATUS}
             return self.fail(f"reset failed: {type(e).__name__}: {e}"), self.info
         self._task, self.task_description = self.env.unwrapped.task, observation
         return observation, self.info
@@ -176,9 +182,9 @@ class EpisodeRecorder:
         """Records the chat messages of the last step: the reply as sent back and the answer to it."""
         self.steps[-1].messages = messages
 
-    def fail(self, message: str) -> str:
+    def fail(self, message: str, kind: InfraKind = "sandbox") -> str:
         """Ends the episode as an infrastructure failure (e.g. the LLM endpoint is down); returns the observation."""
-        self.infra_error = message
+        self.infra_error, self.infra_kind = message, kind
         return self._failure
 
     @property
@@ -210,7 +216,8 @@ class EpisodeRecorder:
             scores=[ScoreRecord(split=_split(s), metrics=s.score) for s in self.steps if s.score is not None],
             exit_status=INFRA_STATUS if self.infra_error else exit_status,
             final=self.steps[-1].score if scored else None, reward=self.steps[-1].reward if scored else 0.0,
-            usage=self.usage, infra_error=self.infra_error, agent_errors=sum(bool(s.format_error) for s in self.steps),
+            usage=self.usage, infra_error=self.infra_error, infra_kind=self.infra_kind,
+            agent_errors=sum(bool(s.format_error) for s in self.steps),
             started_at=self._began, seconds=time.perf_counter() - self._clock, config=self.config)
 
 
@@ -230,9 +237,8 @@ def _split(step: TrajectoryStep) -> Literal["validation", "test"]:
 
 def _auto_status(env_status: str | None, reason: str) -> str:
     """The env's status for a `submit`, reworded for a submission the agent's limit forced."""
-    if env_status == "submitted":
-        return f"autosubmission ({reason})"
-    return (env_status or "unknown").replace("(submit)", f"({reason})")
+    status = ExitStatus.parse(env_status)
+    return status.forced_by(reason) if status else env_status or "unknown"
 
 
 def _task_fields(task: Task | None) -> dict[str, Any]:
@@ -242,15 +248,6 @@ def _task_fields(task: Task | None) -> dict[str, Any]:
     return {"task_id": task.id, "task_version": task.version, "metric": task.primary.name,
             "direction": task.primary.sign, "baseline_metrics": dict(scores[0]) if scores else None,
             "baseline": {"validation": task.baseline_validation_score, "test": task.baseline_score}}
-
-
-def _task_info(task: Task | None) -> dict[str, Any]:
-    """The env's reset info for a task (what a failed reset still can tell)."""
-    if task is None:
-        return {}
-    return {"task_id": task.id, "task_version": task.version, "metric": task.primary.name,
-            "direction": task.primary.sign, "baseline_score": task.baseline_score,
-            "baseline_validation_score": task.baseline_validation_score}
 
 
 def _known_task(env: gym.Env, options: dict | None) -> Task | None:

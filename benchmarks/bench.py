@@ -29,7 +29,6 @@ from synthml import ENV_ID
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import (
-    INFRA_STATUS,
     Trajectory,
     append_trajectory,
     read_trajectories,
@@ -38,6 +37,7 @@ from synthml.agents.trajectory import (
 )
 from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import Report, write_report
+from synthml.envs.exit_status import INFRA_STATUS
 from synthml.envs.mlgym_data import prepare_mlgym_data
 from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError

@@ -17,6 +17,8 @@ from gymnasium import spaces
 from synthml.envs.aci import COMMANDS, Aci, command_name
 from synthml.envs.commands import runs_training
 from synthml.envs.evaluation import Evaluation, Split
+from synthml.envs.exit_status import ExitStatus
+from synthml.envs.info import StepInfo, task_info
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.envs.session import Session, runtime_for
 from synthml.errors import TaskError
@@ -136,10 +138,8 @@ class SynthMLEnv(gym.Env[str, str]):
 
     def _finish(self, reason: str) -> str:
         result = self._evaluate("test")
-        statuses = {"ok": "submitted" if reason == "submit" else f"autosubmission ({reason})",
-                    "submission_not_found": f"submission_not_found ({reason})",
-                    "evaluation_error": f"evaluation_error ({reason})"}
-        self._exit_status = statuses[result.status]
+        kind = result.status if result.status != "ok" else "submitted" if reason == "submit" else "autosubmission"
+        self._exit_status = ExitStatus.of(kind, None if kind == "submitted" else reason)
         self._final = result.metrics
         return f"Exited ({reason})" + (f"\n{result.observation}" if result.metrics is None else "")
 
@@ -153,12 +153,8 @@ class SynthMLEnv(gym.Env[str, str]):
         return episode_reward(final, self.task.baseline_score, self.task.primary.sign, self.reward_config,
                               self.task.reference_score)
 
-    def _info(self) -> dict[str, Any]:
-        task = self.task
-        info = {"task_id": task.id, "task_version": task.version, "metric": task.primary.name,
-                "direction": task.primary.sign, "baseline_score": task.baseline_score,
-                "reference_score": task.reference_score,
-                "baseline_validation_score": task.baseline_validation_score, "exit_status": self._exit_status}
+    def _info(self) -> StepInfo:
+        info = StepInfo(**task_info(self.task), exit_status=self._exit_status)
         if self._score is not None:
             info["score"] = dict(self._score)
         return info

@@ -6,7 +6,9 @@ set -eu
 PY=${1:-.venv/bin/python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+rm -rf build  # setuptools packs what build/lib holds: a module removed since the last build would ship
 "$PY" -m pip wheel -q --no-deps -w "$work/dist" .
+rm -rf build
 "$PY" -m venv "$work/venv"
 "$work/venv/bin/pip" install -q "$work"/dist/*.whl
 "$PY" -c 'from tests.test_architecture import modules; print("\n".join(sorted(modules())))' > "$work/modules"

@@ -7,11 +7,13 @@ import pytest
 from pydantic import ValidationError
 
 import synthml  # noqa: F401  (registers SynthML-v0)
+from synthml.agents.agent_config import AgentConfig
 from synthml.agents.llm import Reply, ScriptedLLM, ToolCall, Usage
-from synthml.agents.loop import AgentConfig, LLMAgent, context_chars, parse_block
+from synthml.agents.loop import LLMAgent, context_chars
 from synthml.agents.scripted import BaselineAgent, ReplayAgent
 from synthml.agents.templates import OLD_OUTPUT, TOOL_FORMAT
 from synthml.agents.trajectory import Trajectory
+from synthml.agents.turn import parse_block
 from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError
 from tests.conftest import CLASSIFICATION, REGRESSION

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from synthml.agents.trajectory import read_trajectories
 from synthml.envs.env import SynthMLEnv, sample_bank
 from synthml.tasks.task import load_task
 from tests.conftest import CLASSIFICATION
@@ -60,7 +61,7 @@ def tiny_model(tokenizer):
     return Qwen3ForCausalLM(config).eval()
 
 
-def test_agent_loop_plays_an_episode_with_masks_and_the_env_reward(tokenizer, tiny_model):
+def test_agent_loop_plays_an_episode_with_masks_and_the_env_reward_and_records_it(tokenizer, tiny_model, tmp_path):
     from omegaconf import OmegaConf
     from verl.experimental.agent_loop.agent_loop import DictConfigWrap
 
@@ -73,7 +74,8 @@ def test_agent_loop_plays_an_episode_with_masks_and_the_env_reward(tokenizer, ti
     data = DictConfigWrap(OmegaConf.create({}))
 
     async def play():  # built inside the event loop it runs in, as verl's workers build it
-        loop = SynthMLAgentLoop(DictConfigWrap(trainer), server, tokenizer, None, None, data, max_steps=5)
+        loop = SynthMLAgentLoop(DictConfigWrap(trainer), server, tokenizer, None, None, data, max_steps=5,
+                                trajectories=str(tmp_path / "trajectories.jsonl"))
         return await loop.run({"temperature": 1.0}, extra_info={"task": str(TASK), "seed": 0})
 
     output = asyncio.run(play())
@@ -95,3 +97,7 @@ def test_agent_loop_plays_an_episode_with_masks_and_the_env_reward(tokenizer, ti
     finally:
         env.close()
     assert output.reward_score == pytest.approx(reward)
+    [trajectory] = read_trajectories(tmp_path / "trajectories.jsonl")  # the episode, as the LLM agent records one
+    assert [s.action for s in trajectory.steps] == ["", f"python {baseline}", "submit"]
+    assert trajectory.agent_errors == 1 and trajectory.exit_status == "submitted"
+    assert trajectory.reward == pytest.approx(reward) and trajectory.prompt[1]["role"] == "user"

@@ -14,8 +14,9 @@ last answer (after the final command) is left out: nothing follows it to learn.
 from typing import Any
 
 from synthml.agents import templates as t
-from synthml.agents.loop import AgentConfig, next_step_text, opening_messages
+from synthml.agents.agent_config import AgentConfig
 from synthml.agents.trajectory import Trajectory, block_reply
+from synthml.agents.turn import next_step_text, opening_messages
 
 
 def chat_of(trajectory: Trajectory) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.trajectory import Trajectory
+from synthml.envs.exit_status import ExitStatus
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.training.chat import chat_of
 
@@ -109,7 +110,8 @@ def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, se
 
 
 def _submitted(trajectory: Trajectory) -> bool:
-    return trajectory.exit_status == "submitted" or trajectory.exit_status.startswith("autosubmission")
+    status = ExitStatus.parse(trajectory.exit_status)
+    return status is not None and status.scored
 
 
 def _commands_digest(trajectory: Trajectory) -> str:

@@ -5,7 +5,7 @@ Rows come from a bank: one per task and seed, with the opening messages as `prom
 and logs), `agent_name: synthml`, and the task dir and seed in `extra_info`; verl repeats each row
 `rollout.n` times, a GRPO group of episodes of one task. The resolved config and the exact command are
 saved as OUT/rl.json before the run, beside OUT/agent_loop.yaml, the loop's registration with the run's
-step limit and sandbox.
+step limit, sandbox and the file its episodes' trajectories go to (OUT/trajectories.jsonl).
 """
 
 import json
@@ -17,14 +17,15 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.agents.loop import AgentConfig, opening_messages
+from synthml.agents.agent_config import AgentConfig
+from synthml.agents.turn import opening_messages
 from synthml.errors import SynthMLError
 from synthml.tasks.selection import resolve_tasks
 from synthml.tasks.task import load_task
 from synthml.training.episodes import plan_episodes
 from synthml.training.verl_sft import check_overrides, hydra_args, require_verl
 
-RESOLVED, ROWS, AGENT_LOOP = "rl.json", "rl_train.parquet", "agent_loop.yaml"
+RESOLVED, ROWS, AGENT_LOOP, TRAJECTORIES = "rl.json", "rl_train.parquet", "agent_loop.yaml", "trajectories.jsonl"
 AGENT_NAME = "synthml"
 """The rows' agent_name, and the name the agent loop is registered under."""
 AGENT_LOOP_CLASS = "synthml.training.verl_agent_loop.SynthMLAgentLoop"
@@ -96,7 +97,8 @@ def run_rl(config: RLConfig, dry_run: bool = False) -> int:
     config.out.mkdir(parents=True, exist_ok=True)
     _write_rows(config.out / ROWS, rl_rows(config))
     (config.out / AGENT_LOOP).write_text(yaml.safe_dump([{
-        "name": AGENT_NAME, "_target_": AGENT_LOOP_CLASS, "max_steps": config.max_steps, "sandbox": config.sandbox}]))
+        "name": AGENT_NAME, "_target_": AGENT_LOOP_CLASS, "max_steps": config.max_steps, "sandbox": config.sandbox,
+        "trajectories": str((config.out / TRAJECTORIES).resolve())}]))
     argv = config.argv()
     resolved = {"config": json.loads(config.model_dump_json()), "command": shlex.join(argv)}
     (config.out / RESOLVED).write_text(json.dumps(resolved, indent=2) + "\n")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from synthml import ENV_ID
-from synthml.agents.loop import LLM_FAILURE
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
 from synthml.errors import SynthMLError
@@ -47,7 +46,7 @@ class RolloutWorker:
             error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
             return Outcome(None, "crash", error, time.monotonic() - started)
         trajectory = trajectory.model_copy(update={"episode_id": episode.episode_id})
-        failure = _failure_kind(trajectory.infra_error)
+        failure = trajectory.infra_kind if trajectory.infra_error else None
         return Outcome(trajectory, failure, trajectory.infra_error or "", time.monotonic() - started)
 
     def ready(self, task_specs: list[str]) -> str:
@@ -77,9 +76,3 @@ class RolloutWorker:
 
             self._env = gym.make(ENV_ID, task=episode.task.spec, sandbox=self.sandbox, max_steps=self.max_steps)
         return self._env
-
-
-def _failure_kind(infra_error: str | None) -> FailureKind | None:
-    if infra_error is None:
-        return None
-    return "endpoint" if infra_error.startswith(LLM_FAILURE) else "sandbox"

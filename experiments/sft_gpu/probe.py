@@ -41,7 +41,7 @@ def probe(name: str, model_dir: Path, data: Path, prompts: list[list[dict]], cha
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from experiments.sft_gpu.speed import device, export_cap, micro_batch_loss, training_rows
-    from synthml.agents.loop import parse_block
+    from synthml.agents.turn import parse_block
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device()).eval()
