@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from synthml.agents.agent import Agent
 from synthml.agents.agent_config import AgentConfig
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.errors import SynthMLError
@@ -89,7 +90,7 @@ def agent_spec(text: str) -> AgentSpec:
                            "'Rollouts on Ray')") from None
 
 
-def build_agent(spec: AgentSpec, llm: OpenAIChatConfig | None = None) -> Any:
+def build_agent(spec: AgentSpec, llm: OpenAIChatConfig | None = None) -> Agent:
     """The agent a spec describes; the llm agent talks to `llm`'s endpoint."""
     if spec.name == "baseline":
         from synthml.agents.scripted import BaselineAgent

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from synthml import ENV_ID
+from synthml.agents.agent import Agent
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import (
@@ -39,7 +40,7 @@ from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import Report, write_report
 from synthml.envs.exit_status import INFRA_STATUS
 from synthml.envs.mlgym_data import prepare_mlgym_data
-from synthml.envs.sandbox.config import sandbox_config
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.errors import SynthMLError
 from synthml.tasks.paths import confined
 from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
@@ -93,7 +94,7 @@ class BenchResult:
         return self.config.skipped
 
 
-def make_agent(name: str, llm: OpenAIChatConfig | None = None) -> Any:
+def make_agent(name: str, llm: OpenAIChatConfig | None = None) -> Agent:
     """An agent by name (see `synthml.agents.spec`): baseline, expert, or llm over `llm`'s endpoint."""
     if name not in AGENTS:
         raise SynthMLError(f"--agents: unknown agent '{name}'; choose from {', '.join(AGENTS)}")
@@ -103,7 +104,7 @@ def make_agent(name: str, llm: OpenAIChatConfig | None = None) -> Any:
 
 
 def run_bench(tasks_spec: str | Path, agents: list[str], runs: int, out: Path, workers: int = 2,
-              sandbox: str = "bwrap", max_steps: int = 50, llm_config: OpenAIChatConfig | None = None,
+              sandbox: SandboxSpec = "bwrap", max_steps: int = 50, llm_config: OpenAIChatConfig | None = None,
               prepare: bool = False, on_start: Callable[[int, int], None] | None = None,
               on_job: Callable[[JobResult], None] | None = None) -> BenchResult:
     """Play every agent x task x run not yet in OUT/trajectories.jsonl, `workers` at a time; write the report.
@@ -196,7 +197,7 @@ def machine() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
-def _config(tasks_spec: str | Path, agents: list[str], runs: int, workers: int, sandbox: str, max_steps: int,
+def _config(tasks_spec: str | Path, agents: list[str], runs: int, workers: int, sandbox: SandboxSpec, max_steps: int,
             llm: OpenAIChatConfig | None, prepare: bool) -> BenchConfig:
     names = [name.strip() for name in agents if name.strip()]
     for name in names:
@@ -208,7 +209,7 @@ def _config(tasks_spec: str | Path, agents: list[str], runs: int, workers: int, 
         make_agent("llm", llm)  # a missing key or model fails here, not as an infra error on every job
     if runs < 1 or workers < 1 or max_steps < 1:
         raise SynthMLError("--runs, --workers and --max-steps must be at least 1")
-    sandbox_config(sandbox)  # a mistyped backend fails here, not as an infra error on every job
+    sandbox = sandbox_config(sandbox)  # a mistyped backend fails here, not as an infra error on every job
     tasks, skipped = resolve_tasks(tasks_spec, partial(prepare_mlgym_data, sandbox=sandbox) if prepare else None)
     return BenchConfig(tasks=tasks, skipped=skipped, agents=names, runs=runs, workers=workers, sandbox=sandbox,
                        max_steps=max_steps, llm=llm if "llm" in names else None, machine=machine(),

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.llm import OpenAIChatConfig
+from synthml.envs.sandbox.config import SandboxField
 from synthml.tasks.selection import SkippedTask, TaskRef
 
 
@@ -19,7 +20,7 @@ class BenchConfig(BaseModel):
     agents: list[str] = Field(description="Agent names, in table order.")
     runs: int = Field(ge=1, description="Runs per agent and task.")
     workers: int = Field(ge=1, description="Jobs played at once.")
-    sandbox: str = Field(description="Sandbox backend of every env.")
+    sandbox: SandboxField = Field(description="Sandbox of every env.")
     max_steps: int = Field(ge=1, description="Steps before an episode is truncated and auto-submitted.")
     llm: OpenAIChatConfig | None = Field(None, description="The `llm` agent's endpoint (never the key).")
     machine: dict[str, Any] = Field(default_factory=dict, description="Host, CPUs and OS the jobs ran on.")

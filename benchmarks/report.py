@@ -138,7 +138,7 @@ def _setup(config: BenchConfig) -> str:
              f"- agents: {', '.join(config.agents)}; {config.runs} run(s) each per task",
              f"- tasks: {len(config.tasks)} ({sum(t.direction < 0 for t in config.tasks)} lower-is-better)"
              + (f"; {len(config.skipped)} skipped (see Skipped tasks)" if config.skipped else ""),
-             f"- sandbox: {config.sandbox}; max steps: {config.max_steps}; workers: {config.workers}",
+             f"- sandbox: {config.sandbox.type}; max steps: {config.max_steps}; workers: {config.workers}",
              "- machine: " + (", ".join(f"{key} {value}" for key, value in config.machine.items()) or "unknown"),
              f"- started: {config.started_at:%Y-%m-%d %H:%M:%S} UTC"]
     if config.llm:

@@ -20,6 +20,7 @@ from synthml.envs.evaluation import Evaluation, Split
 from synthml.envs.exit_status import ExitStatus
 from synthml.envs.info import StepInfo, task_info
 from synthml.envs.reward import RewardConfig, episode_reward
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.envs.session import Session, runtime_for
 from synthml.errors import TaskError
 from synthml.tasks.task import Task, bank_task_dirs, load_task
@@ -45,7 +46,7 @@ class AnyText(spaces.Text):
 class SynthMLEnv(gym.Env[str, str]):
     metadata: ClassVar[dict] = {"render_modes": ["ansi"]}
 
-    def __init__(self, task: str | Path | None = None, bank: str | Path | None = None, sandbox: Any = "bwrap",
+    def __init__(self, task: str | Path | None = None, bank: str | Path | None = None, sandbox: SandboxSpec = "bwrap",
                  max_steps: int = 50, render_mode: str | None = None, reward: RewardConfig | dict | None = None,
                  command_timeout: float = 30.0, max_observation_chars: int = 20_000) -> None:
         """`task`: a task dir, task YAML or BANK:ID; else `bank` (default: the sample bank), from which
@@ -53,7 +54,7 @@ class SynthMLEnv(gym.Env[str, str]):
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode={render_mode!r}: SynthML-v0 renders only 'ansi'")
         self.tasks: list[Task] = [load_task(task)] if task else _load_bank(Path(bank or sample_bank()))
-        self.sandbox, self.max_steps, self.render_mode = sandbox, max_steps, render_mode
+        self.sandbox, self.max_steps, self.render_mode = sandbox_config(sandbox), max_steps, render_mode
         self.reward_config = RewardConfig.model_validate(reward or {})
         self.command_timeout, self.max_observation_chars = command_timeout, max_observation_chars
         self.observation_space, self.action_space = AnyText(), AnyText()

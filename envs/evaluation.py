@@ -49,7 +49,7 @@ class Evaluation:
     """Per-instance scores, where the evaluator printed them (program tasks: see task_bank/program.py)."""
 
 
-def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: "str | dict | SandboxConfig",
+def evaluate(task: Task, agent: Sandbox, split: Split, *, sandbox: SandboxConfig,
              runtime: Path | None, scratch: Path) -> Evaluation:
     """Score what the agent's workspace holds on `split` (validation: what `validate` uses)."""
     view, own = scratch / f"evaluation-{split}", scratch / f"submission-{split}"
@@ -163,7 +163,7 @@ def _isolate(task: Task, view: Path, own: Path, runtime: Path | None) -> list[st
     return isolate_submission(view, own, entries, kept, task.config.evaluation_paths[0], runtime)
 
 
-def _score(task: Task, command: str, modules: list[str], sandbox: "str | dict | SandboxConfig",
+def _score(task: Task, command: str, modules: list[str], sandbox: SandboxConfig,
            runtime: Path | None, view: Path, own: Path) -> Beside:
     if modules:
         return run_beside_submission(sandbox, runtime, view, own, command,

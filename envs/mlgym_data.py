@@ -7,7 +7,7 @@ from pathlib import Path
 
 from synthml.envs.runtime import ensure_runtime
 from synthml.envs.sandbox import Mounts, disk
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig, SandboxSpec, make_sandbox, sandbox_config
 from synthml.envs.sandbox.files import copy_out, remove_tree
 from synthml.errors import TaskError
 from synthml.tasks.mlgym import HELPERS, mlgym_tasks
@@ -18,7 +18,7 @@ HELPER_REQUIREMENTS = ("numpy==2.4.6", "pandas==2.3.3", "scikit-learn==1.9.1")
 HELPER_TIMEOUT = 600
 
 
-def prepare_mlgym_data(root: str | Path, ref: str | None = None, *, sandbox: str | dict | SandboxConfig = "bwrap",
+def prepare_mlgym_data(root: str | Path, ref: str | None = None, *, sandbox: SandboxSpec = "bwrap",
                        runtime: Path | None = None, log=print) -> list[Path]:
     """Generate the missing data that MLGym's helpers make (every task's, or `ref`'s), each helper run in a
     sandbox on a copy of its folder; returns the data folders written (none when nothing is missing).
@@ -31,16 +31,16 @@ def prepare_mlgym_data(root: str | Path, ref: str | None = None, *, sandbox: str
     if folders and runtime is None:
         runtime = ensure_runtime("mlgym-helpers", list(HELPER_REQUIREMENTS), log=log).path
     return [written for folder, helpers in folders.items()
-            for written in _run_helpers(folder, helpers, sandbox, runtime, log)]
+            for written in _run_helpers(folder, helpers, sandbox_config(sandbox), runtime, log)]
 
 
-def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: str | dict | SandboxConfig,
+def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: SandboxConfig,
                  runtime: Path | None, log) -> list[Path]:
     """Run the helpers on a copy of `folder` (the sandbox may own what it writes) and copy back the new folders."""
     root = Path(tempfile.mkdtemp(prefix="synthml-mlgym-helpers-"))
     scratch, bounded = root / "box", None
     try:
-        bounded = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), scratch)
+        bounded = disk.bounded(getattr(sandbox, "limits", None), scratch)
         copy_out(folder, HELPERS, scratch / HELPERS)
         box = make_sandbox(sandbox, Mounts(workspace=scratch, runtime=runtime))
         try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.sandbox.swerex import SwerexConfig
 from synthml.envs.submission_wire import BYE
@@ -56,9 +56,9 @@ del _synthml_bind
 '''
 
 
-def supports(sandbox: "str | dict | SandboxConfig") -> bool:
+def supports(sandbox: SandboxConfig) -> bool:
     """Whether both sandboxes see one host folder (SWE-ReX uploads copies, so no pipe joins them)."""
-    return not isinstance(sandbox_config(sandbox), SwerexConfig)
+    return not isinstance(sandbox, SwerexConfig)
 
 
 def isolate_submission(view: Path, own: Path, entries: list[str], kept: set[str], evaluator: str,
@@ -109,7 +109,7 @@ class Beside:
     submission: Output | None = None
 
 
-def run_beside_submission(sandbox: "str | dict | SandboxConfig", runtime: Path | None, view: Path, own: Path,
+def run_beside_submission(sandbox: SandboxConfig, runtime: Path | None, view: Path, own: Path,
                           command: str, serve: str, timeout: float) -> Beside:
     """Run the evaluator on `view` while the submission serves it from `own`, each in its own sandbox."""
     evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from synthml.cli_options import Sandbox
 from synthml.errors import TaskError
 
 console = Console()
@@ -22,7 +23,7 @@ def generate(
     families: Annotated[list[str] | None, typer.Option(help="Families to draw from (repeat or comma-separate; "
                                                        "default all).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
-    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+    sandbox: Sandbox = "bwrap",
     margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
     llm: Annotated[bool, typer.Option("--llm", help="Write tasks with an LLM (the paper's pipeline) instead of "
                                       "the procedural families.", rich_help_panel="LLM pipeline")] = False,
@@ -108,7 +109,7 @@ def print_summary(summary, out: Path) -> None:
 
 def validate(
     task: Annotated[Path, typer.Argument(help="Task dir to validate.")],
-    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+    sandbox: Sandbox = "bwrap",
     margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
     record: Annotated[bool, typer.Option(help="Write the baseline's scores into the task YAML if accepted.")] = True,
 ) -> None:
@@ -189,7 +190,7 @@ def audit(
     out: Annotated[Path | None, typer.Option("--out", help="JSON file for the full audit (default: "
                                              "BANK/audit.json).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
-    sandbox: Annotated[str, typer.Option(help="Sandbox that runs task code: bwrap or docker.")] = "bwrap",
+    sandbox: Sandbox = "bwrap",
 ) -> None:
     """Validate every task of a bank again, trusting nothing its manifest says, and print per task the
     ladder (trivial, baseline, default, reference on test), the reference's gap over the default with its 95%

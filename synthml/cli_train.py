@@ -7,6 +7,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from synthml.cli_options import Sandbox
+
 console = Console()
 train_app = typer.Typer(no_args_is_help=True, help="Train a student with verl (needs the train extra).")
 
@@ -90,6 +92,7 @@ def train_rl_command(
     n: Annotated[int, typer.Option(min=2, help="Episodes per task per step (a GRPO group).")] = 8,
     seeds: Annotated[int, typer.Option(min=1, help="Rows per task, each with its own episode seed.")] = 1,
     max_steps: Annotated[int, typer.Option(min=1, help="Env steps per episode.")] = 30,
+    sandbox: Sandbox = "bwrap",
     config: Annotated[list[str] | None, typer.Option("-c", "--config", help="A verl key=value, applied last "
                                                      "(repeatable).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Write the rows and the resolved config; train nothing.")] = False,
@@ -101,7 +104,7 @@ def train_rl_command(
     from synthml.training.verl_rl import RESOLVED, RLConfig, run_rl
 
     settings = RLConfig(tasks=tasks, model=model, out=out, gpus=gpus, n=n, seeds=seeds, max_steps=max_steps,
-                        overrides=config or [])
+                        sandbox=sandbox, overrides=config or [])
     code = run_rl(settings, dry_run=dry_run)
     console.print(f"rows and resolved command: {out / RESOLVED}", highlight=False, soft_wrap=True)
     _exit_if_failed(code)

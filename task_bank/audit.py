@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.errors import TaskError
 from synthml.task_bank.coverage import Coverage, Facts, coverage
 from synthml.task_bank.generate import share_cores
@@ -39,7 +39,7 @@ class Audit(BaseModel):
         return [row for row in self.tasks if row.report.accepted]
 
 
-def audit_bank(bank: Path, *, workers: int = 2, sandbox: "str | dict | SandboxConfig" = "bwrap",
+def audit_bank(bank: Path, *, workers: int = 2, sandbox: SandboxSpec = "bwrap",
                on_row: Callable[[AuditRow], None] | None = None) -> Audit:
     """Validate every task dir of `bank` again (nothing is written into it) and sum up."""
     dirs = bank_task_dirs(Path(bank))

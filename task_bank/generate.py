@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig, SandboxSpec, sandbox_config
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import DatasetEntry, catalog, load_table
 from synthml.task_bank.coverage import Coverage, coverage, of_entry
@@ -184,7 +184,7 @@ def _dataset_order(seed: int, family: Family) -> list[DatasetEntry | None]:
 
 
 def generate(out: Path, n: int, seed: int = 0, *, families: list[str] | None = None, workers: int = 2,
-             sandbox: "str | dict | SandboxConfig" = "bwrap", margin: float = MARGIN,
+             sandbox: SandboxSpec = "bwrap", margin: float = MARGIN,
              on_result: Callable[[ManifestEntry], None] | None = None) -> Summary:
     """Plan n candidates, validate those the bank has not recorded, and record each outcome."""
     started = time.monotonic()

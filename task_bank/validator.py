@@ -23,7 +23,7 @@ from typing import Literal
 import yaml
 
 from synthml.envs.evaluation import Split
-from synthml.envs.sandbox.config import SandboxConfig
+from synthml.envs.sandbox.config import SandboxConfig, SandboxSpec, sandbox_config
 from synthml.envs.session import Session, runtime_for
 from synthml.envs.workspace import forget_pristine_workspace, pristine_workspace
 from synthml.errors import TaskError
@@ -42,7 +42,7 @@ TIERS = (0.02, 0.10)
 """Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""
 
 
-def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bwrap", margin: float = MARGIN,
+def validate_task(task_dir: Path, *, sandbox: SandboxSpec = "bwrap", margin: float = MARGIN,
                   record: bool = True) -> ValidationReport:
     """Validate the task in `task_dir`; when accepted and `record`, write the baseline's and the reference's
     scores into its YAML.
@@ -52,7 +52,7 @@ def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bw
     report = ValidationReport(margin=margin)
     task = None
     try:
-        task = _check(Path(task_dir), report, sandbox)
+        task = _check(Path(task_dir), report, sandbox_config(sandbox))
     finally:
         report.seconds = round(time.monotonic() - started, 2)
         if task is not None:
@@ -63,7 +63,7 @@ def validate_task(task_dir: Path, *, sandbox: "str | dict | SandboxConfig" = "bw
     return report
 
 
-def _check(task_dir: Path, report: ValidationReport, sandbox) -> Task | None:
+def _check(task_dir: Path, report: ValidationReport, sandbox: SandboxConfig) -> Task | None:
     """Run the checks into `report`; returns the task, once it loaded."""
     try:
         task = load_task(task_dir)
@@ -113,7 +113,7 @@ def schema_problems(task: Task) -> list[str]:
 class _Run:
     """One sandboxed workspace of the task, where the ladder's rungs run and are evaluated in turn."""
 
-    def __init__(self, task: Task, sandbox, runtime: Path | None) -> None:
+    def __init__(self, task: Task, sandbox: SandboxConfig, runtime: Path | None) -> None:
         self.session = Session(task, sandbox, runtime)
         self.task = task
         self.program = task.config.task_entrypoint == "PythonSubmissionTasks"

@@ -194,3 +194,15 @@ def test_parse_block_takes_the_discussion_and_the_one_command():
     parsed = parse_block(f"Fix line 3.\n```\n{edit}\n```\n")
     assert parsed == ("Fix line 3.", edit, None)
     assert "empty" in parse_block("```\n\n```").error
+
+
+def test_every_agent_a_spec_names_is_an_agent():
+    from synthml.agents.agent import Agent
+    from synthml.agents.llm import OpenAIChatConfig
+    from synthml.agents.spec import AGENT_NAMES, AgentSpec, build_agent
+
+    endpoint = OpenAIChatConfig(model="m", base_url="http://127.0.0.1:9/v1")
+    agents = [build_agent(AgentSpec(name=name, commands=["ls"] if name == "commands" else []), endpoint)
+              for name in AGENT_NAMES]
+    assert all(isinstance(agent, Agent) for agent in agents)
+    assert [agent.name for agent in agents] == ["baseline", "expert", "llm", "commands"]

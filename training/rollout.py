@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from synthml.agents.spec import spec_json
-from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError
 from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes
@@ -50,7 +49,6 @@ def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Even
 
 def _check(config: RolloutConfig) -> None:
     """Flag mistakes that would otherwise fail every episode."""
-    sandbox_config(config.sandbox)
     if config.agent.uses_llm and not (config.endpoints or config.server):
         raise SynthMLError("--agent llm: give --endpoints URL,... or --vllm MODEL (servers the rollout launches)")
     if not config.agent.uses_llm and (config.endpoints or config.server):

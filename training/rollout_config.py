@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.spec import AgentSpec
+from synthml.envs.sandbox.config import SandboxField
 from synthml.training.vllm_server import ServerSpec
 
 IDENTITY = ("agent", "model", "seed", "max_steps")
@@ -23,7 +24,7 @@ class RolloutConfig(BaseModel):
     episodes_per_task: int = Field(ge=1, description="Samples per task (a GRPO group's size).")
     seed: int = Field(0, ge=0, description="Base seed: each episode's seed derives from it, its task and sample.")
     max_steps: int = Field(50, ge=1, description="Env steps before an episode is truncated and auto-submitted.")
-    sandbox: str = Field("bwrap", description="Sandbox backend of every env.")
+    sandbox: SandboxField = Field("bwrap", validate_default=True, description="Sandbox of every env.")
     workers: int = Field(2, ge=1, description="Rollout workers (Ray actors), each playing one episode at a time.")
     cpus_per_worker: float = Field(1.0, gt=0, description="CPUs Ray reserves for each worker.")
     max_attempts: int = Field(3, ge=1, description="Attempts per episode on infrastructure failures, per run.")

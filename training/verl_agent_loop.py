@@ -35,7 +35,7 @@ AGENT = "verl"
 
 
 class SynthMLAgentLoop(AgentLoopBase):
-    def __init__(self, *args: Any, max_steps: int = 30, sandbox: str = "bwrap", trajectories: str | None = None,
+    def __init__(self, *args: Any, max_steps: int = 30, sandbox: str | dict = "bwrap", trajectories: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_steps, self.sandbox = max_steps, sandbox

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.agent_config import AgentConfig
 from synthml.agents.turn import opening_messages
+from synthml.envs.sandbox.config import SandboxField
 from synthml.errors import SynthMLError
 from synthml.tasks.selection import resolve_tasks
 from synthml.tasks.task import load_task
@@ -47,7 +48,7 @@ class RLConfig(BaseModel):
     lr: float = Field(1e-6, gt=0, description="Actor learning rate.")
     epochs: int = Field(1, ge=1, description="Passes over the rows.")
     save_freq: int = Field(10, ge=1, description="Training steps between checkpoints (with Hugging Face weights).")
-    sandbox: str = Field("bwrap", description="Sandbox backend of every episode.")
+    sandbox: SandboxField = Field("bwrap", validate_default=True, description="Sandbox of every episode.")
     overrides: list[str] = Field(default_factory=list, description="verl keys as key=value, applied last.")
 
     def argv(self) -> list[str]:
@@ -97,7 +98,8 @@ def run_rl(config: RLConfig, dry_run: bool = False) -> int:
     config.out.mkdir(parents=True, exist_ok=True)
     _write_rows(config.out / ROWS, rl_rows(config))
     (config.out / AGENT_LOOP).write_text(yaml.safe_dump([{
-        "name": AGENT_NAME, "_target_": AGENT_LOOP_CLASS, "max_steps": config.max_steps, "sandbox": config.sandbox,
+        "name": AGENT_NAME, "_target_": AGENT_LOOP_CLASS, "max_steps": config.max_steps,
+        "sandbox": config.sandbox.model_dump(mode="json"),
         "trajectories": str((config.out / TRAJECTORIES).resolve())}]))
     argv = config.argv()
     resolved = {"config": json.loads(config.model_dump_json()), "command": shlex.join(argv)}

@@ -15,6 +15,7 @@ from typing import Any
 from synthml import ENV_ID
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.errors import SynthMLError
 from synthml.training.episodes import Episode
 from synthml.training.store import FailureKind
@@ -31,9 +32,10 @@ class Outcome:
 
 
 class RolloutWorker:
-    def __init__(self, agent: AgentSpec, sandbox: str = "bwrap", max_steps: int = 50, model: str | None = None,
+    def __init__(self, agent: AgentSpec, sandbox: SandboxSpec = "bwrap", max_steps: int = 50, model: str | None = None,
                  name: str = "worker") -> None:
-        self.agent, self.sandbox, self.max_steps, self.model, self.name = agent, sandbox, max_steps, model, name
+        self.agent, self.max_steps, self.model, self.name = agent, max_steps, model, name
+        self.sandbox = sandbox_config(sandbox)
         self._env: Any = None
 
     def play(self, episode: Episode, endpoint: str | None = None) -> Outcome:

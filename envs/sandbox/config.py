@@ -1,11 +1,16 @@
 """Sandbox backends as one tagged union (`type`), and the factory that builds one.
 
-A backend's heavy dependency (docker SDK, swe-rex) is imported only when that backend is chosen.
+What a user writes (a backend's name, a config dict, on the command line also JSON or a YAML/JSON file) is
+turned into a `SandboxConfig` once, where it enters: `gym.make`, a CLI command, a run's config. A backend's
+heavy dependency (docker SDK, swe-rex) is imported only when that backend is chosen.
 """
 
-from typing import Annotated
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, TypeAdapter, ValidationError
+import yaml
+from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 
 from synthml.envs.sandbox import Mounts, Sandbox
 from synthml.envs.sandbox.bwrap import BwrapConfig
@@ -19,12 +24,19 @@ _ADAPTER: TypeAdapter = TypeAdapter(SandboxConfig)
 BACKENDS = ("bwrap", "docker", "swerex", "fake")
 
 
-def sandbox_config(spec: "str | dict | SandboxConfig") -> SandboxConfig:
+SandboxSpec = str | dict | SandboxConfig
+"""What the edges accept: a backend's name, a config dict, or a config."""
+
+
+def sandbox_config(spec: SandboxSpec) -> SandboxConfig:
     """`"bwrap"`, `{"type": "docker", "image": ...}` or a config object."""
     if isinstance(spec, str):
         if spec not in BACKENDS:
             raise SandboxError(f"sandbox='{spec}' is not a backend; choose one of {', '.join(BACKENDS)}")
         spec = {"type": spec}
+    if not isinstance(spec, dict | BwrapConfig | DockerConfig | SwerexConfig | FakeConfig):
+        raise SandboxError(f"sandbox={spec!r}: a sandbox is a backend's name ({', '.join(BACKENDS)}) or a config "
+                           "dict with its `type`")
     if isinstance(spec, dict):
         try:
             return _ADAPTER.validate_python(spec)
@@ -34,7 +46,35 @@ def sandbox_config(spec: "str | dict | SandboxConfig") -> SandboxConfig:
     return spec
 
 
-def make_sandbox(spec: "str | dict | SandboxConfig", mounts: Mounts) -> Sandbox:
+def parse_sandbox(text: str) -> SandboxConfig:
+    """`--sandbox` as a user types it: a backend's name, a JSON object, or a YAML or JSON file holding one."""
+    if text.lstrip().startswith("{"):
+        try:
+            return sandbox_config(json.loads(text))
+        except json.JSONDecodeError as e:
+            raise SandboxError(f"--sandbox {text}: not JSON ({e.msg}); write an object such as "
+                               '\'{"type": "docker", "image": "..."}\'') from None
+    path = Path(text).expanduser()
+    if text not in BACKENDS and path.suffix in (".yaml", ".yml", ".json"):
+        if not path.is_file():
+            raise SandboxError(f"--sandbox {text}: no such file; pass a backend ({', '.join(BACKENDS)}), a JSON "
+                               "object or a YAML file holding one")
+        try:
+            return sandbox_config(yaml.safe_load(path.read_text()))
+        except yaml.YAMLError as e:
+            raise SandboxError(f"--sandbox {path}: not YAML ({e}); fix the file") from None
+    return sandbox_config(text)
+
+
+def _config_of(spec: Any) -> Any:
+    return sandbox_config(spec) if isinstance(spec, str) else spec
+
+
+SandboxField = Annotated[SandboxConfig, BeforeValidator(_config_of)]
+"""A run config's sandbox: a config, or a backend's name (as older saved configs hold it)."""
+
+
+def make_sandbox(spec: SandboxSpec, mounts: Mounts) -> Sandbox:
     config = sandbox_config(spec)
     if isinstance(config, BwrapConfig):
         from synthml.envs.sandbox.bwrap import BwrapSandbox

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from synthml.agents.llm import LLM, Usage
-from synthml.envs.sandbox.config import SandboxConfig, sandbox_config
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.envs.session import generic_runtime_for
 from synthml.errors import LLMError, LLMRequestRejected, SandboxError
 from synthml.task_bank import generate
@@ -58,7 +58,7 @@ class SynthesisConfig:
     workers: int = 2
     """Sandboxed preparations and validations at once (they take the CPU)."""
     structured: Structured = "auto"
-    sandbox: "str | dict | SandboxConfig" = "bwrap"
+    sandbox: SandboxSpec = "bwrap"
     margin: float = MARGIN
 
 
