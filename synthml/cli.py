@@ -16,7 +16,7 @@ from synthml.cli_bench import aup_command, bench_command
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
 from synthml.cli_train import export_sft_command, train_app, train_rl_command, train_sft_command
-from synthml.errors import SynthMLError
+from synthml.errors import ConfigError, SynthMLError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Synthetic ML research tasks as sandboxed Gymnasium environments.")
@@ -69,6 +69,8 @@ def run(
     """
     from synthml.agents.scripted import baseline_actions, play
 
+    if seed < 0:
+        raise ConfigError(f"--seed {seed}: give a seed >= 0 (it seeds the choice of task from the bank)")
     env = gym.make(ENV_ID, task=task, bank=bank, sandbox=sandbox, max_steps=max_steps)
     try:
         observation, info = env.reset(seed=seed)

