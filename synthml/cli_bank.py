@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from synthml.errors import ConfigError, TaskError
 
@@ -142,18 +142,37 @@ def list_tasks(
     """
 
     entries = [e for e in _open(bank).entries() if (e.status == "rejected") == rejected]
-    table = Table("task", "family", "dataset", "metric", "baseline", "reference", "headroom" if not rejected
-                  else "reason")
+    header = ["task", "family", "dataset", "metric", "baseline", "reference", "reason" if rejected else "headroom"]
+    rows = []
     for e in entries:
         r = e.report
-        if rejected:
-            table.add_row(e.task_id, e.family or e.generator, e.dataset, r.metric, "", "", r.rejections[0].reason)
-        else:
-            metric = f"{r.metric} ({'max' if r.direction == 1 else 'min'})"
-            scores = [f"{getattr(r, who)['test'][r.metric]:.4g}" for who in ("baseline", "reference")]
-            table.add_row(e.task_id, e.family or e.generator, e.dataset, metric, *scores, f"{r.headroom:+.1%}")
-    console.print(table)
+        metric = f"{r.metric} ({'max' if r.direction == 1 else 'min'})" if r.metric else "–"
+        scores = [_test_score(getattr(r, who), r.metric) for who in ("baseline", "reference")]
+        last = r.rejections[0].reason if rejected else f"{r.headroom:+.1%}"
+        rows.append([e.task_id, e.family or e.generator, e.dataset or "–", metric, *scores, last])
+    _print_by_task(header, rows)
     console.print(f"{len(entries)} {'rejected' if rejected else 'accepted'} tasks in {bank}")
+
+
+def _print_by_task(header: list[str], rows: list[list[str]]) -> None:
+    """A table, or where it is wider than the terminal, each task's id on a line of its own and its fields below:
+    an id is what `bank show` needs, so it is never cut."""
+    table = Table(Column(header[0], no_wrap=True), *header[1:])
+    for row in rows:
+        table.add_row(*row)
+    if console.measure(table, options=console.options.update(max_width=10**6)).maximum <= console.width:
+        console.print(table)
+        return
+    for task_id, *fields in rows:
+        console.print(task_id, style="bold", soft_wrap=True, highlight=False, markup=False)
+        console.print("  " + "; ".join(f"{name} {value}" for name, value in zip(header[1:], fields, strict=True)),
+                      soft_wrap=True, highlight=False, markup=False)
+
+
+def _test_score(scores: dict[str, dict[str, float]], metric: str | None) -> str:
+    """A rung's test score where the report has it (a candidate rejected early has none)."""
+    value = scores.get("test", {}).get(metric) if metric else None
+    return "–" if value is None else f"{value:.4g}"
 
 
 def show(

