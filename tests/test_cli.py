@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
-from synthml.cli import app
+from synthml.cli import app, shorten
 from synthml.task_bank.catalog import catalog
 from synthml.tasks.bank import MANIFEST, ManifestEntry
 from synthml.tasks.report import Rejection, ValidationReport
@@ -93,3 +93,13 @@ def test_bank_list_never_cuts_a_task_id_and_fills_rejected_scores(tmp_path, monk
 def task_id(line: str) -> str:
     """The id on a `bank list` line: the table's first cell, or the whole line."""
     return line.split("│")[1].strip() if "│" in line else line.strip()
+
+
+def test_long_observations_are_shortened_at_a_word_boundary():
+    text = "alpha beta " * 200
+    short = shorten(text, 100)
+    assert short.endswith(" ...") and len(short) <= 104
+    assert text.startswith(short.removesuffix(" ...") + " ") and short.removesuffix(" ...").split()[-1] in ("alpha",
+                                                                                                            "beta")
+    assert shorten("x" * 120, 100) == "x" * 100 + " ..."  # one word longer than the limit: cut there
+    assert shorten(text[:50], 100) == text[:50]
