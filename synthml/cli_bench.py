@@ -140,6 +140,9 @@ class _EpisodeBar:
 
 
 def _print_bench(result) -> None:
+    from synthml.benchmarks.aup import BASELINE
+    from synthml.benchmarks.report import BASELINE_AGENT_NOTE, column
+
     report = result.report
     if result.skipped_tasks:
         console.print(f"[yellow]{len(result.skipped_tasks)} task(s) skipped[/yellow] (they do not run here):")
@@ -157,4 +160,6 @@ def _print_bench(result) -> None:
         for model in sorted(attempt, key=lambda m: (-submission[m], -attempt[m], m)):
             table.add_row(model, f"{attempt[model]:.3f}", f"{submission[model]:.3f}")
         console.print(table)
+        if column(BASELINE) in attempt:
+            console.print(BASELINE_AGENT_NOTE, soft_wrap=True, highlight=False)
     console.print(f"report: {report.path}", highlight=False, soft_wrap=True)
