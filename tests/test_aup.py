@@ -22,6 +22,7 @@ from synthml.benchmarks.aup import (
     performance_profile,
     performance_ratios,
     plot_profiles,
+    profile_figure,
     read_table,
     tau_max,
 )
@@ -248,3 +249,11 @@ def test_aup_help_example_names_the_files_bench_writes():
 
     text = " ".join(CliRunner().invoke(cli(), ["aup", "--help"], env={"COLUMNS": "200"}).output.split())
     assert " ".join(f"bench-out/{name}.csv" for name in TABLES) in text and "bench-out/bench.json" in text
+
+
+def test_identical_profiles_are_drawn_apart():
+    taus = np.linspace(0, 1, 500)
+    same = np.where(taus < 0.5, 0.5, 1.0)
+    lines = profile_figure({"a": same, "b": same, "c": same}, taus, "ties").axes[0].get_lines()
+    assert len(lines) == 3 and len({(line.get_linestyle(), line.get_marker()) for line in lines}) == 3
+    assert len({line.get_markevery()[0] for line in lines}) == 3  # markers at different taus
