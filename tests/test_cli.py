@@ -1,8 +1,10 @@
 """The commands a user types: `synthml run` and a fresh interpreter's `gym.make`."""
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +13,8 @@ from synthml.cli import app, shorten
 from synthml.task_bank.catalog import catalog
 from synthml.tasks.bank import MANIFEST, ManifestEntry
 from synthml.tasks.report import Rejection, ValidationReport
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_synthml_run_plays_the_baseline_episode(runtime):
@@ -103,3 +107,23 @@ def test_long_observations_are_shortened_at_a_word_boundary():
                                                                                                             "beta")
     assert shorten("x" * 120, 100) == "x" * 100 + " ..."  # one word longer than the limit: cut there
     assert shorten(text[:50], 100) == text[:50]
+
+
+def test_readme_use_snippet_runs_as_written(runtime, tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    snippet = readme.split("## Use", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run([sys.executable, "-c", snippet + "print(info['exit_status'])\n"], capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "submitted"
+
+
+def test_what_readme_commands_write_is_ignored_by_git():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to ignore")
+    readme = (ROOT / "README.md").read_text()
+    written = set(re.findall(r"--out ([\w.-]+)", readme)) | set(re.findall(r"export-sft \w+ --out ([\w.-]+)", readme))
+    assert {"bank", "bench-out", "rollouts"} <= written
+    paths = [path for name in sorted(written) for path in (name, f"{name}/file")]  # a file, or a folder's file
+    listed = subprocess.run(["git", "check-ignore", "--no-index", *paths], capture_output=True, text=True, cwd=ROOT)
+    assert {path.removesuffix("/file") for path in listed.stdout.split()} == written
