@@ -25,6 +25,8 @@ TASK = "Task"
 BASELINE = "baseline"
 EPSILON = 0.05  # an infeasible model's ratio is the task's worst feasible ratio times 1 + EPSILON
 GRID_POINTS = 500
+LINE_STYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "x")
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,13 @@ def plot_profiles(profiles: pd.DataFrame | Mapping[str, Sequence[float]], taus: 
 
     The legend lists models by AUP so the plot reads like the table beside it in a report.
     """
+    profile_figure(profiles, taus, title).savefig(path, format="png", dpi=150)
+    return Path(path)
+
+
+def profile_figure(profiles: pd.DataFrame | Mapping[str, Sequence[float]], taus: np.ndarray, title: str):
+    """The plot's figure. Models often tie (every one best on every task), so each curve has its own line style
+    and markers, the markers at staggered taus: a curve drawn over an identical one still shows."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -168,14 +177,16 @@ def plot_profiles(profiles: pd.DataFrame | Mapping[str, Sequence[float]], taus: 
     figure = Figure(figsize=(5, 4), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for model in sorted(curves, key=lambda name: (-areas[name], name)):
-        axes.step(taus, curves[model], where="post", linewidth=2, label=f"{model} (AUP {areas[model]:.3f})")
+    every = max(1, len(taus) // 8)
+    for n, model in enumerate(sorted(curves, key=lambda name: (-areas[name], name))):
+        axes.step(taus, curves[model], where="post", linewidth=2, label=f"{model} (AUP {areas[model]:.3f})",
+                  linestyle=LINE_STYLES[n % len(LINE_STYLES)], marker=MARKERS[n % len(MARKERS)],
+                  markevery=((n * every // len(curves)) % every, every), markersize=5)
     axes.set(title=title, xlabel="τ (log10 of the performance ratio)", ylabel="share of tasks with log10 r ≤ τ",
              xlim=(0, taus[-1]), ylim=(-0.02, 1.02))
     axes.grid(alpha=0.4)
     axes.legend(loc="lower right", fontsize=8)
-    figure.savefig(path, format="png", dpi=150)
-    return Path(path)
+    return figure
 
 
 def _left_sum(rho: np.ndarray, taus: np.ndarray) -> float:

@@ -35,6 +35,9 @@ SPLIT_RULE = ("Best attempt is the best score of any run on the task's attempt s
               "score), against the baseline on that split; best submission is the best over runs of the final "
               "test score, against the test baseline.")
 
+BASELINE_AGENT_NOTE = (f"In the tables and AUP, `{BASELINE}` is the task's recorded baseline score (MLGym's column) "
+                       f"and `{BASELINE}_agent` the scripted `{BASELINE}` agent's runs.")
+
 
 @dataclass(frozen=True)
 class Report:
@@ -53,7 +56,8 @@ class Report:
 
 
 def column(agent: str) -> str:
-    """An agent's column: its name, unless that is `baseline` (the recorded baseline's column)."""
+    """An agent's column in the score tables and AUP: its name, unless that is `baseline`, which in MLGym's shape
+    is the recorded baseline's column; elsewhere the report names agents by their own names."""
     return f"{agent}_agent" if agent == BASELINE else agent
 
 
@@ -160,6 +164,8 @@ def _aup(report: Report) -> str:
     lines += [f"![{TABLES[plot.stem]} performance profile]({plot.name})" for plot in report.plots]
     lines += ["", "Tables: [best_attempt.csv](best_attempt.csv), [best_submission.csv](best_submission.csv). "
               f"{SPLIT_RULE}", ""]
+    if column(BASELINE) in models:
+        lines += [BASELINE_AGENT_NOTE, ""]
     return "\n".join(lines)
 
 
@@ -176,7 +182,7 @@ def _per_task(config: BenchConfig, trajectories: Sequence[Trajectory]) -> str:
             attempts, finals = agent_scores(task, agent, trajectories)
             best_attempt = _best(attempts, task.direction) if attempts else None
             best_final = _best(finals, task.direction) if finals else None
-            lines.append(f"| {task.id} | {task.metric} {arrow} | {column(agent)} | {task.attempt_split} | "
+            lines.append(f"| {task.id} | {task.metric} {arrow} | {agent} | {task.attempt_split} | "
                          f"{_number(task.attempt_baseline)} | {_number(best_attempt)} | {_number(task.baseline)} | "
                          f"{_number(best_final)} | {_spread(finals)} | {len(finals)}/{config.runs} |")
     return "\n".join(lines) + "\n"
@@ -197,7 +203,7 @@ def _exits(config: BenchConfig, trajectories: Sequence[Trajectory]) -> str:
     jobs = len(config.tasks) * config.runs
     lines = ["## Exit statuses", "", "| agent | " + " | ".join([*statuses, "not run"]) + " |",
              "|---|" + "---:|" * (len(statuses) + 1)]
-    lines += [f"| {column(agent)} | " + " | ".join([*(str(counts[agent][s]) for s in statuses),
+    lines += [f"| {agent} | " + " | ".join([*(str(counts[agent][s]) for s in statuses),
                                             str(jobs - sum(counts[agent].values()))]) + " |"
               for agent in config.agents]
     return "\n".join(lines) + "\n"
@@ -210,7 +216,7 @@ def _infra(trajectories: Sequence[Trajectory]) -> str:
         return "\n".join([*lines, "None.", ""])
     lines += [f"{len(failed)} job(s) failed for reasons outside the agent; they are not scored and run again "
               "when the bench is started again.", ""]
-    lines += [f"- {column(t.agent)} / {t.task_id} / run {t.run}: {t.infra_error.strip().splitlines()[0][:300]}"
+    lines += [f"- {t.agent} / {t.task_id} / run {t.run}: {t.infra_error.strip().splitlines()[0][:300]}"
               for t in failed[:ERRORS_SHOWN]]
     if len(failed) > ERRORS_SHOWN:
         lines.append(f"- ... and {len(failed) - ERRORS_SHOWN} more (see trajectories.jsonl)")
@@ -224,7 +230,7 @@ def _time(config: BenchConfig, trajectories: Sequence[Trajectory], wall_seconds:
     for agent in config.agents:
         seconds = [t.seconds for t in trajectories if t.agent == agent and t.seconds is not None]
         if seconds:
-            lines.append(f"- {column(agent)}: {sum(seconds):.1f} s in {len(seconds)} episode(s), "
+            lines.append(f"- {agent}: {sum(seconds):.1f} s in {len(seconds)} episode(s), "
                          f"{statistics.mean(seconds):.1f} s each on average")
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 from gymnasium import spaces
+from pydantic import ValidationError
 
 from synthml.envs.aci import COMMANDS, Aci, command_name
 from synthml.envs.commands import runs_training
@@ -22,7 +23,7 @@ from synthml.envs.info import StepInfo, task_info
 from synthml.envs.reward import RewardConfig, episode_reward
 from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.envs.session import Session, runtime_for
-from synthml.errors import TaskError
+from synthml.errors import ConfigError, TaskError
 from synthml.tasks.task import Task, bank_task_dirs, load_task
 
 MAX_TEXT = 1_000_000
@@ -53,9 +54,10 @@ class SynthMLEnv(gym.Env[str, str]):
         reset draws a task with the env's seeded RNG."""
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode={render_mode!r}: SynthML-v0 renders only 'ansi'")
+        _check_limits(max_steps, command_timeout)
         self.tasks: list[Task] = [load_task(task)] if task else _load_bank(Path(bank or sample_bank()))
         self.sandbox, self.max_steps, self.render_mode = sandbox_config(sandbox), max_steps, render_mode
-        self.reward_config = RewardConfig.model_validate(reward or {})
+        self.reward_config = _reward_config(reward)
         self.command_timeout, self.max_observation_chars = command_timeout, max_observation_chars
         self.observation_space, self.action_space = AnyText(), AnyText()
         self._session: Session | None = None
@@ -77,6 +79,10 @@ class SynthMLEnv(gym.Env[str, str]):
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         if self._session is None or self._done:
             raise gym.error.ResetNeeded("call reset() before step() (the episode has ended)")
+        if not isinstance(action, str):
+            raise TypeError(f"action {action!r} is a {type(action).__name__}; an action is a str command, e.g. "
+                            "env.step('ls') or env.step('validate')" + (" (decode bytes first)"
+                                                                       if isinstance(action, bytes) else ""))
         self._steps += 1
         problem = _unusable(action)
         if problem:
@@ -179,6 +185,25 @@ def _load_bank(bank: Path) -> list[Task]:
     if not tasks:
         raise TaskError(f"{bank}: no task dirs (folders with task.yaml) in this bank")
     return tasks
+
+
+def _check_limits(max_steps: Any, command_timeout: Any) -> None:
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ConfigError(f"max_steps={max_steps!r}: give a whole number of steps >= 1 (default 50)")
+    if isinstance(command_timeout, bool) or not isinstance(command_timeout, int | float) \
+            or not 0 < command_timeout < float("inf"):
+        raise ConfigError(f"command_timeout={command_timeout!r}: give the seconds a command may run, a number > 0 "
+                          "(default 30)")
+
+
+def _reward_config(reward: RewardConfig | dict | None) -> RewardConfig:
+    try:
+        return RewardConfig.model_validate(reward or {})
+    except ValidationError as e:
+        error = e.errors()[0]
+        where = ".".join(map(str, error["loc"])) or "reward"
+        raise ConfigError(f"reward={reward!r}: {where}: {error['msg'].removeprefix('Value error, ')}; fields: "
+                          "kind (normalized, relative or absolute), bounds [low, high] or None, failure") from None
 
 
 def _unusable(action: str) -> str | None:

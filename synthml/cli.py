@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from rich.text import Text
 
 from synthml import ENV_ID
 from synthml.cli_bank import audit, bank_app, catalog, export, generate, list_tasks, show, validate
@@ -17,7 +18,7 @@ from synthml.cli_options import Sandbox
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
 from synthml.cli_train import export_sft_command, train_app, train_rl_command, train_sft_command
-from synthml.errors import SynthMLError
+from synthml.errors import ConfigError, SynthMLError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Synthetic ML research tasks as sandboxed Gymnasium environments.")
@@ -70,10 +71,13 @@ def run(
     """
     from synthml.agents.scripted import baseline_actions, play
 
+    if seed < 0:
+        raise ConfigError(f"--seed {seed}: give a seed >= 0 (it seeds the choice of task from the bank)")
     env = gym.make(ENV_ID, task=task, bank=bank, sandbox=sandbox, max_steps=max_steps)
     try:
         observation, info = env.reset(seed=seed)
-        console.print(Panel(observation[:SHOWN], title=f"task {info['task_id']} (version {info['task_version']})"))
+        title = f"task {info['task_id']} (version {info['task_version']})"
+        console.print(Panel(Text(shorten(observation)), title=title))
         steps = play(env, baseline_actions(env.unwrapped.task), on_step=_print_step)
     finally:
         env.close()
@@ -98,7 +102,16 @@ def runtime(
     console.print(f"runtime ready: {built.path} ({', '.join(built.facts['requirements'] + built.facts['optional'])})")
 
 
+def shorten(text: str, limit: int = SHOWN) -> str:
+    """The text, or its first `limit` characters cut at a word boundary, then " ..."."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if not text[limit].isspace() and any(c.isspace() for c in head):
+        head = head.rsplit(None, 1)[0]  # the word the limit falls in goes whole
+    return head.rstrip() + " ..."
+
+
 def _print_step(step) -> None:
-    observation = step.observation if len(step.observation) <= SHOWN else step.observation[:SHOWN] + " ..."
-    console.print(f"[bold cyan]$ {step.action}[/bold cyan]")
-    console.print(observation, markup=False, highlight=False)
+    console.print(f"[bold cyan]$ {escape(step.action)}[/bold cyan]")
+    console.print(shorten(step.observation), markup=False, highlight=False)

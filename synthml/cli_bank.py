@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from synthml.cli_options import Sandbox
-from synthml.errors import TaskError
+from synthml.errors import ConfigError, TaskError
 
 console = Console()
 bank_app = typer.Typer(no_args_is_help=True, help="Read a task bank: list its tasks, show one, export it.")
@@ -62,7 +62,10 @@ def generate(
     Example: synthml generate --llm --base-url http://127.0.0.1:8080/v1 --model M --n 10 --out llm-bank
     """
     from synthml.envs.runtime import generic_runtime
+    from synthml.tasks.bank import check_bank_folder
 
+    _runs_code(sandbox)
+    check_bank_folder(out)
     if llm or model or base_url:
         from synthml.cli_synthesis import check_llm_flags, generate_llm
         from synthml.task_bank.synthesis.pipeline import SynthesisConfig
@@ -119,6 +122,7 @@ def validate(
     """
     from synthml.task_bank.validator import validate_task
 
+    _runs_code(sandbox)
     if not task.exists():
         raise TaskError(f"{task}: no such task dir; pass a folder holding a task.yaml")
     report = validate_task(task, sandbox=sandbox, margin=margin, record=record)
@@ -139,18 +143,37 @@ def list_tasks(
     """
 
     entries = [e for e in _open(bank).entries() if (e.status == "rejected") == rejected]
-    table = Table("task", "family", "dataset", "metric", "baseline", "reference", "headroom" if not rejected
-                  else "reason")
+    header = ["task", "family", "dataset", "metric", "baseline", "reference", "reason" if rejected else "headroom"]
+    rows = []
     for e in entries:
         r = e.report
-        if rejected:
-            table.add_row(e.task_id, e.family or e.generator, e.dataset, r.metric, "", "", r.rejections[0].reason)
-        else:
-            metric = f"{r.metric} ({'max' if r.direction == 1 else 'min'})"
-            scores = [f"{getattr(r, who)['test'][r.metric]:.4g}" for who in ("baseline", "reference")]
-            table.add_row(e.task_id, e.family or e.generator, e.dataset, metric, *scores, f"{r.headroom:+.1%}")
-    console.print(table)
+        metric = f"{r.metric} ({'max' if r.direction == 1 else 'min'})" if r.metric else "–"
+        scores = [_test_score(getattr(r, who), r.metric) for who in ("baseline", "reference")]
+        last = r.rejections[0].reason if rejected else f"{r.headroom:+.1%}"
+        rows.append([e.task_id, e.family or e.generator, e.dataset or "–", metric, *scores, last])
+    _print_by_task(header, rows)
     console.print(f"{len(entries)} {'rejected' if rejected else 'accepted'} tasks in {bank}")
+
+
+def _print_by_task(header: list[str], rows: list[list[str]]) -> None:
+    """A table, or where it is wider than the terminal, each task's id on a line of its own and its fields below:
+    an id is what `bank show` needs, so it is never cut."""
+    table = Table(Column(header[0], no_wrap=True), *header[1:])
+    for row in rows:
+        table.add_row(*row)
+    if console.measure(table, options=console.options.update(max_width=10**6)).maximum <= console.width:
+        console.print(table)
+        return
+    for task_id, *fields in rows:
+        console.print(task_id, style="bold", soft_wrap=True, highlight=False, markup=False)
+        console.print("  " + "; ".join(f"{name} {value}" for name, value in zip(header[1:], fields, strict=True)),
+                      soft_wrap=True, highlight=False, markup=False)
+
+
+def _test_score(scores: dict[str, dict[str, float]], metric: str | None) -> str:
+    """A rung's test score where the report has it (a candidate rejected early has none)."""
+    value = scores.get("test", {}).get(metric) if metric else None
+    return "–" if value is None else f"{value:.4g}"
 
 
 def show(
@@ -201,6 +224,7 @@ def audit(
     from synthml.envs.runtime import generic_runtime
     from synthml.task_bank.audit import audit_bank
 
+    _runs_code(sandbox)
     generic_runtime(log=console.print)
     with Progress(TextColumn("[bold]audit"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
@@ -232,6 +256,13 @@ def _audit_cells(row) -> list[str]:
     metric = f"{name} ({'max' if r.direction == 1 else 'min'})" if name else "-"
     return [row.task_id, row.family, metric, *scores, interval, str(r.tier or "-"), probes,
             str(r.test_size or "-"), verdict]
+
+
+def _runs_code(sandbox) -> None:
+    """Validation runs each task's code: a sandbox that runs none would reject every task."""
+    if sandbox.type == "fake":
+        raise ConfigError("--sandbox fake: the fake sandbox runs no code (it is for tests only), so every "
+                          "task would be rejected; use --sandbox bwrap or docker")
 
 
 def _open(bank: Path):

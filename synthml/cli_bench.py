@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synthml.cli_options import Sandbox
+from synthml.errors import SynthMLError
 
 console = Console()
 
@@ -16,18 +17,20 @@ def aup_command(
     tables: Annotated[list[Path], typer.Argument(
         metavar="TABLE.csv", help="Score tables in MLGym's CSV shape: a Task column, a baseline column, one column "
                                   "per model; an empty cell is missing.")],
-    minimize: Annotated[str, typer.Option(help="Tasks where lower is better, comma-separated; the rest are "
+    minimize: Annotated[str, typer.Option(help="Tasks where lower is better, comma-separated (read from the "
+                                          "bench.json beside tables that `synthml bench` wrote); the rest are "
                                           "higher-is-better.")] = "",
 ) -> None:
     """Print each model's AUP per table, as MLGym computes it; all tables share one tau range, so they compare.
 
-    Example: synthml aup best_attempts.csv last_submissions.csv --minimize "House Price,Mountain Car"
+    Example: synthml aup bench-out/best_attempt.csv bench-out/best_submission.csv   (directions: bench-out/bench.json)
+
+    Example: synthml aup attempts.csv submissions.csv --minimize "House Price,Mountain Car"
     """
     from synthml.benchmarks.aup import compare, read_table
 
-    names = {name.strip() for name in minimize.split(",") if name.strip()}
     frames = [read_table(path) for path in tables]
-    result = compare(frames, names)
+    result = compare(frames, _minimize(tables, minimize))
     for path, frame, aups in zip(tables, frames, result.aups, strict=True):
         table = Table("model", "AUP", title=str(path), caption=f"{len(frame)} task{'' if len(frame) == 1 else 's'}")
         for model, value in sorted(aups.items(), key=lambda item: (-item[1], item[0])):
@@ -35,6 +38,42 @@ def aup_command(
         console.print(table)
     console.print(f"tau max {result.tau_max:.1f} (log10 of the performance ratio), shared by {len(tables)} "
                   f"table(s): a model best on every task scores {result.tau_max:.3f}", highlight=False)
+
+
+def _minimize(tables: list[Path], flag: str) -> set[str]:
+    """The lower-is-better tasks: those the bench.json beside a table says (the bench knew each task's metric),
+    and those --minimize names; a table with neither is scored higher-is-better, with a warning."""
+    from synthml.benchmarks.bench import CONFIG
+
+    named = {name.strip() for name in flag.split(",") if name.strip()}
+    configs = {path.parent / CONFIG for path in tables if (path.parent / CONFIG).is_file()}
+    lower, known = set(), set()
+    for path in sorted(configs):
+        tasks = _bench_tasks(path)
+        lower |= {task.id for task in tasks if task.direction < 0}
+        known |= {task.id for task in tasks}
+    wrong = sorted((named & known) - lower)
+    if wrong:
+        raise SynthMLError(f"--minimize names {', '.join(wrong)}, which the bench.json beside the tables says is "
+                           "higher-is-better; drop it from --minimize (the bench's directions are read already)")
+    bare = [str(path) for path in tables if path.parent / CONFIG not in configs]
+    if bare and not named:
+        console.print(f"[yellow]warning:[/yellow] no bench.json beside {', '.join(bare)}: every task there is "
+                      "scored higher-is-better; name the lower-is-better ones with --minimize", soft_wrap=True,
+                      highlight=False)
+    return named | lower
+
+
+def _bench_tasks(path: Path) -> list:
+    from pydantic import ValidationError
+
+    from synthml.benchmarks.bench_config import BenchConfig
+
+    try:
+        return BenchConfig.model_validate_json(path.read_text()).tasks
+    except ValidationError as e:
+        raise SynthMLError(f"{path}: not the config `synthml bench` writes ({e.errors()[0]['msg']}); move it away "
+                           "from the tables and pass --minimize") from None
 
 
 def bench_command(
@@ -102,6 +141,9 @@ class _EpisodeBar:
 
 
 def _print_bench(result) -> None:
+    from synthml.benchmarks.aup import BASELINE
+    from synthml.benchmarks.report import BASELINE_AGENT_NOTE, column
+
     report = result.report
     if result.skipped_tasks:
         console.print(f"[yellow]{len(result.skipped_tasks)} task(s) skipped[/yellow] (they do not run here):")
@@ -119,4 +161,6 @@ def _print_bench(result) -> None:
         for model in sorted(attempt, key=lambda m: (-submission[m], -attempt[m], m)):
             table.add_row(model, f"{attempt[model]:.3f}", f"{submission[model]:.3f}")
         console.print(table)
+        if column(BASELINE) in attempt:
+            console.print(BASELINE_AGENT_NOTE, soft_wrap=True, highlight=False)
     console.print(f"report: {report.path}", highlight=False, soft_wrap=True)

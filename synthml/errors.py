@@ -12,6 +12,10 @@ class TaskError(SynthMLError, ValueError):
     """A task directory or YAML is malformed or incomplete."""
 
 
+class ConfigError(SynthMLError, ValueError):
+    """An argument, flag or config field has a value SynthML cannot use."""
+
+
 class SandboxError(SynthMLError, RuntimeError):
     """A sandbox could not be started, reached or used (an infrastructure failure)."""
 

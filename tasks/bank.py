@@ -55,6 +55,14 @@ class ManifestEntry(BaseModel):
 
 
 
+def check_bank_folder(root: Path) -> None:
+    """A bank is a folder: refuse a path that is, or lies under, a file."""
+    blocker = next((p for p in [root, *root.parents] if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        where = "is a file" if blocker == root else f"lies under a file, {blocker}"
+        raise TaskError(f"{root} {where}, and a bank is a folder: give --out a new or existing folder")
+
+
 class TaskBank:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -83,6 +91,7 @@ class TaskBank:
     def exclusive(self) -> Iterator["TaskBank"]:
         """Held by a run that writes the bank: a second one, in any process, fails at once instead of
         interleaving its manifest writes and staging dirs with the first's."""
+        check_bank_folder(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / LOCK).open("w") as lock:
             try:

@@ -6,6 +6,9 @@ sum over 499 steps, one task contributes (499 - k*) * T / 499, so a model with r
 (k* = 0) gets the full area 499 * T / 499 = T.
 """
 
+import re
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,12 +22,15 @@ from synthml.benchmarks.aup import (
     performance_profile,
     performance_ratios,
     plot_profiles,
+    profile_figure,
     read_table,
     tau_max,
 )
+from synthml.benchmarks.bench_config import BenchConfig
 from synthml.cli import friendly
 from synthml.cli_bench import aup_command
 from synthml.errors import SynthMLError
+from synthml.tasks.selection import TaskRef
 
 NAN = float("nan")
 
@@ -201,3 +207,53 @@ def test_plot_profiles_writes_a_png(tmp_path):
     path = plot_profiles(result.profiles[0], result.taus, tmp_path / "profile.png", "mixed")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+
+
+def bench_json(folder, directions: dict[str, int]) -> None:
+    """The bench.json `synthml bench` writes beside its tables, with these tasks' directions."""
+    tasks = [TaskRef(id=task, spec=task, version="v", metric="m", direction=sign, baseline=None,
+                     attempt_split="test", attempt_baseline=None) for task, sign in directions.items()]
+    config = BenchConfig(tasks=tasks, agents=["good"], runs=1, workers=1, sandbox="bwrap", max_steps=5,
+                         started_at=datetime.now(UTC))
+    (folder / "bench.json").write_text(config.model_dump_json())
+
+
+def test_cli_reads_directions_from_the_bench_json_beside_the_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    named = write(tmp_path, "named.csv", "Task,baseline,good,mid,bad\nA,0.5,1.0,0.8,0.4\nB,4,2,3,5\n")
+    by_flag = CliRunner().invoke(cli(), ["aup", str(named), "--minimize", "B"])
+    bench = tmp_path / "bench-out"
+    bench.mkdir()
+    best = write(bench, "best_submission.csv", named.read_text())
+    bench_json(bench, {"A": 1, "B": -1})
+    by_bench = CliRunner().invoke(cli(), ["aup", str(best)])
+    assert by_flag.exit_code == by_bench.exit_code == 0, by_bench.output
+    rows = r"│ (\S+)\s+│\s+(\d\.\d{3}) │"
+    assert re.findall(rows, by_bench.output) == re.findall(rows, by_flag.output) != []
+    assert "good" in by_bench.output and "tau max" in by_bench.output
+    assert "warning" not in by_bench.output
+    contradicted = CliRunner().invoke(cli(), ["aup", str(best), "--minimize", "A"])
+    assert contradicted.exit_code == 1 and "--minimize names A, which the bench.json" in contradicted.output
+
+
+def test_cli_warns_when_no_direction_is_known(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    bare = write(tmp_path, "bare.csv", "Task,baseline,good\nA,0.5,1.0\nB,4,2\n")
+    result = CliRunner().invoke(cli(), ["aup", str(bare)])
+    assert result.exit_code == 0 and f"warning: no bench.json beside {bare}: every task there is scored " \
+                                      "higher-is-better; name the lower-is-better ones with --minimize" in result.output
+
+
+def test_aup_help_example_names_the_files_bench_writes():
+    from synthml.benchmarks.report import TABLES
+
+    text = " ".join(CliRunner().invoke(cli(), ["aup", "--help"], env={"COLUMNS": "200"}).output.split())
+    assert " ".join(f"bench-out/{name}.csv" for name in TABLES) in text and "bench-out/bench.json" in text
+
+
+def test_identical_profiles_are_drawn_apart():
+    taus = np.linspace(0, 1, 500)
+    same = np.where(taus < 0.5, 0.5, 1.0)
+    lines = profile_figure({"a": same, "b": same, "c": same}, taus, "ties").axes[0].get_lines()
+    assert len(lines) == 3 and len({(line.get_linestyle(), line.get_marker()) for line in lines}) == 3
+    assert len({line.get_markevery()[0] for line in lines}) == 3  # markers at different taus

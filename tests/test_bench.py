@@ -23,7 +23,7 @@ from synthml.agents.trajectory import ScoreRecord, Trajectory, read_trajectories
 from synthml.benchmarks.aup import read_table
 from synthml.benchmarks.bench import TRAJECTORIES, rebuild_report, run_bench, run_dir
 from synthml.benchmarks.bench_config import BenchConfig
-from synthml.benchmarks.report import SPLIT_RULE, score_tables, write_report
+from synthml.benchmarks.report import BASELINE_AGENT_NOTE, SPLIT_RULE, score_tables, write_report
 from synthml.cli import app as synthml_app
 from synthml.cli import friendly
 from synthml.cli_bench import bench_command
@@ -185,7 +185,7 @@ def test_report_has_every_section_and_plots(bench):
     exits = text.split("## Exit statuses")[1].split("##")[0]
     header, _, *rows = [line.strip("|").split(" | ") for line in exits.strip().splitlines()[0:]]
     assert "infra_error" not in header and header[-1].strip() == "not run"
-    assert {row[0].strip(): row[-1].strip() for row in rows} == {"baseline_agent": "0", "expert": "0"}
+    assert {row[0].strip(): row[-1].strip() for row in rows} == {"baseline": "0", "expert": "0"}
     assert bench.report.path == rebuild_report(bench.out).path  # rebuilt from the saved files alone
 
 
@@ -311,6 +311,10 @@ def test_each_table_is_on_one_split_beside_that_splits_baseline(tmp_path):
     assert "| up | m ↑ | a | validation | 0.45 | 0.9 | 0.5 | 0.95 | 0.875 ± 0.11 | 2/2 |" in text
     assert "| down | m ↓ | a | test | 4 | 2 | 4 | 3 | 3 | 1/2 |" in text
     assert "| mid | m ↑ | a | validation | 0.5 | 0.6 | 0.4 | 0.2 | 0.2 | 1/2 |" in text
+    # the agent keeps its name where nothing collides; the tables and AUP say why their column is baseline_agent
+    assert "| up | m ↑ | baseline | validation | 0.45 | 0.45 | 0.5 | 0.5 | 0.5 | 1/2 |" in text
+    assert "| baseline | 0 | 1 | 5 |" in text and "baseline_agent |" not in text.split("## Scores per task")[1]
+    assert BASELINE_AGENT_NOTE in text.split("## Scores per task")[0]
 
 
 @pytest.fixture

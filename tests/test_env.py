@@ -7,6 +7,7 @@ from gymnasium.utils.env_checker import check_env
 import synthml  # noqa: F401  (registers SynthML-v0)
 from synthml.envs.env import SynthMLEnv, sample_bank
 from synthml.envs.reward import RewardConfig, episode_reward
+from synthml.errors import SynthMLError
 
 USE_ALL_FEATURES = 'FEATURES = ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]'
 
@@ -194,3 +195,23 @@ def test_a_failed_evaluation_leaves_no_stale_score(env):
     env.step("rm submission.csv")
     _, reward, _, _, info = env.step("submit")
     assert info["exit_status"] == "submission_not_found (submit)" and "score" not in info and reward == -1.0
+
+
+@pytest.mark.parametrize("action", [123, None, b"ls"])
+def test_an_action_that_is_not_a_str_is_a_clear_error(env, action):
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=rf"is a {type(action).__name__}; an action is a str command"):
+        env.step(action)
+    assert env.step("echo alive")[0] == "alive\n"  # the episode goes on, the bad call took no step
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_steps": 0}, r"max_steps=0: give a whole number of steps >= 1"),
+    ({"command_timeout": -5}, r"command_timeout=-5: give the seconds a command may run, a number > 0"),
+    ({"sandbox": "bwarp"}, r"sandbox='bwarp' is not a backend; choose one of bwrap, docker"),
+    ({"sandbox": {"type": "dokker"}}, r"sandbox config .*dokker"),
+    ({"reward": {"kind": "normalised"}}, r"reward=.*kind: Input should be 'normalized', 'relative' or 'absolute'"),
+])
+def test_bad_constructor_arguments_are_refused_at_make(kwargs, message):
+    with pytest.raises((ValueError, SynthMLError), match=message):
+        gym.make("SynthML-v0", **kwargs)

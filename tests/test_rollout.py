@@ -117,6 +117,7 @@ def test_killed_rollout_restarted_plays_exactly_the_remainder(ray_cluster, bank,
     deadline = time.monotonic() + 120
     while not (shard.is_file() and len(shard.read_bytes().splitlines()) >= 2) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert shard.is_file(), "no episode was recorded in 120 s"
     first.send_signal(signal.SIGKILL)
     first.wait()
     done_before = len(recorded(out))
@@ -143,11 +144,13 @@ def test_ctrl_c_lets_running_episodes_finish_and_a_rerun_plays_the_rest(ray_clus
     while not (shard.is_file() and shard.read_bytes().count(b"\n") >= 2) and time.monotonic() < deadline:
         time.sleep(0.05)
     done_before = len(recorded(out))
+    assert done_before >= 2, "no two episodes were recorded in 120 s"
     os.killpg(first.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole foreground group
     output, _ = first.communicate(timeout=120)
     assert first.returncode == 1 and "interrupted (Ctrl-C)" in output, output
-    # One or two were running (a worker may have been between episodes): they finished, nothing new started.
-    assert done_before + 1 <= len(recorded(out)) <= done_before + 2 < 6
+    # Those running finished and nothing new started: at most one more per worker. How many were running at the
+    # Ctrl-C (none, if the driver had not handed out the next ones yet) is timing, so it is not asserted.
+    assert done_before <= len(recorded(out)) <= done_before + 2 < 6
     assert RolloutStore(out).attempts() == []
 
     second = subprocess.run(command, capture_output=True, text=True, timeout=300)

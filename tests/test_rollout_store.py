@@ -83,6 +83,11 @@ def test_rollout_refuses_a_store_of_other_episodes(tmp_path):
         _same_episodes(store, config.model_copy(update={"model": "n"}))
     with pytest.raises(SynthMLError, match="holds a rollout with agent"):
         _same_episodes(store, config.model_copy(update={"agent": AgentSpec(name="llm", loop={"max_steps": 3})}))
+    other = AgentSpec(name="llm", llm={"temperature": 0.5}, loop={"max_steps": 3})
+    with pytest.raises(SynthMLError) as refused:
+        _same_episodes(store, config.model_copy(update={"agent": other}))
+    differ = str(refused.value).split("holds a rollout with agent ")[1].split(": its episodes would mix")[0]
+    assert differ == "llm.temperature null, not 0.5; loop.max_steps 50, not 3"  # only what differs
 
 
 def test_endpoint_pool_is_least_loaded_and_sticky_until_released():

@@ -32,6 +32,17 @@ def _docker_reachable() -> bool:
         return False
 
 
+def _docker_image_missing(image: str) -> str | None:
+    """Why the engine cannot start `image` without pulling it (the tests pull nothing), or None."""
+    import docker
+
+    try:
+        docker.from_env().images.get(image)
+    except docker.errors.ImageNotFound:
+        return f"image {image} is not on this Docker engine; `docker pull {image}` first (the tests pull nothing)"
+    return None
+
+
 @pytest.fixture
 def mounts(tmp_path: Path) -> Mounts:
     workspace = tmp_path / "workspace"
@@ -180,6 +191,9 @@ def test_swerex_close_is_idempotent(rex):
 def test_docker_runs_commands(mounts, tmp_path):
     if not _docker_reachable():
         pytest.skip("no Docker engine answers docker.from_env().ping() here")
+    missing = _docker_image_missing(sandbox_config("docker").image)
+    if missing:
+        pytest.skip(missing)
     box = make_sandbox({"type": "docker"}, mounts)
     mine = "for p in /proc/[0-9]*; do [ -O $p ] && cat $p/comm; done"
     try:

@@ -168,6 +168,7 @@ def start_child(bank, n):
     log, deadline = bank / CALLS, time.monotonic() + 120
     while not (log.is_file() and log.read_text().count("\n") >= 3) and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert log.is_file() and log.read_text().count("\n") >= 3, "the first task's calls were not logged in 120 s"
     return child
 
 

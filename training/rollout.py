@@ -7,6 +7,7 @@ again, up to `max_attempts`; only finished episodes are recorded, once each (`st
 anything (Ctrl-C, kill, all endpoints down) is started again with the same command and plays the rest.
 """
 
+import json
 import os
 import signal
 import threading
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from synthml.agents.spec import spec_json
 from synthml.errors import SynthMLError
@@ -69,12 +71,23 @@ def _same_episodes(store: RolloutStore, config: RolloutConfig) -> RolloutConfig:
         config = config.model_copy(update={"model": before.model})
     for name in IDENTITY:
         old, new = getattr(before, name), getattr(config, name)
-        if name == "agent":
-            old, new = spec_json(old), spec_json(new)
-        if old != new:
+        if name == "agent" and spec_json(old) != spec_json(new):
+            differ = "; ".join(f"{key} {a}, not {b}" for key, a, b in _differences(old.model_dump(mode="json"),
+                                                                                 new.model_dump(mode="json")))
+            raise SynthMLError(f"{store.out} holds a rollout with agent {differ}: its episodes would mix; pass the "
+                               "same agent to go on, or another --out")
+        if name != "agent" and old != new:
             raise SynthMLError(f"{store.out} holds a rollout with {name} {old}, not {new}: its episodes would mix; "
                                "pass the same flags to go on, or another --out")
     return config
+
+
+def _differences(old: Any, new: Any, key: str = "") -> list[tuple[str, Any, Any]]:
+    """The dotted keys where two JSON values differ, with both values (only those: a spec is long)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [difference for name in sorted(old.keys() | new.keys())
+                for difference in _differences(old.get(name), new.get(name), f"{key}.{name}".lstrip("."))]
+    return [] if old == new else [(key, json.dumps(old), json.dumps(new))]
 
 
 def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
