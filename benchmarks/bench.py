@@ -41,6 +41,7 @@ from synthml.benchmarks.report import Report, write_report
 from synthml.envs.mlgym_data import prepare_mlgym_data
 from synthml.envs.sandbox.config import sandbox_config
 from synthml.errors import SynthMLError
+from synthml.io import write_atomic
 from synthml.tasks.paths import confined
 from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
 
@@ -247,9 +248,7 @@ def _save(out: Path, result: JobResult) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(staged, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def _crashed(job: Job, error: str, began: datetime, seconds: float) -> Trajectory:
