@@ -6,10 +6,7 @@ trajectory says `infra_error`, and nothing is scored as the agent's fault. A sto
 JSON line; `to_swe_agent_traj` and `results_json` write what SWE-agent/MLGym tools read.
 """
 
-import fcntl
 import json
-import logging
-import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,9 +23,8 @@ from synthml.envs.aci import command_name
 from synthml.envs.exit_status import INFRA_STATUS, ExitStatus
 from synthml.envs.info import task_info
 from synthml.errors import SandboxError, SynthMLError
+from synthml.io import append_line, read_lines
 from synthml.tasks.task import Task, load_task
-
-log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 INFRA_ERRORS = (SandboxError, OSError)
@@ -277,51 +273,14 @@ def _refuse_secrets(config: Any, where: str) -> None:
 
 
 def append_trajectory(path: str | Path, trajectory: Trajectory) -> None:
-    """Appends the trajectory as one line (see `append_line`)."""
+    """Appends the trajectory as one line (see `synthml.io.append_line`: whole lines from concurrent writers)."""
     append_line(path, trajectory.model_dump_json())
-
-
-def append_line(path: str | Path, text: str) -> None:
-    """Appends one JSONL line, flushed and fsynced; safe with concurrent writers (an flock around O_APPEND writes)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (text + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":  # a writer died mid-line: keep its debris on its own line
-            line = b"\n" + line
-        view = memoryview(line)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def read_trajectories(path: str | Path, skip_torn: bool = False) -> list[Trajectory]:
     """Every trajectory in a JSONL file; a malformed line raises SynthMLError naming the file and line.
     `skip_torn`: leave out (with a warning) lines that are not JSON at all, as a writer killed mid-line leaves."""
-    trajectories, torn = [], []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if skip_torn and line.strip() and not _is_json(line):
-                torn.append(number)
-            elif line.strip():
-                trajectories.append(_parse_line(line, f"{path}:{number}"))
-    if torn:
-        log.warning("%s: skipping line(s) %s, cut short by a process that was killed while writing", path,
-                    ", ".join(map(str, torn)))
-    return trajectories
-
-
-def _is_json(line: str) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return False
-    return True
+    return [_parse_line(line, f"{path}:{number}") for number, line in read_lines(path, skip_torn=skip_torn)]
 
 
 def _parse_line(line: str, where: str) -> Trajectory:

@@ -42,6 +42,7 @@ from synthml.envs.exit_status import INFRA_STATUS
 from synthml.envs.mlgym_data import prepare_mlgym_data
 from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.errors import SynthMLError
+from synthml.io import write_atomic
 from synthml.tasks.paths import confined
 from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
 
@@ -248,9 +249,7 @@ def _save(out: Path, result: JobResult) -> None:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(staged, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def _crashed(job: Job, error: str, began: datetime, seconds: float) -> Trajectory:

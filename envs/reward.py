@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from synthml.tasks.improvement import relative_improvement
+
 
 class RewardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,13 +46,12 @@ def _improvement(score: float, baseline: float | None, sign: int, config: Reward
                  reference: float | None) -> float:
     if baseline is None:
         return sign * score
-    gain = sign * (score - baseline)
     gap = sign * (reference - baseline) if reference is not None else 0.0
     if config.kind == "normalized" and gap >= config.epsilon:
-        return gain / gap
-    if config.kind != "absolute" and abs(baseline) >= config.epsilon:
-        return gain / abs(baseline)
-    return gain
+        return sign * (score - baseline) / gap
+    if config.kind == "absolute":
+        return sign * (score - baseline)
+    return relative_improvement(score, baseline, sign, epsilon=config.epsilon)
 
 
 def _clip(value: float, bounds: tuple[float, float] | None) -> float:

@@ -11,7 +11,6 @@ import hashlib
 import os
 import re
 import socket
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from synthml.envs.runtime import cache_dir
 from synthml.errors import TaskError
+from synthml.io import atomic_path
 from synthml.task_bank.catalog_sources import LOADERS, TRANSFORMS
 
 TaskType = Literal["binary", "multiclass", "imbalanced", "regression", "text", "timeseries", "image"]
@@ -203,20 +203,10 @@ def parquet_path(entry: DatasetEntry) -> Path:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> str:
     """Write `frame` with `datasets` to `path` atomically (temp file, then rename); return its sha256."""
-    temp = _temp_beside(path)
-    try:
-        digest = _to_parquet(frame, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return digest
-
-
-def _temp_beside(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    return Path(name)
+    with atomic_path(path) as temp:
+        digest = _to_parquet(frame, temp)
+    return digest
 
 
 def _to_parquet(frame: pd.DataFrame, path: Path) -> str:
@@ -260,14 +250,11 @@ def materialise(entry: DatasetEntry) -> Path:
 
 def _build(entry: DatasetEntry, path: Path) -> None:
     """Build into a temp file and move it into place only if its hash is the catalog's."""
-    temp = _temp_beside(path)
-    try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temp:
         actual = _to_parquet(build_table(entry), temp)
         if actual != entry.sha256:
             raise TaskError(_mismatch(entry, actual, "the table built here differs from the catalog's"))
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def _mismatch(entry: DatasetEntry, actual: str, what: str) -> str:

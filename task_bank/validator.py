@@ -14,6 +14,7 @@ than a nearest-neighbour model on the training rows (`_check_lookup`). All task 
 the host only reads files.
 """
 
+import math
 import shlex
 import tempfile
 import time
@@ -31,6 +32,7 @@ from synthml.task_bank.host_scorer import host_scorer
 from synthml.task_bank.leakage import cheating_probes, fingerprint_leaks, hidden_labels
 from synthml.task_bank.lookup import lookup_probes, neighbour_probe
 from synthml.task_bank.statistics import instance_gap, metric_gap, point_gap
+from synthml.tasks.improvement import relative_improvement
 from synthml.tasks.report import MARGIN, Interval, ProbeResult, Reason, ValidationReport
 from synthml.tasks.task import TASK_YAML, Task, load_task, write_task_yaml
 
@@ -40,6 +42,9 @@ MIN_TEST = {"classification": 200, "regression": 200, "instances": 20}
 """Test rows (or a program task's instances) below which which of two solutions wins is mostly chance."""
 TIERS = (0.02, 0.10)
 """Tier 1: the reference is less than 2% (relative) above the cheap default on test; 2: 2-10%; 3: more."""
+NEAR_ZERO = math.nextafter(1e-9, math.inf)
+"""Improvements over a baseline with |baseline| at most 1e-9 are absolute, not relative (the smallest float
+above 1e-9, as `relative_improvement` divides from `epsilon` up)."""
 
 
 def validate_task(task_dir: Path, *, sandbox: SandboxSpec = "bwrap", margin: float = MARGIN,
@@ -268,8 +273,7 @@ def _check_over_default(run: _Run, report: ValidationReport) -> None:
 
 def improvement(baseline: float, score: float, sign: int) -> float:
     """Direction-aware improvement of `score` over `baseline`, relative to |baseline| (absolute near 0)."""
-    gain = sign * (score - baseline)
-    return gain / abs(baseline) if abs(baseline) > 1e-9 else gain
+    return relative_improvement(score, baseline, sign, epsilon=NEAR_ZERO)
 
 
 def _probe(task: Task, run: _Run, labels, report: ValidationReport) -> None:

@@ -6,9 +6,7 @@ process killed at any moment leaves either the old bank or the new one: `recover
 is opened) finishes a move the manifest already records and drops leftover staging dirs.
 """
 
-import fcntl
 import json
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -20,13 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.errors import TaskError
+from synthml.io import run_lock, write_atomic
 from synthml.tasks.paths import TaskId, confined
 from synthml.tasks.report import ValidationReport
 from synthml.tasks.task import PROVENANCE, TASK_YAML, load_task
 
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"
-LOCK = ".lock"
 MANIFEST_VERSION = 1
 
 
@@ -92,13 +90,8 @@ class TaskBank:
         """Held by a run that writes the bank: a second one, in any process, fails at once instead of
         interleaving its manifest writes and staging dirs with the first's."""
         check_bank_folder(self.root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / LOCK).open("w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise TaskError(f"{self.root}: another `synthml generate` is writing this bank; wait for it to "
-                                "end, or give this run another --out") from None
+        with run_lock(self.root, "another `synthml generate` is writing this bank",
+                      "wait for it to end, or give this run another --out", TaskError):
             with self._lock:
                 self._entries = self._read()  # what a writer that just let go recorded
             yield self
@@ -158,13 +151,9 @@ class TaskBank:
 
     def _write(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        staged = self.manifest.with_name(f".{MANIFEST}.tmp")
         ordered = sorted(self._entries.values(), key=lambda e: (e.seed is None, e.seed, e.index, e.task_id))
-        with staged.open("w") as f:
-            f.writelines(json.dumps(e.model_dump(mode="json"), sort_keys=True) + "\n" for e in ordered)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(staged, self.manifest)
+        lines = "".join(json.dumps(e.model_dump(mode="json"), sort_keys=True) + "\n" for e in ordered)
+        write_atomic(self.manifest, lines, fsync=True)
 
 
 def _first_problem(error: ValidationError) -> str:

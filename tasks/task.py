@@ -17,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from synthml.errors import TaskError
+from synthml.io import write_atomic
 from synthml.tasks.mlgym_facts import MLGYM_TASKS, is_mlgym_checkout, mlgym_config
 from synthml.tasks.paths import inside
 from synthml.tasks.schema import DatasetConfig, Metric, TaskConfig
@@ -164,9 +165,7 @@ _TaskYamlDumper.add_representer(str, _block_strings)
 
 def write_task_yaml(path: Path, fields: dict) -> None:
     """Write a task (or dataset) YAML atomically: a reader sees the old file or the new, never half."""
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(yaml.dump(fields, Dumper=_TaskYamlDumper, sort_keys=False, width=100, allow_unicode=True))
-    os.replace(staged, path)
+    write_atomic(path, yaml.dump(fields, Dumper=_TaskYamlDumper, sort_keys=False, width=100, allow_unicode=True))
 
 
 def bank_task_dirs(bank: Path) -> list[Path]:

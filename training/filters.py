@@ -19,12 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.agents.trajectory import Trajectory
 from synthml.envs.exit_status import ExitStatus
-from synthml.envs.reward import RewardConfig, episode_reward
+from synthml.envs.reward import RewardConfig
+from synthml.tasks.improvement import relative_improvement
 from synthml.training.chat import chat_of
 
 CHARS_PER_TOKEN = 4
 REASONS = ("infra_error", "no_task_description", "no_submission", "no_baseline", "no_improvement", "too_long",
            "duplicate", "task_cap")
+NEAR_ZERO = RewardConfig().epsilon
+"""Below this |baseline| the improvement is absolute: the env's reward's threshold, so both measure alike."""
 
 
 class FilterConfig(BaseModel):
@@ -83,7 +86,7 @@ def improvement(trajectory: Trajectory) -> float | None:
     final, baseline = (trajectory.final or {}).get(trajectory.metric), trajectory.baseline.get("test")
     if final is None or baseline is None or trajectory.direction is None:
         return None
-    return episode_reward(final, baseline, trajectory.direction, RewardConfig(kind="relative", bounds=None))
+    return relative_improvement(final, baseline, trajectory.direction, epsilon=NEAR_ZERO)
 
 
 def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, seen: set,

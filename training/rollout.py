@@ -19,6 +19,7 @@ from typing import Any
 
 from synthml.agents.spec import spec_json
 from synthml.errors import SynthMLError
+from synthml.io import write_atomic
 from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes
 from synthml.training.pool import Event, WorkerPool
@@ -91,10 +92,7 @@ def _differences(old: Any, new: Any, key: str = "") -> list[tuple[str, Any, Any]
 
 
 def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
-    path = store.out / CONFIG
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(config.model_dump_json(indent=2) + "\n")
-    os.replace(staged, path)
+    write_atomic(store.out / CONFIG, config.model_dump_json(indent=2) + "\n")
 
 
 @contextmanager

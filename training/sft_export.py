@@ -8,7 +8,6 @@
 """
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from synthml.agents.trajectory import Trajectory, read_trajectories
 from synthml.errors import SynthMLError
+from synthml.io import atomic_path, write_atomic
 from synthml.training.chat import chat_of, tools_of
 from synthml.training.filters import FilterConfig, Selection, improvement, select
 
@@ -52,7 +52,7 @@ def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None 
     _write_parquet(out / PARQUET, rows)
     _write_lines(out / JSONL, (json.dumps({"messages": r["chat"], "tools": r["tool_list"]}) for r in rows))
     summary = ExportSummary(out, len(files), len(trajectories), selection)
-    _write_text(out / SUMMARY, json.dumps(_summary_json(summary, config, source), indent=2) + "\n")
+    write_atomic(out / SUMMARY, json.dumps(_summary_json(summary, config, source), indent=2) + "\n")
     return summary
 
 
@@ -117,19 +117,12 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
     table = pa.table({name: [row[name] for row in rows] for name in columns},
                      schema=pa.schema([(name, pa.float64() if name == "improvement" else
                                         pa.int64() if name == "tokens" else pa.string()) for name in columns]))
-    staged = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, staged)
-    os.replace(staged, path)
+    with atomic_path(path) as staged:
+        pq.write_table(table, staged)
 
 
 def _write_lines(path: Path, lines: Iterator[str]) -> None:
-    _write_text(path, "".join(f"{line}\n" for line in lines))
-
-
-def _write_text(path: Path, text: str) -> None:
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(text)
-    os.replace(staged, path)
+    write_atomic(path, "".join(f"{line}\n" for line in lines))
 
 
 def _summary_json(summary: ExportSummary, config: FilterConfig, source: str | Path) -> dict[str, Any]:

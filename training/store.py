@@ -9,8 +9,6 @@ a second rollout out. A line a kill cut short can only be the last of a file: it
 its episode, unrecorded, runs again. So a store holds every finished episode exactly once.
 """
 
-import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,13 +17,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from synthml.agents.trajectory import Trajectory, append_line, append_trajectory, read_trajectories
+from synthml.agents.trajectory import Trajectory, append_trajectory, read_trajectories
 from synthml.errors import SynthMLError
+from synthml.io import append_line, cut_torn_line, read_lines, run_lock
 
 CONFIG = "rollout.json"
 SHARDS = "trajectories"
 ATTEMPTS = "attempts.jsonl"
-LOCK = ".lock"
 SHARD_RECORDS = 1000
 FailureKind = Literal["worker_died", "sandbox", "endpoint", "crash"]
 
@@ -59,19 +57,11 @@ class RolloutStore:
     def exclusive(self) -> Iterator["RolloutStore"]:
         """Holds OUT/.lock for a run, mends what a killed run left, and opens the shard to append to."""
         self.shards.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise SynthMLError(f"{self.out}: another rollout is writing here (it holds {self.out / LOCK}); "
-                                   "wait for it, or pass another --out") from None
+        with run_lock(self.out, "another rollout is writing here", "wait for it, or pass another --out"):
             for path in [*self._shard_paths(), self.out / ATTEMPTS]:
-                _cut_torn_tail(path)
+                cut_torn_line(path)
             self._open_last_shard()
             yield self
-        finally:
-            os.close(fd)
 
     def finished(self) -> set[str]:
         """Ids of the episodes with a final record."""
@@ -101,9 +91,7 @@ class RolloutStore:
 
     def attempts(self) -> list[Attempt]:
         path = self.out / ATTEMPTS
-        if not path.is_file():
-            return []
-        return [Attempt.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+        return [Attempt.model_validate_json(line) for _, line in read_lines(path)] if path.is_file() else []
 
     def _shard_paths(self) -> list[Path]:
         return sorted(self.shards.glob("part-*.jsonl")) if self.shards.is_dir() else []
@@ -117,12 +105,3 @@ class RolloutStore:
             self._shard = int(paths[-1].stem.split("-")[1])
             self._shard_count = sum(1 for line in paths[-1].read_bytes().splitlines() if line.strip())
 
-
-def _cut_torn_tail(path: Path) -> None:
-    """Drops a last line with no newline: the half-written line of a writer that was killed."""
-    if not path.is_file():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with open(path, "r+b") as f:
-            f.truncate(data.rfind(b"\n") + 1)

@@ -3,7 +3,6 @@ lets an interrupted run resume without paying again for an answer it already has
 
 import hashlib
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml.agents.llm import LLM, Usage
 from synthml.errors import SynthMLError
+from synthml.io import append_line, end_torn_line, read_lines
 
 CALLS = Path("synthesis") / "calls.jsonl"
 
@@ -54,27 +54,20 @@ class CallLog:
         self._lock = threading.Lock()
         self._by_key: dict[str, CallRecord] = {}
         if self.path.is_file():
-            data = self.path.read_bytes()
-            for line in data.decode("utf-8", errors="replace").splitlines():
+            for _, line in read_lines(self.path):
                 try:
                     record = CallRecord.model_validate_json(line)
                 except ValidationError:
                     continue  # torn by a kill mid-write: the call is simply asked again
                 self._by_key[record.key] = record
-            if data and not data.endswith(b"\n"):
-                with self.path.open("ab") as f:  # end the torn line, or the next record would join it
-                    f.write(b"\n")
+            end_torn_line(self.path)
 
     def get(self, key: str) -> CallRecord | None:
         return self._by_key.get(key)
 
     def append(self, record: CallRecord) -> None:
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a") as f:
-                f.write(record.model_dump_json() + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+            append_line(self.path, record.model_dump_json())
             self._by_key[record.key] = record
 
 

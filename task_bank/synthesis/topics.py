@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from synthml.io import write_atomic
 from synthml.task_bank.synthesis import prompts
 from synthml.task_bank.synthesis.calls import Recorder
 from synthml.task_bank.synthesis.replies import Structured, Unparsed, ask
@@ -116,6 +117,4 @@ def _read(path: Path) -> list[Topic]:
 def _write(path: Path, seed: int, topics: list[Topic]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"seed": seed, "diversity": diversity(topics), "topics": [t.__dict__ for t in topics]}
-    staged = path.with_suffix(".tmp")
-    staged.write_text(json.dumps(data, indent=1) + "\n")
-    staged.replace(path)
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
