@@ -63,7 +63,7 @@ SHIPPED_DATA: dict[str, tuple[str, ...]] = {
 }
 """For each source package of the dataset catalog (catalog.py's `Source`), the folders of site-packages where it
 keeps its tables: every file under them but Python code is removed from each runtime that has them. A new catalog
-source needs its entry (tests/test_runtime.py checks this against the catalog)."""
+source needs its entry (tests/envs/test_runtime.py checks this against the catalog)."""
 TEST_FOLDERS = ("tests", "test")
 """Package folders of these names (test suites) are removed whole: their fixtures hold public tables (scikit-learn's
 OpenML fixtures hold iris, penguins, titanic and cpu, scipy's iris.arff, vega_datasets' tests read its data)."""

@@ -143,7 +143,7 @@ def test_make_catalog_refills_measured_fields_and_leaves_the_rest(tmp_path: Path
     stripped = re.sub(r"^  (rows|n_columns|sha256):.*\n", "", block, flags=re.M)
     copy = tmp_path / "catalog.yaml"
     copy.write_text(shipped.replace(block, stripped))
-    script = Path(__file__).parent.parent / "scripts" / "make_catalog.py"
+    script = Path(__file__).parents[2] / "scripts" / "make_catalog.py"
     run = [sys.executable, str(script), "--catalog", str(copy), "--only", "sklearn/iris"]
     assert subprocess.run([*run, "--check"], capture_output=True).returncode == 1
     subprocess.run(run, check=True, capture_output=True)

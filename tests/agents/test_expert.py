@@ -18,8 +18,7 @@ from synthml.task_bank.families import FAMILIES
 from synthml.task_bank.program import ProgramDraft, write_program_task
 from synthml.task_bank.validator import validate_task
 from synthml.tasks.task import bank_task_dirs, load_task
-
-from .conftest import CLASSIFICATION, REGRESSION
+from tests.conftest import CLASSIFICATION, REGRESSION
 
 OFF_LIMITS = re.compile(r"(^|[\s/'\"])(hidden|reference)/")
 COST_NOTE = ("Detect the rare positive class `outcome` = yes (10% of rows).\n\nCosts: predicting anything but yes for "

@@ -18,7 +18,7 @@ from synthml.task_bank.program import write_program_task
 from synthml.task_bank.validator import _check_lookup, _Run
 from synthml.tasks.report import ValidationReport
 from synthml.tasks.task import load_task
-from tests.test_lookup import plain_digits
+from tests.task_bank.test_lookup import plain_digits
 
 pytestmark = pytest.mark.usefixtures("runtime")
 

@@ -31,9 +31,8 @@ from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError, TaskError
 from synthml.tasks.selection import TaskRef, resolve_tasks
 from synthml.tasks.task import load_task
-
-from .conftest import CLASSIFICATION, REGRESSION
-from .test_mlgym import GAME_NOISE, GAME_SCORE, HOUSE_SCORES, MLGYM_CPU_TASKS, MLGYM_ROOT, write_checkout
+from tests.conftest import CLASSIFICATION, REGRESSION
+from tests.tasks.test_mlgym import GAME_NOISE, GAME_SCORE, HOUSE_SCORES, MLGYM_CPU_TASKS, MLGYM_ROOT, write_checkout
 
 pytestmark = pytest.mark.usefixtures("runtime")
 AGENTS = ["baseline", "expert"]
@@ -319,7 +318,7 @@ def test_each_table_is_on_one_split_beside_that_splits_baseline(tmp_path):
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A checkout in MLGym's layout (tests/test_mlgym.py): a seeded game that runs, a house price task whose
+    """A checkout in MLGym's layout (tests/tasks/test_mlgym.py): a seeded game that runs, a house price task whose
     split is not generated yet, and configs that need a GPU, a download or another entrypoint."""
     return write_checkout(tmp_path / "MLGym")
 

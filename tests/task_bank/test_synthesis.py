@@ -27,7 +27,7 @@ from synthml.tasks.task import load_task
 from tests import synthesis_replies as replies
 from tests.llm_local import llm_local
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ONE_AT_A_TIME = SynthesisConfig(in_flight=1, workers=1, structured="json_schema")
 BROKEN_PREPARE = replies.PREPARE.replace('frame.to_csv(f"data/{name}.csv", index=False)', "frame.to_csvv(name)")
 
