@@ -25,7 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from synthml import ENV_ID
 from synthml.agents.agent import Agent
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
@@ -45,6 +44,8 @@ from synthml.errors import SynthMLError
 from synthml.io import write_atomic
 from synthml.tasks.paths import confined
 from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
+from synthml.training.episodes import Episode, episode_id
+from synthml.training.worker import RolloutWorker
 
 AGENTS = ("baseline", "expert", "llm")
 CONFIG = "bench.json"
@@ -63,6 +64,13 @@ class Job:
     @property
     def key(self) -> tuple:
         return self.agent, self.model, self.task.id, self.task.version, self.run
+
+    @property
+    def episode(self) -> Episode:
+        """The job's episode: its run is the sample, and seeds the env's reset as MLGym's runs do."""
+        task = self.task
+        return Episode(episode_id=episode_id(task.id, task.version, self.run, self.run), task=task, sample=self.run,
+                       seed=self.run)
 
 
 def trajectory_key(trajectory: Trajectory) -> tuple:
@@ -168,24 +176,19 @@ def jobs_of(config: BenchConfig) -> list[Job]:
 
 
 def run_job(job: Job, config: BenchConfig) -> JobResult:
-    """One episode in its own env; every failure outside the agent's control becomes an infra error."""
-    import gymnasium as gym
-
-    started, began = time.monotonic(), datetime.now(UTC)
-    env = None
+    """One episode in its own env, played as a rollout worker plays one: every failure outside the agent's
+    control (the worker's one crash policy) becomes an infra error."""
+    began = datetime.now(UTC)
+    worker = RolloutWorker(AgentSpec(name=job.agent), config.sandbox, config.max_steps, chat=config.llm)
     try:
-        agent = make_agent(job.agent, config.llm)
-        env = gym.make(ENV_ID, task=job.task.spec, sandbox=config.sandbox, max_steps=config.max_steps)
-        trajectory = agent.run(env, seed=job.run, run=job.run)
-    except Exception as e:  # the one place a job's crash is caught and recorded
-        error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
-        seconds = time.monotonic() - started
-        return JobResult(job, "infra_error", _crashed(job, error, began, seconds), error, seconds)
+        outcome = worker.play(job.episode)
     finally:
-        if env is not None:
-            _close(env)
-    status = "infra_error" if trajectory.infra_error else "ran"
-    return JobResult(job, status, trajectory, trajectory.infra_error, time.monotonic() - started)
+        _close(worker)
+    if outcome.trajectory is None:  # the worker crashed before the agent's recorder could write a record
+        return JobResult(job, "infra_error", _crashed(job, outcome.error, began, outcome.seconds), outcome.error,
+                         outcome.seconds)
+    status = "infra_error" if outcome.failure else "ran"
+    return JobResult(job, status, outcome.trajectory, outcome.trajectory.infra_error, outcome.seconds)
 
 
 def run_dir(out: Path, agent: str, task_id: str, run: int) -> Path:
@@ -260,8 +263,8 @@ def _crashed(job: Job, error: str, began: datetime, seconds: float) -> Trajector
                       exit_status=INFRA_STATUS, infra_error=error, started_at=began, seconds=seconds)
 
 
-def _close(env: Any) -> None:
+def _close(worker: RolloutWorker) -> None:
     try:
-        env.close()
+        worker.close()
     except Exception:  # a failing close must not hide the episode's result
         traceback.print_exc()

@@ -1,8 +1,9 @@
 """The rollout worker: plays one episode at a time in its own env (one sandbox at a time).
 
-In a rollout it is a Ray actor (see `rollout`); the benchmark also plays it in-process to measure what Ray
-adds. It never raises for an episode: what went wrong comes back as an `Outcome` with the failure's kind,
-so the driver can retry infrastructure failures and record only finished episodes.
+In a rollout it is a Ray actor (see `rollout`); `synthml bench` plays each of its jobs with one in-process,
+and the rollout benchmark does too, to measure what Ray adds. It never raises for an episode: what went wrong
+comes back as an `Outcome` with the failure's kind (the one crash policy of both), so the driver can retry
+infrastructure failures and record only finished episodes.
 """
 
 import platform
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from synthml import ENV_ID
+from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
 from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
@@ -33,8 +35,10 @@ class Outcome:
 
 class RolloutWorker:
     def __init__(self, agent: AgentSpec, sandbox: SandboxSpec = "bwrap", max_steps: int = 50, model: str | None = None,
-                 name: str = "worker") -> None:
-        self.agent, self.max_steps, self.model, self.name = agent, max_steps, model, name
+                 name: str = "worker", chat: OpenAIChatConfig | None = None) -> None:
+        """`chat`: the LLM agent's whole client config, for a run with one endpoint (a bench); else each episode
+        gets its endpoint from the driver and the model from `model` or the spec."""
+        self.agent, self.max_steps, self.model, self.name, self.chat = agent, max_steps, model, name, chat
         self.sandbox = sandbox_config(sandbox)
         self._env: Any = None
 
@@ -66,7 +70,7 @@ class RolloutWorker:
             env.close()
 
     def _run(self, episode: Episode, endpoint: str | None) -> Trajectory:
-        chat = self.agent.chat_config(endpoint, self.model) if self.agent.uses_llm else None
+        chat = (self.chat or self.agent.chat_config(endpoint, self.model)) if self.agent.uses_llm else None
         agent = build_agent(self.agent, chat)
         return agent.run(self._env_for(episode), seed=episode.seed, options={"task": episode.task.spec},
                          run=episode.sample)
