@@ -112,7 +112,7 @@ def test_no_modules_import_each_other_round_a_loop():
     assert not loops, "\n".join(" <-> ".join(group) for group in loops)
 
 
-def test_the_checks_see_an_upward_import_and_a_loop(tmp_path):
+def test_the_checks_see_an_upward_import_and_a_loop():
     edges = {"synthml.tasks.a": {"synthml.envs.b": 3}, "synthml.envs.b": {"synthml.tasks.a": 1}}
     assert layer("synthml.tasks.a") < layer("synthml.envs.b")
     assert cycles(edges) == [["synthml.envs.b", "synthml.tasks.a"]]
