@@ -1,12 +1,14 @@
 """`synthml bench`: every agent on every task, several runs each, in parallel; then tables, AUP and a report.
 
-Each job (agent x task x run) plays one episode in its own env and appends its trajectory to
-`OUT/trajectories.jsonl` as soon as it ends, beside MLGym's per-run files
-`OUT/runs/<agent>/<task_id>/run_<k>/{results.json,<task_id>.traj}`. A job whose trajectory is already
-in the JSONL (same agent and model, task id and version, run) is skipped, so a killed bench, started
-again, runs only what is missing. An infrastructure failure (sandbox died, endpoint down, a crash in our code) is
-recorded on its trajectory and reported apart: it is never scored as the agent's failure, and the job
-runs again on the next start.
+A bench is plan, run, read the store, report. The plan is every agent x task x run, each an `Episode` whose
+run is its sample and the seed of `env.reset` (as MLGym's runs), with an id naming the agent (and the llm
+agent's model). A `LocalPool` plays them, in-process, into a rollout store in OUT (`trajectories/part-*.jsonl`,
+`attempts.jsonl`): the same schedule, crash policy and store as `synthml rollout`. An episode already in the
+store is skipped, so a killed bench, started again, plays only what is missing. An infrastructure failure
+(sandbox died, endpoint down, a crash in our code) is logged in `attempts.jsonl` and reported apart: it is
+never scored as the agent's failure, and the episode runs again on the next start. MLGym's per-run files
+(`OUT/runs/<agent>/<task_id>/run_<k>/{results.json,<task_id>.traj}`), the tables and the report are then
+written from the store.
 
 `--tasks` names a SynthML bank or an MLGym checkout; a checkout's tasks that cannot run here (GPU, download,
 data not generated) are listed as skipped, with why, in the report.
@@ -16,9 +18,7 @@ import json
 import os
 import platform
 import time
-import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -28,13 +28,7 @@ from typing import Any, Literal
 from synthml.agents.agent import Agent
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
-from synthml.agents.trajectory import (
-    Trajectory,
-    append_trajectory,
-    read_trajectories,
-    results_json,
-    to_swe_agent_traj,
-)
+from synthml.agents.trajectory import Trajectory, read_trajectories, results_json, to_swe_agent_traj
 from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import Report, write_report
 from synthml.envs.exit_status import INFRA_STATUS
@@ -45,12 +39,18 @@ from synthml.io import write_atomic
 from synthml.tasks.paths import confined
 from synthml.tasks.selection import SkippedTask, TaskRef, resolve_tasks
 from synthml.training.episodes import Episode, episode_id
-from synthml.training.worker import RolloutWorker
+from synthml.training.local_pool import LocalPool
+from synthml.training.pool import Event, first_interrupt_stops
+from synthml.training.rollout_config import RolloutResult
+from synthml.training.store import Attempt, RolloutStore
 
 AGENTS = ("baseline", "expert", "llm")
 CONFIG = "bench.json"
-TRAJECTORIES = "trajectories.jsonl"
 RUNS = "runs"
+LEGACY_TRAJECTORIES = "trajectories.jsonl"
+"""Where a bench kept its trajectories before it had a store; its scored episodes are taken into the store."""
+MAX_ATTEMPTS = 1
+"""Attempts per episode and bench: an infrastructure failure is reported, and the next start plays it again."""
 
 
 @dataclass(frozen=True)
@@ -62,20 +62,11 @@ class Job:
     run: int
 
     @property
-    def key(self) -> tuple:
-        return self.agent, self.model, self.task.id, self.task.version, self.run
-
-    @property
     def episode(self) -> Episode:
         """The job's episode: its run is the sample, and seeds the env's reset as MLGym's runs do."""
-        task = self.task
-        return Episode(episode_id=episode_id(task.id, task.version, self.run, self.run), task=task, sample=self.run,
-                       seed=self.run)
-
-
-def trajectory_key(trajectory: Trajectory) -> tuple:
-    """The job a trajectory belongs to (as `Job.key`)."""
-    return trajectory.agent, trajectory.model, trajectory.task_id, trajectory.task_version, trajectory.run
+        task, player = self.task, f"{self.agent}:{self.model}" if self.model else self.agent
+        return Episode(episode_id=f"{player}/{episode_id(task.id, task.version, self.run, self.run)}", task=task,
+                       sample=self.run, seed=self.run, agent=self.agent)
 
 
 @dataclass(frozen=True)
@@ -94,6 +85,8 @@ class BenchResult:
     jobs: list[JobResult] = field(default_factory=list)
     report: Report | None = None
     seconds: float = 0.0
+    stopped: str | None = None
+    """Why the pool stopped early (Ctrl-C, every episode failing), with the fix; None if it played everything."""
 
     def count(self, status: str) -> int:
         return sum(result.status == status for result in self.jobs)
@@ -116,51 +109,85 @@ def run_bench(tasks_spec: str | Path, agents: list[str], runs: int, out: Path, w
               sandbox: SandboxSpec = "bwrap", max_steps: int = 50, llm_config: OpenAIChatConfig | None = None,
               prepare: bool = False, on_start: Callable[[int, int], None] | None = None,
               on_job: Callable[[JobResult], None] | None = None) -> BenchResult:
-    """Play every agent x task x run not yet in OUT/trajectories.jsonl, `workers` at a time; write the report.
+    """Play every agent x task x run not yet in OUT's store, `workers` at a time; write the report.
 
     `prepare` first makes an MLGym checkout's missing data with MLGym's helpers. `on_start(to_run, skipped)` is
     called once the jobs are known, `on_job(result)` as each one ends.
     """
     started = time.monotonic()
     config = _config(tasks_spec, agents, runs, workers, sandbox, max_steps, llm_config, prepare)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG).write_text(config.model_dump_json(indent=2) + "\n")
-    result = BenchResult(out, config)
-    done = _done_keys(out / TRAJECTORIES)
-    jobs = jobs_of(config)
-    result.jobs = [JobResult(job, "skipped") for job in jobs if job.key in done]
-    todo = [job for job in jobs if job.key not in done]
-    if on_start:
-        on_start(len(todo), len(result.jobs))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench") as pool:
-        futures = [pool.submit(_play, job, config, out) for job in todo]
-        try:
-            for future in as_completed(futures):
-                result.jobs.append(future.result())
-                if on_job:
-                    on_job(result.jobs[-1])
-        except BaseException:  # Ctrl-C or a full disk: start nothing new; running jobs save themselves
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    result = BenchResult(Path(out), config)
+    result.out.mkdir(parents=True, exist_ok=True)
+    store = RolloutStore(result.out)
+    with store.exclusive(what="bench"):
+        write_atomic(result.out / CONFIG, config.model_dump_json(indent=2) + "\n")
+        jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+        _take_in_legacy(store, jobs)
+        done = store.finished()
+        result.jobs = [JobResult(job, "skipped") for key, job in jobs.items() if key in done]
+        todo = [job.episode for key, job in jobs.items() if key not in done]
+        if on_start:
+            on_start(len(todo), len(result.jobs))
+        result.stopped = _play(store, todo, config, partial(_job_ended, result, jobs, on_job))
+        write_run_files(result.out, config)
     result.seconds = time.monotonic() - started
-    result.report = write_report(out, config, latest(config, out), wall_seconds=result.seconds)
+    result.report = write_report(result.out, config, latest(config, result.out), wall_seconds=result.seconds)
     return result
 
 
+def _play(store: RolloutStore, todo: list[Episode], config: BenchConfig,
+          on_event: Callable[[Event], None]) -> str | None:
+    """The episodes to do, played by a local pool into the store; why the pool stopped early, if it did."""
+    if not todo:
+        return None
+    progress = RolloutResult(store.out, len(todo), 0)
+    agents = {name: AgentSpec(name=name) for name in config.agents}
+    with LocalPool(store, todo, agents, config.workers, config.sandbox, config.max_steps, config.llm,
+                   MAX_ATTEMPTS, on_event) as pool, first_interrupt_stops(pool):
+        pool.run(progress)
+    return progress.stopped
+
+
+def _job_ended(result: BenchResult, jobs: dict[str, Job], on_job: Callable[[JobResult], None] | None,
+               event: Event) -> None:
+    if event.kind == "started" or not (event.kind == "finished" or event.final):
+        return
+    job, outcome = jobs[event.episode_id], event.outcome
+    if event.kind == "finished":
+        ended = JobResult(job, "ran", outcome.trajectory, None, outcome.seconds)
+    else:
+        ended = JobResult(job, "infra_error", outcome.trajectory, outcome.error, outcome.seconds)
+    result.jobs.append(ended)
+    if on_job:
+        on_job(ended)
+
+
+def _take_in_legacy(store: RolloutStore, jobs: dict[str, Job]) -> None:
+    """Records into the store the scored episodes of the config that an older bench left in its one JSONL file
+    (the file stays; they are taken once)."""
+    path = store.out / LEGACY_TRAJECTORIES
+    if not path.is_file():
+        return
+    ids = {(job.agent, job.model, job.task.id, job.task.version, job.run): key for key, job in jobs.items()}
+    for trajectory in read_trajectories(path, skip_torn=True):
+        key = ids.get((trajectory.agent, trajectory.model, trajectory.task_id, trajectory.task_version,
+                       trajectory.run))
+        if key and not trajectory.infra_error:
+            store.record(trajectory.model_copy(update={"episode_id": key}))
+
+
 def latest(config: BenchConfig, out: Path) -> list[Trajectory]:
-    """One trajectory per job of the config that has one: its last scored one, else its last infra failure."""
-    wanted = {job.key for job in jobs_of(config)}
-    chosen: dict[tuple, Trajectory] = {}
-    for trajectory in stored_trajectories(Path(out) / TRAJECTORIES):
-        key = trajectory_key(trajectory)
-        if key in wanted and (not trajectory.infra_error or key not in chosen or chosen[key].infra_error):
-            chosen[key] = trajectory
-    return list(chosen.values())
+    """One trajectory per job of the config that has one: its finished one, else its last failed attempt."""
+    jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+    store = RolloutStore(out)
+    finished = {t.episode_id: t for t in store.trajectories() if t.episode_id in jobs}
+    failed = {attempt.episode_id: failed_record(jobs[attempt.episode_id], attempt) for attempt in store.attempts()
+              if attempt.episode_id in jobs and attempt.episode_id not in finished}
+    return [*finished.values(), *failed.values()]
 
 
 def rebuild_report(out: Path) -> Report:
-    """Write the report again from OUT's saved config and trajectories (no episode is played)."""
+    """Write the report again from OUT's saved config and store (no episode is played)."""
     path = Path(out) / CONFIG
     if not path.is_file():
         raise SynthMLError(f"{path}: no such file; is {out} the --out folder of a `synthml bench`?")
@@ -175,25 +202,33 @@ def jobs_of(config: BenchConfig) -> list[Job]:
             for task in config.tasks for agent in config.agents for run in range(config.runs)]
 
 
-def run_job(job: Job, config: BenchConfig) -> JobResult:
-    """One episode in its own env, played as a rollout worker plays one: every failure outside the agent's
-    control (the worker's one crash policy) becomes an infra error."""
-    began = datetime.now(UTC)
-    worker = RolloutWorker(AgentSpec(name=job.agent), config.sandbox, config.max_steps, chat=config.llm)
-    try:
-        outcome = worker.play(job.episode)
-    finally:
-        _close(worker)
-    if outcome.trajectory is None:  # the worker crashed before the agent's recorder could write a record
-        return JobResult(job, "infra_error", _crashed(job, outcome.error, began, outcome.seconds), outcome.error,
-                         outcome.seconds)
-    status = "infra_error" if outcome.failure else "ran"
-    return JobResult(job, status, outcome.trajectory, outcome.trajectory.infra_error, outcome.seconds)
+def write_run_files(out: Path, config: BenchConfig) -> None:
+    """MLGym's files of every scored run in the store: results.json and the SWE-agent .traj."""
+    jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+    for trajectory in RolloutStore(out).trajectories():
+        job = jobs.get(trajectory.episode_id)
+        if job is None:
+            continue
+        folder = run_dir(out, job.agent, job.task.id, job.run)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_json(folder / "results.json", results_json(trajectory))
+        _write_json(confined(folder, f"{job.task.id}.traj"), to_swe_agent_traj(trajectory))
 
 
 def run_dir(out: Path, agent: str, task_id: str, run: int) -> Path:
     """Where MLGym's per-run files of one job lie (always inside OUT/runs, whatever the task id says)."""
     return confined(Path(out) / RUNS, agent, task_id, f"run_{run}")
+
+
+def failed_record(job: Job, attempt: Attempt) -> Trajectory:
+    """What a failed attempt left: the agent's record when it returned one, else a record of the crash."""
+    if attempt.trajectory is not None:
+        return attempt.trajectory
+    task = job.task
+    return Trajectory(task_id=task.id, task_version=task.version, agent=job.agent, model=job.model, run=job.run,
+                      seed=job.run, metric=task.metric, direction=task.direction, baseline={"test": task.baseline},
+                      exit_status=INFRA_STATUS, infra_error=attempt.error, episode_id=attempt.episode_id,
+                      started_at=attempt.at, seconds=attempt.seconds)
 
 
 def machine() -> dict[str, Any]:
@@ -220,51 +255,5 @@ def _config(tasks_spec: str | Path, agents: list[str], runs: int, workers: int, 
                        started_at=datetime.now(UTC))
 
 
-def _done_keys(path: Path) -> set[tuple]:
-    """Jobs with a trajectory that is not an infra failure: those are not played again."""
-    return {trajectory_key(t) for t in stored_trajectories(path) if not t.infra_error}
-
-
-def stored_trajectories(path: Path) -> list[Trajectory]:
-    """The JSONL's trajectories, less a torn line a killed process may leave (its job simply runs again)."""
-    return read_trajectories(path, skip_torn=True) if path.is_file() else []
-
-
-def _play(job: Job, config: BenchConfig, out: Path) -> JobResult:
-    """Run the job and save what it made, in the worker: a job that ends is on disk, whatever else happens."""
-    result = run_job(job, config)
-    _save(out, result)
-    return result
-
-
-def _save(out: Path, result: JobResult) -> None:
-    """Append the trajectory (infra failures too: they are data), then MLGym's files of a scored run."""
-    trajectory = result.trajectory
-    if trajectory is None:
-        return
-    append_trajectory(out / TRAJECTORIES, trajectory)
-    if result.status != "ran":
-        return
-    folder = run_dir(out, result.job.agent, result.job.task.id, result.job.run)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_json(folder / "results.json", results_json(trajectory))
-    _write_json(confined(folder, f"{result.job.task.id}.traj"), to_swe_agent_traj(trajectory))
-
-
 def _write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2) + "\n")
-
-
-def _crashed(job: Job, error: str, began: datetime, seconds: float) -> Trajectory:
-    """The record of a job that crashed outside the agent's own recorder (it could write none)."""
-    task = job.task
-    return Trajectory(task_id=task.id, task_version=task.version, agent=job.agent, model=job.model, run=job.run,
-                      seed=job.run, metric=task.metric, direction=task.direction, baseline={"test": task.baseline},
-                      exit_status=INFRA_STATUS, infra_error=error, started_at=began, seconds=seconds)
-
-
-def _close(worker: RolloutWorker) -> None:
-    try:
-        worker.close()
-    except Exception:  # a failing close must not hide the episode's result
-        traceback.print_exc()

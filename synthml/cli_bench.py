@@ -152,6 +152,8 @@ def _print_bench(result) -> None:
             console.print(f"  {task.id}{where}: {task.reason}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"{result.count('ran')} episode(s) played, {result.count('skipped')} already done, "
                   f"{result.count('infra_error')} infra error(s), in {result.seconds:.1f} s", highlight=False)
+    if result.stopped:
+        console.print(f"[yellow]stopped early:[/yellow] {result.stopped}", soft_wrap=True, highlight=False)
     if report.comparison is None:
         console.print(f"[yellow]AUP could not be computed:[/yellow] {report.aup_error}", soft_wrap=True)
     else:

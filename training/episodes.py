@@ -21,6 +21,8 @@ class Episode(BaseModel):
     task: TaskRef = Field(description="The task, with the path the env loads it from.")
     sample: int = Field(ge=0, description="Which sample of this task (recorded as the trajectory's run).")
     seed: int = Field(ge=0, description="The seed passed to env.reset.")
+    agent: str | None = Field(None, description="Which of the run's agents plays it, when a run plays several "
+                                                "(a bench); None: the run's one agent (a rollout).")
 
 
 def plan_episodes(tasks: list[TaskRef], per_task: int, seed: int = 0) -> list[Episode]:

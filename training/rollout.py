@@ -9,11 +9,8 @@ anything (Ctrl-C, kill, all endpoints down) is started again with the same comma
 
 import json
 import os
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,8 @@ from synthml.errors import SynthMLError
 from synthml.io import write_atomic
 from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes
-from synthml.training.pool import Event, WorkerPool
+from synthml.training.pool import Event, first_interrupt_stops
+from synthml.training.ray_pool import RayPool
 from synthml.training.rollout_config import IDENTITY, RolloutConfig, RolloutResult
 from synthml.training.store import CONFIG, RolloutStore
 
@@ -41,8 +39,8 @@ def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Even
         result = RolloutResult(Path(out), len(episodes), len(episodes) - len(todo))
         if not todo:
             return result
-        with _ray_session(config.address), WorkerPool(config, store, todo, on_event) as pool, \
-                _first_interrupt_stops(pool):
+        with _ray_session(config.address), RayPool(config, store, todo, on_event) as pool, \
+                first_interrupt_stops(pool):
             _save_config(store, _same_episodes(store, config.model_copy(update={"model": pool.model})))
             started = time.monotonic()
             pool.run(result)
@@ -93,26 +91,6 @@ def _differences(old: Any, new: Any, key: str = "") -> list[tuple[str, Any, Any]
 
 def _save_config(store: RolloutStore, config: RolloutConfig) -> None:
     write_atomic(store.out / CONFIG, config.model_dump_json(indent=2) + "\n")
-
-
-@contextmanager
-def _first_interrupt_stops(pool: WorkerPool) -> Iterator[None]:
-    """The first Ctrl-C asks the pool to start nothing new (running episodes end and are recorded); a second
-    one interrupts. Only the main thread receives signals; elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        if pool.interrupted:
-            raise KeyboardInterrupt
-        pool.interrupted = True
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class _ray_session:

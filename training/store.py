@@ -54,10 +54,11 @@ class RolloutStore:
         self._shard, self._shard_count = 0, 0
 
     @contextmanager
-    def exclusive(self) -> Iterator["RolloutStore"]:
-        """Holds OUT/.lock for a run, mends what a killed run left, and opens the shard to append to."""
+    def exclusive(self, what: str = "rollout") -> Iterator["RolloutStore"]:
+        """Holds OUT/.lock for a run (a `what`: rollout, bench), mends what a killed run left, and opens the shard
+        to append to."""
         self.shards.mkdir(parents=True, exist_ok=True)
-        with run_lock(self.out, "another rollout is writing here", "wait for it, or pass another --out"):
+        with run_lock(self.out, f"another {what} is writing here", "wait for it, or pass another --out"):
             for path in [*self._shard_paths(), self.out / ATTEMPTS]:
                 cut_torn_line(path)
             self._open_last_shard()
@@ -86,12 +87,14 @@ class RolloutStore:
         append_line(self.out / ATTEMPTS, attempt.model_dump_json())
 
     def trajectories(self) -> Iterator[Trajectory]:
+        """The finished episodes' records; read without the lock (a report), a line being written is left out."""
         for path in self._shard_paths():
-            yield from read_trajectories(path)
+            yield from read_trajectories(path, skip_torn=True)
 
     def attempts(self) -> list[Attempt]:
         path = self.out / ATTEMPTS
-        return [Attempt.model_validate_json(line) for _, line in read_lines(path)] if path.is_file() else []
+        return [Attempt.model_validate_json(line) for _, line in read_lines(path, skip_torn=True)] \
+            if path.is_file() else []
 
     def _shard_paths(self) -> list[Path]:
         return sorted(self.shards.glob("part-*.jsonl")) if self.shards.is_dir() else []

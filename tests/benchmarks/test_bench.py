@@ -19,9 +19,9 @@ import typer
 from typer.testing import CliRunner
 
 from synthml.agents.llm import OpenAIChatConfig
-from synthml.agents.trajectory import ScoreRecord, Trajectory, read_trajectories
+from synthml.agents.trajectory import ScoreRecord, Trajectory
 from synthml.benchmarks.aup import read_table
-from synthml.benchmarks.bench import TRAJECTORIES, rebuild_report, run_bench, run_dir
+from synthml.benchmarks.bench import rebuild_report, run_bench, run_dir
 from synthml.benchmarks.bench_config import BenchConfig
 from synthml.benchmarks.report import BASELINE_AGENT_NOTE, SPLIT_RULE, score_tables, write_report
 from synthml.cli import app as synthml_app
@@ -31,6 +31,7 @@ from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError, TaskError
 from synthml.tasks.selection import TaskRef, resolve_tasks
 from synthml.tasks.task import load_task
+from synthml.training.store import RolloutStore
 from tests.conftest import CLASSIFICATION, REGRESSION
 from tests.tasks.test_mlgym import GAME_NOISE, GAME_SCORE, HOUSE_SCORES, MLGYM_CPU_TASKS, MLGYM_ROOT, write_checkout
 
@@ -64,6 +65,15 @@ def bench(tasks_spec, tmp_path_factory):
 def bench_copy(bench, tmp_path) -> Path:
     """A private copy of the bench's output, free to damage."""
     return Path(shutil.copytree(bench.out, tmp_path / "out"))
+
+
+def stored(out: Path) -> list[Trajectory]:
+    """The finished episodes in a bench's store."""
+    return list(RolloutStore(out).trajectories())
+
+
+def shard(out: Path) -> Path:
+    return out / "trajectories" / "part-00000.jsonl"
 
 
 def cli() -> typer.Typer:
@@ -140,7 +150,7 @@ def test_bench_refuses_bad_flags_before_running_anything(tmp_path):
 def test_bench_plays_every_job_and_writes_mlgym_files(bench, tasks_spec):
     tasks = resolve_tasks(tasks_spec).tasks
     assert bench.count("ran") == JOBS and bench.count("infra_error") == 0
-    trajectories = read_trajectories(bench.out / TRAJECTORIES)
+    trajectories = stored(bench.out)
     assert len(trajectories) == JOBS
     assert {(t.agent, t.task_id, t.run) for t in trajectories} == {
         (a, t.id, r) for a in AGENTS for t in tasks for r in range(RUNS)}
@@ -208,7 +218,7 @@ def test_report_aup_table_matches_synthml_aup(bench, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_lost_trajectory_is_played_again_and_nothing_else(bench_copy, tasks_spec):
-    path = bench_copy / TRAJECTORIES
+    path = shard(bench_copy)
     lines = path.read_text().splitlines(keepends=True)
     lost = json.loads(lines.pop(next(n for n, line in enumerate(lines) if json.loads(line)["agent"] == "baseline")))
     path.write_text("".join(lines))
@@ -216,7 +226,19 @@ def test_a_lost_trajectory_is_played_again_and_nothing_else(bench_copy, tasks_sp
     [ran] = [r for r in again.jobs if r.status == "ran"]
     assert (ran.job.agent, ran.job.task.id, ran.job.run) == (lost["agent"], lost["task_id"], lost["run"])
     assert again.count("skipped") == len(lines)
-    assert len(read_trajectories(path)) == len(lines) + 1
+    assert len(stored(bench_copy)) == len(lines) + 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_bench_from_before_the_store_is_taken_in_not_played_again(bench_copy, tasks_spec):
+    """An older bench kept every trajectory in OUT/trajectories.jsonl, with ids that did not name the agent."""
+    legacy = [t.model_copy(update={"episode_id": t.episode_id.split("/", 1)[1]}) for t in stored(bench_copy)]
+    shutil.rmtree(bench_copy / "trajectories")
+    (bench_copy / "trajectories.jsonl").write_text("".join(t.model_dump_json() + "\n" for t in legacy))
+    again = run_bench(tasks_spec, AGENTS, RUNS, bench_copy, workers=2, max_steps=20)
+    assert again.count("skipped") == JOBS and again.count("ran") == 0
+    assert sorted(t.trajectory_id for t in stored(bench_copy)) == sorted(t.trajectory_id for t in legacy)
 
 
 @pytest.mark.slow
@@ -239,16 +261,16 @@ def test_a_killed_bench_resumes_where_it_stopped(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not (out / TRAJECTORIES).is_file() and time.monotonic() < deadline and process.poll() is None:
+        while not stored(out) and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.2)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    before = len(read_trajectories(out / TRAJECTORIES))
+    before = len(stored(out))
     assert 1 <= before < 3
     again = run_bench(task, ["baseline"], 3, out, workers=1, max_steps=10)
     assert again.count("skipped") == before and again.count("ran") == 3 - before
-    assert sorted(t.run for t in read_trajectories(out / TRAJECTORIES)) == [0, 1, 2]
+    assert sorted(t.run for t in stored(out)) == [0, 1, 2]
 
 
 def test_an_unreachable_llm_is_an_infra_error_and_runs_again(tmp_path):
@@ -263,7 +285,7 @@ def test_an_unreachable_llm_is_an_infra_error_and_runs_again(tmp_path):
     assert pd.read_csv(tmp_path / "best_submission.csv")["llm"].isna().all()
     again = run_bench(task, ["llm"], 1, tmp_path, workers=1, max_steps=5, llm_config=llm)
     assert [r.status for r in again.jobs] == ["infra_error"]
-    assert len(read_trajectories(tmp_path / TRAJECTORIES)) == 2
+    assert stored(tmp_path) == [] and len(RolloutStore(tmp_path).attempts()) == 2
 
 
 def trajectory(agent: str, task: str, run: int, scores: list[tuple[str, float]], infra: str | None = None):
@@ -346,7 +368,7 @@ def test_cli_benches_an_mlgym_checkout_and_reports_what_it_skipped(checkout, tmp
     args = ["bench", "--tasks", str(checkout), "--agents", "baseline", "--runs", "1", "--out", str(out)]
     result = CliRunner().invoke(cli(), args)
     assert result.exit_code == 0, result.output
-    [played] = read_trajectories(out / TRAJECTORIES)
+    [played] = stored(out)
     assert (played.task_id, played.exit_status, played.final) == ("battleOfSexes", "submitted", {"Score": GAME_SCORE})
     for name in ("best_attempt", "best_submission"):  # MLGym's validate and submit both score test
         assert read_table(out / f"{name}.csv").loc["battleOfSexes"].to_dict() == {"baseline": GAME_SCORE,
@@ -372,7 +394,7 @@ def test_prepare_generates_the_house_price_split_with_mlgyms_helper(checkout, tm
     result = run_bench(f"{checkout}:tasks/regressionKaggleHousePrice.yaml", ["baseline"], 1, tmp_path, prepare=True)
     assert (checkout / "data/regressionKaggleHousePrice/data/answer.csv").is_file()
     assert result.count("ran") == 1 and result.skipped_tasks == []
-    [played] = read_trajectories(tmp_path / TRAJECTORIES)
+    [played] = stored(tmp_path)
     assert played.final == pytest.approx(HOUSE_SCORES, rel=1e-9)
     assert read_table(tmp_path / "best_submission.csv").loc["regressionKaggleHousePrice", "baseline_agent"] == \
         pytest.approx(HOUSE_SCORES["r2"], rel=1e-9)
@@ -388,7 +410,7 @@ def test_mlgym_baseline_bench_reproduces_mlgyms_baseline_scores(tmp_path):
     result = run_bench(MLGYM_ROOT, ["baseline"], 1, tmp_path, workers=2, prepare=True)
     assert sorted(Path(t.spec).name for t in result.config.tasks) == sorted(Path(r).name for r in MLGYM_CPU_TASKS)
     assert result.count("ran") == 4 and len([t for t in result.skipped_tasks if "13 tasks" not in t.reason]) == 9
-    for played in read_trajectories(tmp_path / TRAJECTORIES):
+    for played in stored(tmp_path):
         task = load_task(next(t.spec for t in result.config.tasks if t.id == played.task_id))
         recorded = task.config.baseline_scores[0]
         assert played.exit_status == "submitted", played.task_id
