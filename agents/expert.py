@@ -20,6 +20,7 @@ from synthml.agents import expert_scripts as scripts
 from synthml.agents.expert_plan import Candidate, Facts, combine, plan
 from synthml.agents.expert_scripts import Kind
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory
+from synthml.tasks.statements import read_costs, read_history, read_submission_target
 
 LOSSES = ("rmse", "mae", "r2", "smape")
 """Metrics of numeric targets (r2 is a score, but of a regression)."""
@@ -60,19 +61,17 @@ def _kind(description: str, metric: str, columns: dict[str, dict], rows: int) ->
 
 def forecaster_facts(description: str, info: dict[str, Any], settings: dict[str, Any]) -> Facts:
     """A forecasting task's knobs, from forecast.json (its settings) and the statement."""
-    history = re.search(r"series.csv holds the first (\d+) points", description)
     return Facts("forecast", str(settings.get("target", "y")), info["metric"], int(info.get("direction", 1)),
-                 train_rows=int(history.group(1)) if history else 0, season=int(settings.get("season") or 1))
+                 train_rows=read_history(description) or 0, season=int(settings.get("season") or 1))
 
 
 def _read_costs(facts: Facts, description: str, counts: dict[str, int]) -> None:
     """Positive label and costs from the description's cost note; the rarest class if it names none."""
-    positive = re.search(r"predicting anything but (.+?) for a row whose", description)
-    facts.positive = positive.group(1) if positive else (min(counts, key=counts.get) if counts else "1")
-    missed = re.search(r"missed positive\)? costs ([\d.]+)", description)
-    alarm = re.search(r"false alarm\)? costs ([\d.]+)", description)
-    facts.fn_cost = float(missed.group(1)) if missed else facts.fn_cost
-    facts.fp_cost = float(alarm.group(1)) if alarm else facts.fp_cost
+    costs = read_costs(description)
+    if costs is None:
+        facts.positive = min(counts, key=counts.get) if counts else "1"
+        return
+    facts.positive, facts.fn_cost, facts.fp_cost = costs.positive, costs.missed, costs.false_alarm
 
 
 def parse_score(observation: str, metric: str) -> float | None:
@@ -236,8 +235,7 @@ class _Episode:
         self.submit()
 
     def profile(self) -> Facts:
-        named = re.search(r"columns `id,([^`]+)`", self.description)
-        target = named.group(1) if named else None
+        target = read_submission_target(self.description)
         action = f"cat > inspect_data.py <<'EOF'\n{scripts.profile_script(target)}EOF\npython inspect_data.py"
         observation = self.act(action, "Before choosing models I profile the data with a short script: split "
                                "sizes, each column's type, gaps and spread, and the target's distribution. They "

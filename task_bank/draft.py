@@ -21,6 +21,7 @@ import pandas as pd
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import DatasetEntry
 from synthml.tasks.schema import Metric, TaskConfig
+from synthml.tasks.statements import submission_columns
 from synthml.tasks.task import write_task_yaml
 
 Kind = Literal["classification", "regression"]
@@ -230,7 +231,7 @@ def _submission_format(draft: TaskDraft) -> str:
     values = ("Values are class labels as written in the target column." if draft.kind == "classification"
               else "Values are numbers.")
     return ("SUBMISSION FORMAT:\n"
-            f"Write `submission.csv` with the columns `id,{draft.target}` and one prediction for every row of "
+            f"{submission_columns(draft.target)} and one prediction for every row of "
             "data/test.csv, and `validation_predictions.csv` with the same columns for every row of "
             f"data/validation.csv. {values}\n"
             "The `validate` command scores validation_predictions.csv; `submit` scores submission.csv on the hidden "

@@ -24,6 +24,7 @@ from synthml.task_bank.families.scripts import (
     reference_script,
     trivial_script,
 )
+from synthml.tasks.statements import cost_note
 
 FN_COSTS = (5, 10, 20)
 MINORITY_RATES = (0.05, 0.1, 0.2)
@@ -83,10 +84,9 @@ def _scripts(target: str, positive: Any, fn_cost: float) -> dict[str, str]:
 
 
 def _cost_note(target: str, positive: Any, knobs: dict[str, Any]) -> str:
-    return (f"Costs: predicting anything but {positive} for a row whose `{target}` is {positive} (a missed positive) "
-            f"costs {knobs['fn_cost']}; predicting {positive} for any other row (a false alarm) costs {FP_COST}; "
-            "correct predictions cost nothing. The primary metric, expected_cost, is the mean cost per row "
-            "(lower is better): predict the label that minimises the expected cost, not the likeliest one.")
+    return (cost_note(target, positive, knobs["fn_cost"], FP_COST) + "correct predictions cost nothing. The "
+            "primary metric, expected_cost, is the mean cost per row (lower is better): predict the label that "
+            "minimises the expected cost, not the likeliest one.")
 
 
 def _accepts(entry: DatasetEntry) -> bool:

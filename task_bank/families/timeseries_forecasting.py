@@ -25,6 +25,7 @@ from synthml.task_bank.families import common, disguise
 from synthml.task_bank.families.family import Family
 from synthml.task_bank.program import ProgramDraft
 from synthml.tasks.schema import Metric
+from synthml.tasks.statements import history_note
 
 TEMPLATES = Path(__file__).with_name("forecasting")
 METRICS = ("mase", "mae", "rmse", "smape")
@@ -150,7 +151,7 @@ def _notes(known: pd.DataFrame, h: int, count: int, metric: str) -> tuple[str, .
     return (disguise.NOTE,
             f"INTERFACE: `forecast(history, horizon)` gets the values of every point before a window (a list of "
             f"floats, oldest first) and the window's length ({h}), and returns {h} numbers.",
-            f"ROLLING ORIGINS: series.csv holds the first {len(known)} points. The next {count * h} are "
+            f"ROLLING ORIGINS: {history_note(len(known))} The next {count * h} are "
             f"data/validation.json's {count} windows of {h} (with their values and first timestamps); the "
             f"{count} test windows after them are hidden. The evaluator calls `forecast` once per window, in time "
             "order, with the history up to that window: the validation windows' values join it as it goes, and for "
