@@ -150,13 +150,13 @@ def _play(store: RolloutStore, todo: list[Episode], config: BenchConfig,
 
 def _job_ended(result: BenchResult, jobs: dict[str, Job], on_job: Callable[[JobResult], None] | None,
                event: Event) -> None:
-    if event.kind == "started" or not (event.kind == "finished" or event.final):
-        return
-    job, outcome = jobs[event.episode_id], event.outcome
     if event.kind == "finished":
-        ended = JobResult(job, "ran", outcome.trajectory, None, outcome.seconds)
+        status, error = "ran", None
+    elif event.kind == "failed" and event.final:
+        status, error = "infra_error", event.outcome.error
     else:
-        ended = JobResult(job, "infra_error", outcome.trajectory, outcome.error, outcome.seconds)
+        return
+    ended = JobResult(jobs[event.episode_id], status, event.outcome.trajectory, error, event.outcome.seconds)
     result.jobs.append(ended)
     if on_job:
         on_job(ended)
