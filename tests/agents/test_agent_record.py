@@ -8,6 +8,7 @@ import pytest
 from synthml.agents.agent_config import AgentConfig
 from synthml.agents.agent_record import AgentRecord, LLMRecord, OpenAIChatRecord, llm_record
 from synthml.agents.llm import OpenAIChatConfig, ScriptedLLM
+from synthml.agents.loop import LLMAgent
 from synthml.agents.trajectory import Trajectory
 
 CHAT = OpenAIChatConfig(model="gpt-test", base_url="http://127.0.0.1:8000/v1", temperature=0.5,
@@ -40,6 +41,14 @@ def compact(data: dict) -> str:
 def test_old_lines_read_and_write_back_byte_for_byte(config):
     line = old_line(config)
     assert Trajectory.model_validate_json(line).model_dump_json() == line
+
+
+def test_the_llm_agent_writes_what_it_wrote_as_a_dict():
+    scripted, chat = ScriptedLLM([]), ScriptedLLM([], name="gpt-test")
+    chat.config = CHAT  # a client with a pydantic config, as OpenAIChat has
+    assert compact(OLD_CONFIGS["llm, scripted"]) == LLMAgent(scripted).resolved_config().model_dump_json()
+    assert compact(OLD_CONFIGS["llm, openai"]) == LLMAgent(chat, {"tool_calling": True}).resolved_config(
+    ).model_dump_json()
 
 
 def test_fields_are_typed():
