@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthml.agents import expert_scripts as scripts
+from synthml.agents.agent_record import AgentRecord
 from synthml.agents.expert_plan import Candidate, Facts, combine, plan
 from synthml.agents.expert_scripts import Kind
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory
@@ -182,7 +183,7 @@ class ExpertAgent:
 
     def run(self, env: Any, seed: int | None = None, options: dict | None = None, run: int = 0) -> Trajectory:
         """One episode; candidate order and grids depend on (self.seed, run) only."""
-        config = {"max_candidates": self.max_candidates, "seed": self.seed}
+        config = AgentRecord(max_candidates=self.max_candidates, seed=self.seed)
         recorder = EpisodeRecorder(env, agent=self.name, run=run, config=config)
         description, info = recorder.reset(seed=seed, options=options)
         if recorder.done:  # the sandbox failed to start: nothing to play

@@ -5,13 +5,11 @@ tokens, cost, context) the recorder auto-submits; an endpoint failure (LLMError)
 error.
 """
 
-from typing import Any
-
 import gymnasium as gym
-from pydantic import BaseModel
 
 from synthml.agents import templates as t
 from synthml.agents.agent_config import AgentConfig
+from synthml.agents.agent_record import AgentRecord, llm_record
 from synthml.agents.llm import LLM
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory
 from synthml.agents.turn import Dialogue, play_turn
@@ -38,11 +36,9 @@ class LLMAgent:
         recorder.prompt = list(dialogue.history)
         return recorder.finish(self._loop(recorder, dialogue))
 
-    def resolved_config(self) -> dict[str, Any]:
+    def resolved_config(self) -> AgentRecord:
         """What the trajectory records: this config and the LLM's (configs hold no keys, only variable names)."""
-        llm = getattr(self.llm, "config", None)
-        llm_config = llm.model_dump() if isinstance(llm, BaseModel) else {"type": type(self.llm).__name__}
-        return {"agent": self.config.model_dump(), "llm": {"name": self.llm.name, **llm_config}}
+        return AgentRecord(agent=self.config, llm=llm_record(self.llm))
 
     def _loop(self, recorder: EpisodeRecorder, dialogue: Dialogue) -> str | None:
         """Turns until the episode ends; returns why the agent stopped it early, if it did."""

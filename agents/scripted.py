@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
+from synthml.agents.agent_record import AgentRecord
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory
 from synthml.errors import SynthMLError
 from synthml.tasks.task import Task
@@ -70,7 +71,7 @@ class ReplayAgent:
             self.steps, self.task_id, self.source_id = [(action, "") for action in source], None, None
 
     def run(self, env: gym.Env, seed: int | None = None, options: dict | None = None, run: int = 0) -> Trajectory:
-        recorder = EpisodeRecorder(env, self.name, run=run, config={"replays": self.source_id})
+        recorder = EpisodeRecorder(env, self.name, run=run, config=AgentRecord(replays=self.source_id))
         _, info = recorder.reset(seed=seed, options=options)
         if not recorder.done:
             if self.task_id and info["task_id"] != self.task_id:

@@ -18,6 +18,7 @@ import gymnasium as gym
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml import ENV_ID
+from synthml.agents.agent_record import AgentRecord
 from synthml.agents.llm import Usage
 from synthml.envs.aci import command_name
 from synthml.envs.exit_status import INFRA_STATUS, ExitStatus
@@ -99,16 +100,16 @@ class Trajectory(BaseModel):
     agent_errors: int = Field(0, ge=0, description="Replies that could not be parsed (format errors).")
     started_at: datetime = Field(description="When reset was called (UTC).")
     seconds: float = Field(0.0, ge=0, description="Wall-clock seconds from reset to the end of the episode.")
-    config: dict[str, Any] = Field(default_factory=dict, description="The agent's resolved config (never a secret).")
+    config: AgentRecord = Field(default_factory=AgentRecord,
+                                description="The agent's resolved config (never a secret); unknown keys are kept.")
 
 
 class EpisodeRecorder:
     """Plays one episode of `env` for an agent and records it as a `Trajectory`."""
 
     def __init__(self, env: gym.Env, agent: str, model: str | None = None, run: int = 0,
-                 config: dict | None = None) -> None:
-        _refuse_secrets(config or {}, "config")
-        self.env, self.agent, self.model, self.run, self.config = env, agent, model, run, dict(config or {})
+                 config: AgentRecord | dict | None = None) -> None:
+        self.env, self.agent, self.model, self.run, self.config = env, agent, model, run, _agent_record(config)
         self.prompt: list[dict] = []
         """The opening messages of an LLM agent; it sets them after reset."""
         self.steps: list[TrajectoryStep] = []
@@ -255,6 +256,16 @@ def _known_task(env: gym.Env, options: dict | None) -> Task | None:
         return load_task(spec)
     except SynthMLError:
         return None
+
+
+def _agent_record(config: AgentRecord | dict | None) -> AgentRecord:
+    """The record of `config`, refused if it holds a secret anywhere (checked before validation, whose errors
+    would echo the value)."""
+    if isinstance(config, AgentRecord):
+        _refuse_secrets(config.model_dump(), "config")
+        return config
+    _refuse_secrets(config or {}, "config")
+    return AgentRecord.model_validate(config or {})
 
 
 def _refuse_secrets(config: Any, where: str) -> None:

@@ -33,8 +33,8 @@ def chat_of(trajectory: Trajectory) -> list[dict[str, Any]]:
 
 def tools_of(trajectory: Trajectory) -> list[dict[str, Any]]:
     """The tools the agent was offered: run_command when it called tools, else none."""
-    agent = trajectory.config.get("agent", {})
-    return [t.RUN_COMMAND_TOOL] if isinstance(agent, dict) and agent.get("tool_calling") else []
+    agent = trajectory.config.agent
+    return [t.RUN_COMMAND_TOOL] if agent and agent.tool_calling else []
 
 
 def _rendered(trajectory: Trajectory, acted: list) -> list[dict[str, Any]]:

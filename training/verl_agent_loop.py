@@ -25,6 +25,7 @@ from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetr
 
 from synthml import ENV_ID
 from synthml.agents.agent_config import AgentConfig
+from synthml.agents.agent_record import AgentRecord
 from synthml.agents.llm import Reply
 from synthml.agents.trajectory import EpisodeRecorder, Trajectory, append_trajectory
 from synthml.agents.turn import Dialogue, play_turn
@@ -48,7 +49,7 @@ class SynthMLAgentLoop(AgentLoopBase):
         extra = kwargs["extra_info"]
         env = await asyncio.to_thread(gym.make, ENV_ID, task=extra["task"], sandbox=self.sandbox,
                                       max_steps=self.max_steps)
-        recorder = EpisodeRecorder(env, AGENT, "policy", 0, {"agent": self.agent_config.model_dump()})
+        recorder = EpisodeRecorder(env, AGENT, "policy", 0, AgentRecord(agent=self.agent_config))
         try:
             output = await self._episode(recorder, int(extra["seed"]), sampling_params)
         finally:

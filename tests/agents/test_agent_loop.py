@@ -73,7 +73,7 @@ def test_a_successful_llm_episode(baseline, env):
     assert trajectory.usage == sum(s.usage for s in trajectory.steps)
     assert trajectory.prompt == llm.calls[0] and "validate" in trajectory.prompt[0]["content"]
     assert "Predict a quantitative measure of diabetes" in trajectory.prompt[1]["content"]
-    assert trajectory.config["agent"]["history_window"] == 5 and trajectory.config["llm"]["name"] == "scripted"
+    assert trajectory.config.agent.history_window == 5 and trajectory.config.llm.name == "scripted"
     assert "wrote validation_predictions.csv" in llm.calls[1][-1]["content"]
 
 
@@ -81,7 +81,7 @@ def test_replay_reproduces_the_baseline_agents_final_score(baseline, env):
     replayed = ReplayAgent(baseline).run(env, seed=0)
     assert [s.action for s in replayed.steps] == [s.action for s in baseline.steps]
     assert replayed.final == baseline.final and replayed.exit_status == "submitted"
-    assert replayed.config == {"replays": baseline.trajectory_id}
+    assert replayed.config.model_dump() == {"replays": baseline.trajectory_id}
 
 
 def test_replay_refuses_another_task(baseline, runtime):

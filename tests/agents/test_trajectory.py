@@ -7,6 +7,7 @@ import gymnasium as gym
 import pytest
 
 import synthml  # noqa: F401  (registers SynthML-v0)
+from synthml.agents.agent_record import AgentRecord
 from synthml.agents.scripted import BaselineAgent
 from synthml.agents.trajectory import (
     EpisodeRecorder,
@@ -112,6 +113,17 @@ def test_a_sandbox_that_dies_mid_episode_ends_it_unscored(env):
 def test_the_recorder_refuses_a_secret_in_the_config(env):
     with pytest.raises(SynthMLError, match=r"config\.llm\.api_key"):
         EpisodeRecorder(env, "leaky", config={"llm": {"model": "m", "api_key": "sk-123"}})
+    with pytest.raises(SynthMLError, match=r"config\.agent\.token") as refused:  # AgentConfig would refuse it too,
+        EpisodeRecorder(env, "leaky", config={"agent": {"token": "sk-123"}})  # echoing the value
+    assert "sk-123" not in str(refused.value)
+
+
+def test_the_recorder_refuses_a_secret_anywhere_in_a_typed_record(env):
+    chat = {"name": "m", "type": "openai", "model": "m", "extra_body": {"Authorization": "Bearer sk-123"}}
+    with pytest.raises(SynthMLError, match=r"config\.llm\.extra_body\.Authorization"):
+        EpisodeRecorder(env, "leaky", config=AgentRecord(llm=chat))
+    with pytest.raises(SynthMLError, match=r"config\.notes\[1\]\.password"):
+        EpisodeRecorder(env, "leaky", config=AgentRecord(notes=["fine", {"password": "hunter2"}]))
 
 
 def test_jsonl_round_trip(recorded, tmp_path):

@@ -212,7 +212,7 @@ def test_llm_rollout_through_a_server_the_launcher_starts(ray_cluster, bank, tmp
     [trajectory] = RolloutStore(tmp_path).trajectories()
     assert trajectory.model == "SmolLM2-135M-Instruct.Q4_1" and trajectory.infra_error is None
     node = ray.nodes()[0]["NodeManagerAddress"]
-    assert trajectory.usage.calls >= 1 and trajectory.config["llm"]["base_url"].startswith(f"http://{node}:")
+    assert trajectory.usage.calls >= 1 and trajectory.config.llm.base_url.startswith(f"http://{node}:")
 
 
 @llm_local
