@@ -19,13 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthml import ENV_ID
 from synthml.agents.agent_record import AgentRecord
-from synthml.agents.llm import Usage
 from synthml.envs.aci import command_name
 from synthml.envs.exit_status import INFRA_STATUS, ExitStatus
 from synthml.envs.info import task_info
 from synthml.errors import SandboxError, SynthMLError
 from synthml.io import append_line, read_lines
 from synthml.tasks.task import Task, load_task
+from synthml.usage import Usage
 
 SCHEMA_VERSION = 1
 INFRA_ERRORS = (SandboxError, OSError)

@@ -22,6 +22,7 @@ from synthml.io import run_lock, write_atomic
 from synthml.tasks.paths import TaskId, confined
 from synthml.tasks.report import ValidationReport
 from synthml.tasks.task import PROVENANCE, TASK_YAML, load_task
+from synthml.usage import Usage
 
 MANIFEST = "manifest.jsonl"
 STAGING = ".staging"
@@ -48,7 +49,7 @@ class ManifestEntry(BaseModel):
     index: int | None = Field(None, description="Its place in that run's plan.")
     report: ValidationReport = Field(description="The validator's report.")
     rounds: int | None = Field(None, description="LLM tasks: validation rounds used (1: accepted as first written).")
-    usage: dict[str, int | float] | None = Field(None, description="LLM tasks: tokens, calls and cost of writing it.")
+    usage: Usage | None = Field(None, description="LLM tasks: tokens, calls and cost of writing it.")
     created_at: datetime = Field(description="When it was recorded (UTC).")
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthml.agents.llm import LLM, Usage
+from synthml.agents.llm import LLM
 from synthml.errors import SynthMLError
 from synthml.io import append_line, end_torn_line, read_lines
+from synthml.usage import Usage
 
 CALLS = Path("synthesis") / "calls.jsonl"
 

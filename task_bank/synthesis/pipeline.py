@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from synthml.agents.llm import LLM, Usage
+from synthml.agents.llm import LLM
 from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.envs.session import generic_runtime_for
 from synthml.errors import LLMError, LLMRequestRejected, SandboxError
@@ -40,6 +40,7 @@ from synthml.task_bank.validator import validate_task
 from synthml.tasks.bank import ManifestEntry, TaskBank
 from synthml.tasks.report import MARGIN, ValidationReport
 from synthml.tasks.task import PROVENANCE, load_task
+from synthml.usage import Usage
 
 log = logging.getLogger(__name__)
 MAX_ROUNDS = 5
@@ -94,7 +95,7 @@ class Summary(generate.Summary):
         """Tokens and cost of all tasks (rejected ones too) per accepted task: what a bank task costs."""
         if not self.accepted:
             return None
-        total = sum((Usage(**e.usage) for e in self.accepted + self.rejected if e.usage), Usage())
+        total = sum((e.usage for e in self.accepted + self.rejected if e.usage), Usage())
         n = len(self.accepted)
         return Usage(prompt_tokens=total.prompt_tokens // n, completion_tokens=total.completion_tokens // n,
                      cost=total.cost / n, calls=total.calls // n)
@@ -267,7 +268,7 @@ class _Run:
             content_hash=attempt.content_hash, generator="llm",
             dataset=verified.entry.id if verified else None, task_type=verified.entry.task_type if verified else None,
             knobs=attempt.knobs, key=attempt.key,
-            seed=candidate.seed, index=candidate.index, report=report, rounds=attempt.rounds, usage=usage.model_dump(),
+            seed=candidate.seed, index=candidate.index, report=report, rounds=attempt.rounds, usage=usage,
             created_at=datetime.now(UTC).replace(microsecond=0))
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 import synthml  # noqa: F401  (registers SynthML-v0)
 from synthml.agents.agent_config import AgentConfig
-from synthml.agents.llm import Reply, ScriptedLLM, ToolCall, Usage
+from synthml.agents.llm import Reply, ScriptedLLM, ToolCall
 from synthml.agents.loop import LLMAgent, context_chars
 from synthml.agents.scripted import BaselineAgent, ReplayAgent
 from synthml.agents.templates import OLD_OUTPUT, TOOL_FORMAT
@@ -16,6 +16,7 @@ from synthml.agents.trajectory import Trajectory
 from synthml.agents.turn import parse_block
 from synthml.envs.env import sample_bank
 from synthml.errors import SynthMLError
+from synthml.usage import Usage
 from tests.conftest import CLASSIFICATION, REGRESSION
 
 SUBMISSION = """awk -F, 'NR==1{print "id,progression"} NR>1{print $1",150"}' data/test.csv > submission.csv"""

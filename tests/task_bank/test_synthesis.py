@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from synthml.agents.llm import OpenAIChat, OpenAIChatConfig, Reply, ScriptedLLM, Usage
+from synthml.agents.llm import OpenAIChat, OpenAIChatConfig, Reply, ScriptedLLM
 from synthml.cli import app
 from synthml.envs.workspace import pristine_workspace
 from synthml.errors import LLMRequestRejected
@@ -24,6 +24,7 @@ from synthml.task_bank.synthesis.spec import Proposal, TaskSpec
 from synthml.task_bank.synthesis.topics import diversity, sample_topics
 from synthml.tasks.bank import TaskBank, export_bank
 from synthml.tasks.task import load_task
+from synthml.usage import Usage
 from tests import synthesis_replies as replies
 from tests.llm_local import llm_local
 
@@ -57,7 +58,7 @@ def test_a_sound_task_is_accepted_in_round_one_with_its_provenance(tmp_path):
     calls = [json.loads(line) for line in (task.root / "provenance/llm_calls.jsonl").read_text().splitlines()]
     assert [c["purpose"] for c in calls] == ["proposal", "task"]
     assert all(c["messages"] and c["reply"] and c["usage"]["prompt_tokens"] > 0 and c["round"] == 0 for c in calls)
-    assert entry.usage["calls"] == 2 and summary.spent.calls == 3  # the topics call belongs to no task
+    assert entry.usage.calls == 2 and summary.spent.calls == 3  # the topics call belongs to no task
     assert all(f["type"] == "json_schema" and f["json_schema"]["schema"] for f in llm.response_formats)
     assert TaskBank(tmp_path / "bank").problems() == []
     workspace = {p.relative_to(pristine_workspace(task)).parts[0] for p in pristine_workspace(task).rglob("*")}
@@ -342,6 +343,6 @@ def test_generate_llm_runs_against_the_real_local_server(tmp_path):
     assert len(entries) == 2
     for entry in entries:
         assert entry.status == "accepted" or entry.report.rejections[0].detail
-        assert entry.usage["calls"] >= 1 and entry.usage["completion_tokens"] > 0
+        assert entry.usage.calls >= 1 and entry.usage.completion_tokens > 0
     calls = [json.loads(line) for line in (tmp_path / "bank" / CALLS).read_text().splitlines()]
     assert calls and all(c["response_format"]["type"] == "json_object" for c in calls)  # llama.cpp's form, probed
