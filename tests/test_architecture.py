@@ -16,13 +16,14 @@ LAYERS = (
     r"synthml\.agents",  # LLM clients, the agent's turn and loop, trajectories
     r"synthml\.task_bank",  # generation: families, the validator, the LLM pipeline, the catalog
     r"synthml\.training",  # rollouts, stores, exports, verl
-    r"synthml\.benchmarks",  # bench, AUP, reports, speed and GPU experiments
+    r"synthml\.benchmarks",  # bench, AUP, reports; the speed benchmarks (benchmarks/speed/, not shipped)
     r"synthml\.cli\w*",  # the `synthml` command
 )
 
 
 def modules() -> dict[str, Path]:
-    """Every module of the distribution, by import name, from pyproject's folder-to-package mapping."""
+    """Every module under the folders pyproject maps into `synthml.*`, by import name: the wheel's, and the speed
+    benchmarks' that setup.py leaves out of it (they keep to the layers too)."""
     folders = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
     found = {}
     for package, folder in folders.items():
