@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (
-    r"synthml|synthml\.errors|synthml\.io",  # the namespace (gym registration, version), errors, shared file I/O
+    r"synthml|synthml\.errors|synthml\.io|synthml\.process",  # the namespace, errors, shared file I/O, process groups
     r"synthml\.tasks",  # the task model: schema, loading, paths, MLGym's facts, manifest, reports, selections
     r"synthml\.envs",  # sandboxes, the env, evaluation
     r"synthml\.agents",  # LLM clients, the agent's turn and loop, trajectories
