@@ -23,4 +23,10 @@ def shipped(package: str) -> bool:
     return not any(package == name or package.startswith(f"{name}.") for name in NOT_SHIPPED)
 
 
-setup(packages=[package for package in discovered() if shipped(package)])
+def not_shipped_as_data() -> dict[str, list[str]]:
+    """A left-out package's files, kept from shipping as its parent's data files: setuptools packs every file of
+    the egg-info's manifest (SOURCES.txt) that lies in a package's folder, and a stale manifest may list them."""
+    return {parent: [f"{name}/*"] for parent, _, name in (package.rpartition(".") for package in NOT_SHIPPED)}
+
+
+setup(packages=[package for package in discovered() if shipped(package)], exclude_package_data=not_shipped_as_data())
