@@ -22,7 +22,8 @@ test-unprivileged: install
 	  "$$($(BIN)/python -c 'from synthml.envs.runtime import cache_dir; print(cache_dir() / "runtimes")')" \
 	  "$$($(BIN)/python -c 'import sys; print(sys.base_prefix)')" $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# The wheel, installed into an empty virtualenv, holds every module and plays an episode (scripts/check_wheel.sh).
+# The wheel, installed into an empty virtualenv, holds every module but the speed benchmarks and plays an episode
+# (scripts/check_wheel.sh).
 wheel-check: install
 	sh scripts/check_wheel.sh $(BIN)/python
 

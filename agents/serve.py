@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from synthml.agents import llm
 from synthml.errors import LLMError
+from synthml.process import end_group, free_port, start_group
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CONTEXT = 8192
@@ -154,8 +154,7 @@ def _launch(model: Path, host: str, port: int, threads: int, context: int, log: 
     # interrupt_requests off: otherwise each new request cuts the one being generated (parallel agents share us)
     argv = [sys.executable, "-c", _CHILD, *(f"--{name}={value}" for name, value in flags.items())]
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return start_group(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _wait_ready(server: LocalServer, timeout_s: float) -> str:
@@ -174,22 +173,6 @@ def _wait_ready(server: LocalServer, timeout_s: float) -> str:
                    f"raise --ready-timeout, or see its log:\n{server.log_tail()}")
 
 
-def end_group(process: subprocess.Popen, grace_s: float) -> None:
-    """SIGTERM to the process's group, SIGKILL after the grace period, and SIGKILL to whatever the leader left
-    in its group; then its stdin (a watched pipe, if it has one) is closed."""
-    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
-        if process.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(wait_s)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # anything the leader left behind in its group
-    if process.stdin:
-        process.stdin.close()
-
-
 def _new_log() -> Path:
     fd, name = tempfile.mkstemp(prefix="synthml-llm-", suffix=".log")
     os.close(fd)
@@ -204,12 +187,6 @@ def executable(name: str) -> str:
 def loopback_opener() -> urllib.request.OpenerDirector:
     """A URL opener for servers on this machine: never through a proxy the environment names."""
     return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def _check_port(host: str, port: int) -> None:

@@ -1,1 +1,1 @@
-"""Benchmark runner, AUP and reports; speed benchmarks of the env live here too."""
+"""Benchmark runner, AUP and reports; the speed benchmarks in `speed/` sit beside them, outside the wheel."""

@@ -10,27 +10,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = (
-    r"synthml|synthml\.errors|synthml\.io",  # the namespace (gym registration, version), errors, shared file I/O
+    r"synthml|synthml\.errors|synthml\.io|synthml\.process",  # the namespace, errors, shared file I/O, process groups
     r"synthml\.tasks",  # the task model: schema, loading, paths, MLGym's facts, manifest, reports, selections
     r"synthml\.envs",  # sandboxes, the env, evaluation
     r"synthml\.agents",  # LLM clients, the agent's turn and loop, trajectories
     r"synthml\.task_bank",  # generation: families, the validator, the LLM pipeline, the catalog
     r"synthml\.training",  # rollouts, stores, exports, verl
-    r"synthml\.benchmarks",  # bench, AUP, reports, speed and GPU experiments
+    r"synthml\.benchmarks",  # bench, AUP, reports; the speed benchmarks (benchmarks/speed/, not shipped)
     r"synthml\.cli\w*",  # the `synthml` command
 )
 
 
 def modules() -> dict[str, Path]:
-    """Every module of the distribution, by import name, from pyproject's folder-to-package mapping."""
-    folders = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    """Every module under the folders pyproject maps into `synthml.*`, by import name: the wheel's, and the speed
+    benchmarks' that setup.py leaves out of it (they keep to the layers too)."""
     found = {}
-    for package, folder in folders.items():
+    for package, folder in package_folders().items():
         for path in (ROOT / folder).rglob("*.py"):
             if all((parent / "__init__.py").is_file() for parent in _folders_between(ROOT / folder, path)):
                 parts = path.relative_to(ROOT / folder).with_suffix("").parts
                 found[".".join((package, *parts)).removesuffix(".__init__")] = path
     return found
+
+
+def package_folders() -> dict[str, str]:
+    """pyproject's `package-dir`: each `synthml.*` package and the folder it maps."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
 
 
 def _folders_between(top: Path, path: Path) -> Iterator[Path]:
@@ -58,6 +63,15 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[tuple[str
                 target = target.rpartition(".")[0]
             if target in known and target != name:
                 yield target, node.lineno
+
+
+def absolute_imports(path: Path) -> Iterator[tuple[str, int]]:
+    """The modules a file imports by absolute name, with the line of each import."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            yield node.module, node.lineno
 
 
 def layer(name: str) -> int:
@@ -110,6 +124,16 @@ def test_every_import_goes_down_the_layers_or_stays_in_its_own():
 def test_no_modules_import_each_other_round_a_loop():
     loops = cycles(graph())
     assert not loops, "\n".join(" <-> ".join(group) for group in loops)
+
+
+def test_code_reaches_the_product_only_through_synthml():
+    """From a checkout's root, where the speed benchmarks and the experiments run, the folders import by their own
+    names too: `import envs.env` there would load a second copy of the product beside `synthml.envs.env`."""
+    folders = set(package_folders().values()) - {"synthml"}
+    paths = [*modules().values(), *(ROOT / "experiments").rglob("*.py")]
+    bare = [f"{path.relative_to(ROOT)} (line {line}) imports {target}: import synthml.{target} instead"
+            for path in paths for target, line in absolute_imports(path) if target.partition(".")[0] in folders]
+    assert not bare, "\n".join(bare)
 
 
 def test_the_checks_see_an_upward_import_and_a_loop():

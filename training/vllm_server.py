@@ -24,8 +24,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from synthml.agents.serve import end_group, executable, free_port
+from synthml.agents.serve import executable
 from synthml.errors import SynthMLError, remote_message
+from synthml.process import end_group, free_port, start_group
 from synthml.training.endpoints import is_up, served_models
 
 DEFAULT_COMMAND = "vllm serve {model} --tensor-parallel-size {gpus} --host {host} --port {port}"
@@ -110,8 +111,8 @@ class VLLMServer:
         argv[0] = executable(argv[0])
         with open(self.log, "ab") as log:
             try:
-                self._process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                 start_new_session=True, preexec_fn=_die_with_parent)
+                self._process = start_group(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            preexec_fn=_die_with_parent)
             except OSError as e:
                 raise SynthMLError(f"--server-command: cannot run {argv[0]!r}: {e}; install it on every GPU node "
                                    "or fix the command") from None

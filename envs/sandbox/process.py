@@ -4,7 +4,6 @@ The process starts in its own session; on timeout or an output flood the whole g
 (for bwrap that takes its PID namespace, and with it every process the command started).
 """
 
-import contextlib
 import os
 import selectors
 import signal
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from synthml.envs.sandbox.capture import Capture
+from synthml.process import signal_group, start_group
 
 SIDE_LIMIT = 1 << 20
 """Bytes the side pipes may carry before the command is killed (a flood must not fill host memory)."""
@@ -69,10 +69,10 @@ def start_process(argv: Callable[[tuple[int, ...]], list[str]], *, stdin_fd: int
     pipes = [os.pipe() for _ in range(side_pipes)]
     write_ends = tuple(w for _, w in pipes)
     try:
-        proc = subprocess.Popen(
+        proc = start_group(
             argv(write_ends), stdin=stdin_fd if stdin_fd is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            pass_fds=(*write_ends, *passed_fds), close_fds=True, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(*write_ends, *passed_fds), close_fds=True,
+            env=env,
         )
     except BaseException:
         for read_end, _ in pipes:
@@ -121,14 +121,12 @@ def _collect(proc: subprocess.Popen, side_reads: dict[int, int], deadline: float
 def kill_groups(running: set[int]) -> None:
     """Kill the process groups of commands still running (a sandbox closed while another thread waits)."""
     for group in list(running):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
+        signal_group(group, signal.SIGKILL)
 
 
 def _kill(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
     if proc.stdout and not proc.stdout.closed:
         proc.stdout.close()

@@ -15,6 +15,7 @@ import pandas as pd
 from rich.table import Table
 
 from synthml.errors import SynthMLError
+from synthml.process import end_group, free_port, start_group
 
 
 @dataclass
@@ -84,8 +85,6 @@ class ModelServer:
     """`transformers serve` on one device, loading each model when a request first names it."""
 
     def __init__(self, log: Path, device: str = "cuda", host: str = "127.0.0.1", ready_s: float = 300.0) -> None:
-        from synthml.agents.serve import free_port
-
         self.log, self.device, self.host, self.port, self.ready_s = log, device, host, free_port(host), ready_s
         self.process: subprocess.Popen | None = None
 
@@ -101,8 +100,8 @@ class ModelServer:
         cache = self.log.parent / "hf-cache"  # its model list scans the Hub cache, which must exist
         cache.mkdir(parents=True, exist_ok=True)
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                            env={**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
+            self.process = start_group(command, stdout=log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"})
         try:
             deadline = time.monotonic() + self.ready_s
             while not self._healthy():
@@ -124,8 +123,6 @@ class ModelServer:
         return False
 
     def __exit__(self, *exc: object) -> None:
-        from synthml.agents.serve import end_group
-
         if self.process:
             end_group(self.process, 10.0)
 

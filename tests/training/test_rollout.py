@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from synthml.agents.serve import free_port
 from synthml.agents.spec import AgentSpec
 from synthml.errors import SynthMLError
+from synthml.process import free_port
 from synthml.task_bank.generate import generate
 from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import plan_episodes

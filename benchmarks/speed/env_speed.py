@@ -1,6 +1,6 @@
 """Speed of SynthML-v0 beside a raw bubblewrap spawn and a SWE-ReX local bash session.
 
-Run: `python -m synthml.benchmarks.env_speed --n 30`. The measurements run interleaved, round by
+Run from a checkout's root: `python -m benchmarks.speed.env_speed --n 30`. The measurements run interleaved, round by
 round, in one process, so load on the machine hits them alike; each row shows the machine's mean
 1-minute load while it was measured, and rows taken under load (over half a core busy per core) say so.
 Targets: reset median <= 100 ms, an env step (seccomp filter, session keyring and, as root, cgroups on)
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     from synthml.envs.env import sample_bank
 
     parser = argparse.ArgumentParser(description="Time SynthML-v0 reset/step beside raw bwrap and SWE-ReX. "
-                                     "Example: python -m synthml.benchmarks.env_speed --n 50")
+                                     "Example: python -m benchmarks.speed.env_speed --n 50")
     parser.add_argument("--n", type=int, default=30, help="rounds of each measurement (default 30)")
     parser.add_argument("--task", default=None,
                         help="task dir, task YAML or BANK:ID (default: the sample bank's diabetes-progression)")

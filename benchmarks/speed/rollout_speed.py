@@ -1,7 +1,7 @@
 """Rollout throughput: env steps per second with 1, 2 and 4 Ray workers, beside the same episodes in one process.
 
-Run: `python -m synthml.benchmarks.rollout_speed --episodes 24 --steps 30`. Every episode is the `commands`
-agent playing cheap shell commands (`true`, `ls`, `pwd`) until the step limit auto-submits, over the
+Run from a checkout's root: `python -m benchmarks.speed.rollout_speed --episodes 24 --steps 30`. Every episode
+is the `commands` agent playing cheap shell commands (`true`, `ls`, `pwd`) until the step limit auto-submits, over the
 sample bank, in the bubblewrap sandbox. The in-process row plays them with the rollout worker itself,
 one after another, recording nothing; each Ray row is a fresh `run_rollout` into a fresh store (episodes
 scheduled, every record fsynced). Ray's start-up and each run's worker start-up are timed apart. Scaling efficiency is

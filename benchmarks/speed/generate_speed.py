@@ -1,7 +1,7 @@
 """Time `synthml generate --n 100` as a user runs it, then check the bank it made.
 
-Run: `python -m synthml.benchmarks.generate_speed --n 100 --workers 2`. Targets on a 2-core machine:
-at least 80 of 100 candidates accepted (each past the whole ladder: the reference beats the cheap
+Run from a checkout's root: `python -m benchmarks.speed.generate_speed --n 100 --workers 2`. Targets on a
+2-core machine: at least 80 of 100 candidates accepted (each past the whole ladder: the reference beats the cheap
 default on both splits with 95% confidence), across at least 11 families, 3 submission kinds and 20
 datasets, no dataset over 10% of the bank, in at most 10 minutes. The command runs in a subprocess with
 a fresh bank (the runtime and the dataset cache are built beforehand, as after `make install`); the
