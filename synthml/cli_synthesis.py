@@ -60,8 +60,8 @@ def print_llm_summary(summary: Summary, out: Path) -> None:
         console.print(f"  structured output: {summary.structured}", highlight=False)
     topics = summary.topics
     if topics:
-        console.print(f"  topics: {topics['topics']} ({topics['from_llm']} from the LLM) over {topics['areas']} of "
-                      f"{topics['of_areas']} areas, evenness {topics['evenness']:.2f}", highlight=False)
+        console.print(f"  topics: {topics.topics} ({topics.from_llm} from the LLM) over {topics.areas} of "
+                      f"{topics.of_areas} areas, evenness {topics.evenness:.2f}", highlight=False)
     rounds = summary.rounds()
     if rounds:
         console.print("  debugging rounds (tasks that reached validation):")

@@ -35,7 +35,7 @@ from synthml.task_bank.synthesis.proposal import Unverified, Verified, propose_d
 from synthml.task_bank.synthesis.replies import Structured, Unparsed, ask, structured_mode
 from synthml.task_bank.synthesis.spec import REPAIR_SCHEMA, TASK_SCHEMA, TaskSpec
 from synthml.task_bank.synthesis.taxonomy import Topic
-from synthml.task_bank.synthesis.topics import diversity, sample_topics
+from synthml.task_bank.synthesis.topics import Diversity, diversity, sample_topics
 from synthml.task_bank.validator import validate_task
 from synthml.tasks.bank import ManifestEntry, TaskBank
 from synthml.tasks.report import MARGIN, ValidationReport
@@ -83,7 +83,7 @@ class Summary(generate.Summary):
     spent: Usage = field(default_factory=Usage)
     """New calls of this run; replayed answers cost nothing."""
     replayed: int = 0
-    topics: dict = field(default_factory=dict)
+    topics: Diversity | None = None
     structured: str = ""
     """The structured-output form used."""
 

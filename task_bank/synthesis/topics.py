@@ -10,6 +10,7 @@ import math
 import random
 import re
 from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from synthml.io import write_atomic
@@ -88,14 +89,27 @@ def interleave(topics: list[Topic], seed: int) -> list[Topic]:
     return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
-def diversity(topics: list[Topic]) -> dict:
-    """Areas covered and how evenly (normalised entropy of the area counts: 1 is perfectly even)."""
+@dataclass(frozen=True)
+class Diversity:
+    """Areas a run's topics cover, and how evenly."""
+
+    topics: int
+    areas: int
+    of_areas: int
+    """Areas in the taxonomy."""
+    evenness: float
+    """Normalised entropy of the area counts: 1 is perfectly even."""
+    from_llm: int
+    by_area: dict[str, int]
+
+
+def diversity(topics: list[Topic]) -> Diversity:
     counts = Counter(t.area for t in topics)
     total = sum(counts.values())
     entropy = -sum(c / total * math.log(c / total) for c in counts.values()) if total else 0.0
-    return {"topics": total, "areas": len(counts), "of_areas": len(TAXONOMY),
-            "evenness": round(entropy / math.log(len(TAXONOMY)), 3) + 0.0,
-            "from_llm": sum(t.source == "llm" for t in topics), "by_area": dict(sorted(counts.items()))}
+    return Diversity(topics=total, areas=len(counts), of_areas=len(TAXONOMY),
+                     evenness=round(entropy / math.log(len(TAXONOMY)), 3) + 0.0,
+                     from_llm=sum(t.source == "llm" for t in topics), by_area=dict(sorted(counts.items())))
 
 
 def _examples() -> list[Topic]:
@@ -116,5 +130,5 @@ def _read(path: Path) -> list[Topic]:
 
 def _write(path: Path, seed: int, topics: list[Topic]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"seed": seed, "diversity": diversity(topics), "topics": [t.__dict__ for t in topics]}
+    data = {"seed": seed, "diversity": asdict(diversity(topics)), "topics": [t.__dict__ for t in topics]}
     write_atomic(path, json.dumps(data, indent=1) + "\n")

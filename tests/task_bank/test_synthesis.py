@@ -308,7 +308,7 @@ def test_topics_drop_placeholders_and_duplicates_fill_from_the_taxonomy_and_stay
     recorder = Recorder(llm, CallLog(tmp_path))
     topics = sample_topics(tmp_path, 6, 0, recorder, "json_schema")
     assert len(topics) == 6 and [t.source for t in topics].count("llm") == 1 and len(llm.calls) == 3
-    assert len({t.topic for t in topics}) == 6 and diversity(topics)["areas"] >= 5
+    assert len({t.topic for t in topics}) == 6 and diversity(topics).areas >= 5
     again = Recorder(ScriptedLLM([]), CallLog(tmp_path))
     assert sample_topics(tmp_path, 6, 0, again, "json_schema") == topics  # kept: no call, same order
 
