@@ -1,4 +1,4 @@
-"""`synthml rollout`: episodes over a task bank on a Ray worker pool, into a lossless store."""
+"""`synthml rollout`: episodes over a task bank on a Ray worker pool (or threads here), into a lossless store."""
 
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +19,10 @@ def rollout_command(
     agent: Annotated[str, typer.Option(help="baseline, expert, llm, or an agent spec file (YAML: name, model, llm "
                                        "sampling fields, loop limits; README: Rollouts on Ray).")] = "baseline",
     episodes_per_task: Annotated[int, typer.Option(min=1, help="Samples per task (a GRPO group).")] = 1,
-    workers: Annotated[int, typer.Option(min=1, help="Rollout workers (Ray actors), one episode each at once.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, help="Rollout workers (Ray actors or threads), one episode each at "
+                                         "once.")] = 2,
+    pool: Annotated[str, typer.Option(help="ray: workers are actors on a Ray cluster (which may launch model "
+                                      "servers); local: threads in this process, no Ray needed.")] = "ray",
     endpoints: Annotated[str | None, typer.Option(help="llm agent: OpenAI-compatible base URLs, comma-separated; "
                                                   "each episode sticks to the least loaded one.")] = None,
     vllm: Annotated[str | None, typer.Option(help="llm agent: launch model servers for this model on the "
@@ -40,7 +43,8 @@ def rollout_command(
     seed: Annotated[int, typer.Option(min=0, help="Base seed of the episodes' seeds.")] = 0,
     sandbox: Sandbox = "bwrap",
 ) -> None:
-    """Play every task of a bank K times on a pool of Ray workers; each finished episode is recorded once.
+    """Play every task of a bank K times on a pool of Ray workers (or threads: --pool local); each finished episode
+    is recorded once.
 
     Killed or stopped, it loses nothing: run the same command again and only the missing episodes are played.
     Infrastructure failures (a worker, sandbox or endpoint that died) are retried and logged apart in
@@ -49,6 +53,8 @@ def rollout_command(
     Example: synthml rollout --tasks bank --agent expert --episodes-per-task 4 --workers 2 --out rollouts
 
     Example: synthml rollout --tasks bank --agent llm --endpoints http://127.0.0.1:8080/v1 --out rollouts
+
+    Example: synthml rollout --tasks bank --agent expert --pool local --out rollouts   (no Ray)
 
     Example: synthml rollout --tasks bank --agent agent.yaml --vllm Qwen/Qwen3-8B --address auto --out rollouts
     """
@@ -60,8 +66,10 @@ def rollout_command(
     if server_command and not vllm:
         raise SynthMLError("--server-command: it starts the servers of --vllm MODEL; pass --vllm too")
     urls = [url.strip() for url in (endpoints or "").split(",") if url.strip()]
+    if pool not in ("ray", "local"):
+        raise SynthMLError(f"--pool {pool}: choose ray or local")
     config = RolloutConfig(tasks=tasks, agent=agent_spec(agent), model=model, episodes_per_task=episodes_per_task,
-                           seed=seed, max_steps=max_steps, sandbox=sandbox, workers=workers,
+                           seed=seed, max_steps=max_steps, sandbox=sandbox, pool=pool, workers=workers,
                            cpus_per_worker=cpus_per_worker, max_attempts=max_attempts, endpoints=urls, server=server,
                            servers=servers, address=address)
     display = _Display()

@@ -106,6 +106,14 @@ def check_endpoints(urls: list[str], api_key_env: str = "OPENAI_API_KEY", flag: 
     return models
 
 
+def endpoint_pool(urls: list[str], api_key_env: str, wanted: str | None, flag: str = "--endpoints",
+                  check: Callable[[str], bool | None] | None = None) -> tuple[EndpointPool, str]:
+    """The endpoints, once each answers, as a pool (checked again by `check`, else by listing their models), and
+    the model they all serve."""
+    models = check_endpoints(urls, api_key_env, flag=flag)
+    return EndpointPool(urls, check or (lambda url: is_up(url, api_key_env))), choose_model(models, wanted)
+
+
 def choose_model(models: dict[str, list[str]], wanted: str | None) -> str:
     """The model every endpoint serves: `wanted`, or the only one they all list."""
     common = set.intersection(*(set(ids) for ids in models.values())) if models else set()

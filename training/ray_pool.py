@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from synthml.errors import SynthMLError, remote_message
-from synthml.training.endpoints import EndpointPool, check_endpoints, choose_model, is_up
+from synthml.training.endpoints import endpoint_pool
 from synthml.training.episodes import Episode
 from synthml.training.pool import EpisodePool, Event, first_line
 from synthml.training.rollout_config import RolloutConfig
@@ -116,10 +116,10 @@ class RayPool(EpisodePool):
             raise SynthMLError(remote_message(e)) from None
 
     def _set_up_endpoints(self, urls: list[str]) -> None:
-        key_env = self.config.agent.llm.get("api_key_env", "OPENAI_API_KEY")
-        models = check_endpoints(urls, key_env, flag="--vllm" if self.servers else "--endpoints")
-        self.model = choose_model(models, self.config.agent.model or self.config.model)
-        self.endpoints = EndpointPool(urls, self._server_health if self.servers else lambda url: is_up(url, key_env))
+        agent = self.config.agent
+        self.endpoints, self.model = endpoint_pool(
+            urls, agent.llm.get("api_key_env", "OPENAI_API_KEY"), agent.model or self.config.model,
+            "--vllm" if self.servers else "--endpoints", self._server_health if self.servers else None)
 
     def _server_health(self, url: str) -> bool | None:
         try:

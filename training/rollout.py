@@ -1,4 +1,5 @@
-"""`run_rollout`: many episodes over a task bank, played by a pool of Ray actors, kept in a lossless store.
+"""`run_rollout`: many episodes over a task bank, played by a pool of Ray actors (or, with `pool: local`, of
+threads in this process), kept in a lossless store.
 
 The driver plans every task x sample (`episodes`), skips those the store has, and keeps each free worker
 busy; an LLM episode keeps the endpoint it was given (`endpoints`), the least loaded one. A worker that
@@ -10,7 +11,8 @@ anything (Ctrl-C, kill, all endpoints down) is started again with the same comma
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ from synthml.agents.spec import spec_json
 from synthml.errors import SynthMLError
 from synthml.io import write_atomic
 from synthml.tasks.selection import resolve_tasks
-from synthml.training.episodes import plan_episodes
-from synthml.training.pool import Event, first_interrupt_stops
+from synthml.training.endpoints import endpoint_pool
+from synthml.training.episodes import Episode, plan_episodes
+from synthml.training.local_pool import LocalPool
+from synthml.training.pool import EpisodePool, Event, first_interrupt_stops
 from synthml.training.ray_pool import RayPool
 from synthml.training.rollout_config import IDENTITY, RolloutConfig, RolloutResult
 from synthml.training.store import CONFIG, RolloutStore
@@ -39,8 +43,7 @@ def run_rollout(config: RolloutConfig, out: str | Path, on_event: Callable[[Even
         result = RolloutResult(Path(out), len(episodes), len(episodes) - len(todo))
         if not todo:
             return result
-        with _ray_session(config.address), RayPool(config, store, todo, on_event) as pool, \
-                first_interrupt_stops(pool):
+        with _pool(config, store, todo, on_event) as pool, first_interrupt_stops(pool):
             _save_config(store, _same_episodes(store, config.model_copy(update={"model": pool.model})))
             started = time.monotonic()
             pool.run(result)
@@ -57,6 +60,27 @@ def _check(config: RolloutConfig) -> None:
                            "or pass --agent llm (or an llm spec file)")
     if config.endpoints and config.server:
         raise SynthMLError("--endpoints and --vllm: choose one (running servers, or servers to launch)")
+    if config.pool == "local" and (config.server or config.address):
+        raise SynthMLError(f"{'--vllm' if config.server else '--address'}: servers and clusters are Ray's; pass "
+                           "--pool ray, or drop it (--pool local plays in this process, with --endpoints)")
+
+
+@contextmanager
+def _pool(config: RolloutConfig, store: RolloutStore, todo: list[Episode],
+          on_event: Callable[[Event], None] | None) -> Iterator[EpisodePool]:
+    """The pool the config names, started, with its model chosen (the endpoints'); stopped on the way out."""
+    if config.pool == "ray":
+        with _ray_session(config.address), RayPool(config, store, todo, on_event) as pool:
+            yield pool
+        return
+    pool = LocalPool(store, todo, {None: config.agent}, config.workers, config.sandbox, config.max_steps,
+                     max_attempts=config.max_attempts, on_event=on_event)
+    pool.model = config.model
+    if config.agent.uses_llm:
+        pool.endpoints, pool.model = endpoint_pool(config.endpoints, config.agent.llm.get("api_key_env",
+                                                   "OPENAI_API_KEY"), config.agent.model or config.model)
+    with pool:
+        yield pool
 
 
 def _same_episodes(store: RolloutStore, config: RolloutConfig) -> RolloutConfig:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +26,9 @@ class RolloutConfig(BaseModel):
     seed: int = Field(0, ge=0, description="Base seed: each episode's seed derives from it, its task and sample.")
     max_steps: int = Field(50, ge=1, description="Env steps before an episode is truncated and auto-submitted.")
     sandbox: SandboxField = Field("bwrap", validate_default=True, description="Sandbox of every env.")
-    workers: int = Field(2, ge=1, description="Rollout workers (Ray actors), each playing one episode at a time.")
+    pool: Literal["ray", "local"] = Field("ray", description="Where episodes run: ray (actors on a Ray cluster, which "
+                                                           "may launch model servers) or local (threads here).")
+    workers: int = Field(2, ge=1, description="Rollout workers (Ray actors or threads), one episode each at a time.")
     cpus_per_worker: float = Field(1.0, gt=0, description="CPUs Ray reserves for each worker.")
     max_attempts: int = Field(3, ge=1, description="Attempts per episode on infrastructure failures, per run.")
     endpoints: list[str] = Field(default_factory=list, description="OpenAI-compatible base URLs (llm agent).")

@@ -1,5 +1,10 @@
 """The local episode pool (threads, no Ray) under the shared schedule: several agents into one store, retries
-and the attempts log, the stop after a run of failures, and Ctrl-C's start-nothing-new; real sandboxes."""
+and the attempts log, the stop after a run of failures, Ctrl-C's start-nothing-new, and a whole rollout
+without Ray; real sandboxes."""
+
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +17,8 @@ from synthml.tasks.selection import resolve_tasks
 from synthml.training.episodes import Episode, plan_episodes
 from synthml.training.local_pool import LocalPool
 from synthml.training.pool import INTERRUPTED, STOP_AFTER, Event
-from synthml.training.rollout_config import RolloutResult
+from synthml.training.rollout import run_rollout
+from synthml.training.rollout_config import RolloutConfig, RolloutResult
 from synthml.training.store import RolloutStore
 from tests.conftest import REGRESSION
 
@@ -85,3 +91,37 @@ def test_ctrl_c_starts_nothing_new_and_records_what_was_running(tmp_path):
 def test_an_episode_of_an_unknown_agent_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(SynthMLError, match=r"agent\(s\) \['expert'\]"):
         LocalPool(RolloutStore(tmp_path), episodes("expert", 1), AGENTS, 1, sandbox_config("bwrap"), 10)
+
+
+def test_a_rollout_on_the_local_pool_plays_its_plan_without_ray(tmp_path):
+    config = RolloutConfig(tasks=f"{sample_bank()}:{REGRESSION}", agent=AGENTS["quick"], episodes_per_task=3,
+                           pool="local", workers=2, max_steps=5)
+    code = ("import json, sys; from synthml.training.rollout import run_rollout; "
+            "from synthml.training.rollout_config import RolloutConfig; "
+            f"r = run_rollout(RolloutConfig.model_validate_json({config.model_dump_json()!r}), {str(tmp_path)!r}); "
+            "print(json.dumps([r.total, r.finished, r.unfinished, 'ray' in sys.modules]))")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(ran.stdout.splitlines()[-1]) == [3, 3, 0, False]
+    planned = {e.episode_id for e in plan_episodes(resolve_tasks(config.tasks).tasks, 3)}
+    assert {t.episode_id for t in RolloutStore(tmp_path).trajectories()} == planned  # the ids a Ray rollout uses
+    again = run_rollout(config, tmp_path)
+    assert (again.before, again.finished) == (3, 0)
+
+
+@pytest.mark.parametrize(("fields", "error"), [
+    ({"server": {"model": "m"}}, "--vllm: servers and clusters are Ray's"),
+    ({"address": "auto"}, "--address: servers and clusters are Ray's"),
+])
+def test_a_local_rollout_refuses_what_only_ray_does(tmp_path, fields, error):
+    agent = AgentSpec(name="llm") if "server" in fields else AGENTS["baseline"]
+    config = RolloutConfig(tasks=str(sample_bank()), agent=agent, episodes_per_task=1, pool="local", **fields)
+    with pytest.raises(SynthMLError, match=error):
+        run_rollout(config, tmp_path)
+
+
+def test_a_local_llm_rollout_checks_its_endpoints_before_any_episode(tmp_path):
+    config = RolloutConfig(tasks=str(sample_bank()), agent=AgentSpec(name="llm"), episodes_per_task=1, pool="local",
+                           endpoints=[UNREACHABLE.base_url])
+    with pytest.raises(SynthMLError, match="--endpoints: 1 of 1 endpoint"):
+        run_rollout(config, tmp_path)
+    assert list(RolloutStore(tmp_path).trajectories()) == []
