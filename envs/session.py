@@ -11,7 +11,7 @@ from pathlib import Path
 from synthml.envs.evaluation import Evaluation, Split, evaluate
 from synthml.envs.runtime import generic_runtime, task_runtime
 from synthml.envs.sandbox import Mounts, Sandbox, disk
-from synthml.envs.sandbox.config import SandboxSpec, make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
 from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.workspace import clone_workspace, pristine_workspace
@@ -32,7 +32,7 @@ class Session:
             clone_workspace(pristine_workspace(task), self.home / "workspace")
             if task.config.memory_path and task.path(task.config.memory_path).is_file():
                 shutil.copy2(task.path(task.config.memory_path), self.home / "memory.json")
-            self.sandbox: Sandbox = make_sandbox(self.sandbox_config, Mounts(
+            self.sandbox: Sandbox = self.sandbox_config.build(Mounts(
                 workspace=self.home / "workspace", home=self.home, tmp=self.dir / "sandbox" / "tmp", runtime=runtime))
         except BaseException:
             _clean_up(None, self.disk, self.dir)

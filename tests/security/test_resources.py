@@ -10,7 +10,7 @@ import pytest
 
 from synthml.envs.env import SynthMLEnv
 from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import sandbox_config
 from tests.security.helpers import ROOT, TASK, TOKEN, assert_alive, host_pids, peak_rss_kib, run, session_dir
 
 LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
@@ -154,7 +154,7 @@ def test_closing_a_sandbox_ends_the_command_another_thread_waits_on(runtime, tmp
     """The MLGym submission process runs in a thread; its sandbox closing must end it, as root or not."""
     workspace = tmp_path / "ws"
     workspace.mkdir(mode=0o777)
-    sandbox = make_sandbox("bwrap", Mounts(workspace=workspace, runtime=runtime))
+    sandbox = sandbox_config("bwrap").build(Mounts(workspace=workspace, runtime=runtime))
     started, results = threading.Event(), []
 
     def wait_on_a_long_command() -> None:
