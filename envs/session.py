@@ -11,7 +11,7 @@ from pathlib import Path
 from synthml.envs.evaluation import Evaluation, Split, evaluate
 from synthml.envs.runtime import generic_runtime, task_runtime
 from synthml.envs.sandbox import Mounts, Sandbox, disk
-from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig
 from synthml.envs.sandbox.fake import FakeConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.workspace import clone_workspace, pristine_workspace
@@ -21,8 +21,8 @@ from synthml.tasks.task import PROVENANCE, Task
 
 
 class Session:
-    def __init__(self, task: Task, sandbox: SandboxSpec, runtime: Path | None) -> None:
-        self.task, self.sandbox_config, self.runtime = task, sandbox_config(sandbox), runtime
+    def __init__(self, task: Task, sandbox: SandboxConfig, runtime: Path | None) -> None:
+        self.task, self.sandbox_config, self.runtime = task, sandbox, runtime
         self.dir = Path(tempfile.mkdtemp(prefix="synthml-episode-"))
         self.disk = None
         try:
@@ -64,18 +64,18 @@ def _clean_up(sandbox: Sandbox | None, bounded: "disk.BoundedFolder | None", fol
             remove_tree(folder)
 
 
-def runtime_for(task: Task, sandbox: SandboxSpec) -> Path | None:
+def runtime_for(task: Task, sandbox: SandboxConfig) -> Path | None:
     """The task's runtime folder (built on first use); none for the fake sandbox."""
     if task.config.use_generic_conda or not task.config.requirements_path:
         return generic_runtime_for(sandbox)
-    if isinstance(sandbox_config(sandbox), FakeConfig):
+    if isinstance(sandbox, FakeConfig):
         return None
     return task_runtime(task.path(task.config.requirements_path), task_root=task.root).path
 
 
-def generic_runtime_for(sandbox: SandboxSpec) -> Path | None:
+def generic_runtime_for(sandbox: SandboxConfig) -> Path | None:
     """The generic runtime's folder (built on first use); none for the fake sandbox."""
-    return None if isinstance(sandbox_config(sandbox), FakeConfig) else generic_runtime().path
+    return None if isinstance(sandbox, FakeConfig) else generic_runtime().path
 
 
 def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:

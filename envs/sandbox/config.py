@@ -22,6 +22,8 @@ from synthml.errors import SandboxError
 SandboxConfig = Annotated[BwrapConfig | DockerConfig | SwerexConfig | FakeConfig, Field(discriminator="type")]
 _ADAPTER: TypeAdapter = TypeAdapter(SandboxConfig)
 BACKENDS = ("bwrap", "docker", "swerex", "fake")
+DEFAULT_SANDBOX: SandboxConfig = BwrapConfig()
+"""`"bwrap"` as a config: the default of what takes a config (an edge's default is the name)."""
 
 
 SandboxSpec = str | dict | SandboxConfig

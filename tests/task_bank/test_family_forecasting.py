@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import catalog, get_entry, load_table
@@ -115,7 +116,7 @@ def test_the_evaluator_gives_each_window_the_points_before_it(tmp_path: Path, ru
 
 def test_ladder_climbs_in_the_sandbox(tmp_path: Path, runtime: Path):
     task = load_task(_task(tmp_path))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         scores = {}
         for rung in ("baseline", *RUNGS):
@@ -158,7 +159,7 @@ HOSTILE = {
 
 def test_hostile_forecasters_fail_their_windows_and_score_as_the_trivial_forecast(tmp_path: Path, runtime: Path):
     task = load_task(_task(tmp_path, call_seconds=1))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         session.sandbox.write_file("forecaster.py", task.path("reference/trivial.py").read_text())
         trivial = session.evaluate("test")
