@@ -22,40 +22,40 @@ from synthml.tasks.task import PROVENANCE, Task
 
 class Session:
     def __init__(self, task: Task, sandbox: SandboxConfig, runtime: Path | None) -> None:
-        self.task, self.sandbox_config, self.runtime = task, sandbox, runtime
+        self.task, self.sandbox, self.runtime = task, sandbox, runtime
         self.dir = Path(tempfile.mkdtemp(prefix="synthml-episode-"))
         self.disk = None
         try:
-            self.disk = disk.bounded(getattr(self.sandbox_config, "limits", None), self.dir / "sandbox")
+            self.disk = disk.bounded(getattr(sandbox, "limits", None), self.dir / "sandbox")
             self.home = self.dir / "sandbox" / "home"
             self.home.mkdir()
             clone_workspace(pristine_workspace(task), self.home / "workspace")
             if task.config.memory_path and task.path(task.config.memory_path).is_file():
                 shutil.copy2(task.path(task.config.memory_path), self.home / "memory.json")
-            self.sandbox: Sandbox = self.sandbox_config.build(Mounts(
+            self.box: Sandbox = sandbox.build(Mounts(
                 workspace=self.home / "workspace", home=self.home, tmp=self.dir / "sandbox" / "tmp", runtime=runtime))
         except BaseException:
             _clean_up(None, self.disk, self.dir)
             raise
-        self._cleanup = weakref.finalize(self, _clean_up, self.sandbox, self.disk, self.dir)  # also if never closed
+        self._cleanup = weakref.finalize(self, _clean_up, self.box, self.disk, self.dir)  # also if never closed
         try:
-            _refuse_exposed(self.sandbox, task)
+            _refuse_exposed(self.box, task)
         except SandboxError:
             self.close()
             raise
 
     def evaluate(self, split: Split) -> Evaluation:
-        return evaluate(self.task, self.sandbox, split, sandbox=self.sandbox_config, runtime=self.runtime,
+        return evaluate(self.task, self.box, split, sandbox=self.sandbox, runtime=self.runtime,
                         scratch=self.dir)
 
     def close(self) -> None:
         self._cleanup()
 
 
-def _clean_up(sandbox: Sandbox | None, bounded: "disk.BoundedFolder | None", folder: Path) -> None:
+def _clean_up(box: Sandbox | None, bounded: "disk.BoundedFolder | None", folder: Path) -> None:
     try:
-        if sandbox is not None:
-            sandbox.close()
+        if box is not None:
+            box.close()
     finally:
         try:
             if bounded is not None:
@@ -78,13 +78,13 @@ def generic_runtime_for(sandbox: SandboxConfig) -> Path | None:
     return None if isinstance(sandbox, FakeConfig) else generic_runtime().path
 
 
-def _refuse_exposed(sandbox: Sandbox, task: Task) -> None:
+def _refuse_exposed(box: Sandbox, task: Task) -> None:
     """What the agent must not read (test labels, MLGym's shipped answers, the reference solution, the record
     of how the task was written) must not lie anywhere its sandbox shows (e.g. a bank under /usr)."""
     private = [*task.hidden_files, task.config.reference_solution, PROVENANCE]
     paths = [task.path(p) for p in private if p and task.path(p).exists()]
     for path in [*paths, *mlgym_answers(task).values()]:
-        if sandbox.exposes(path):
+        if box.exposes(path):
             raise SandboxError(f"{path}: the sandbox would show this file of task {task.id} to the agent; use "
                                "an isolating sandbox, or keep the bank out of the folders it shows")
 

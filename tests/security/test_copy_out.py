@@ -118,7 +118,7 @@ def allocated_bytes(folder: Path) -> int:
 
 
 def download(env: SynthMLEnv, relative: str, dest: Path) -> bool:
-    return env.unwrapped._session.sandbox.download(relative, dest)
+    return env.unwrapped._session.box.download(relative, dest)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -19,7 +19,7 @@ LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
 def test_files_in_shm_and_tmp_are_gone_after_close(runtime):
     env = SynthMLEnv(task=TASK, command_timeout=5)
     env.reset(seed=0)
-    scratch, episode = env.unwrapped._session.sandbox.scratch, session_dir(env)
+    scratch, episode = env.unwrapped._session.box.scratch, session_dir(env)
     run(env, f"echo x > /dev/shm/persist-{TOKEN}; echo x > /tmp/persist-{TOKEN}")
     assert (episode / "tmp" / f"persist-{TOKEN}").exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
     env.close()

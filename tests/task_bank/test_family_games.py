@@ -58,7 +58,7 @@ def test_ladder_climbs_in_the_sandbox(tmp_path: Path, knobs: dict, runtime: Path
         scores = {}
         for rung in ("baseline", *RUNGS):
             text = task.path("strategy.py" if rung == "baseline" else f"reference/{rung}.py").read_text()
-            session.sandbox.write_file("strategy.py", text)
+            session.box.write_file("strategy.py", text)
             for split in ("validation", "test"):
                 evaluation = session.evaluate(split)
                 assert evaluation.metrics is not None, evaluation.observation
@@ -107,7 +107,7 @@ def test_one_overlong_match_is_forfeited_alone(tmp_path: Path, runtime: Path):
                  "    if len(_calls) == 1:\n        time.sleep(setup['seconds_per_match'] + 0.5)\n    return 0\n")
     session = Session(load_task(_task(tmp_path, MATRIX)), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("strategy.py", slow_once)
+        session.box.write_file("strategy.py", slow_once)
         evaluation = session.evaluate("test")
     finally:
         session.close()
@@ -122,7 +122,7 @@ def test_hostile_strategies_forfeit_every_match(tmp_path: Path, knobs: dict, str
     session = Session(task, BwrapConfig(), runtime)
     try:
         for name, text in strategies.items():
-            session.sandbox.write_file("strategy.py", text)
+            session.box.write_file("strategy.py", text)
             evaluation = session.evaluate("test")
             assert evaluation.metrics == {"score": 0.0, "forfeits": TEST_OPPONENTS}, (name, evaluation.observation)
             assert evaluation.instance_scores == (0.0,) * TEST_OPPONENTS, name

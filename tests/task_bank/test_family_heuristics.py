@@ -86,7 +86,7 @@ def test_ladder_climbs_in_the_sandbox(tmp_path: Path, problem: str, runtime: Pat
         scores = {}
         for rung in ("baseline", *RUNGS):
             text = task.path("solver.py" if rung == "baseline" else f"reference/{rung}.py").read_text()
-            session.sandbox.write_file("solver.py", text)
+            session.box.write_file("solver.py", text)
             for split in ("validation", "test"):
                 evaluation = session.evaluate(split)
                 assert evaluation.metrics is not None, evaluation.observation
@@ -140,7 +140,7 @@ def test_one_late_answer_costs_its_instance_only(tmp_path: Path, runtime: Path):
                  "    return list(range(len(instance['points'])))\n")
     session = Session(load_task(_task(tmp_path, KNOBS["tsp"])), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("solver.py", late_once)
+        session.box.write_file("solver.py", late_once)
         evaluation = session.evaluate("test")
     finally:
         session.close()
@@ -155,7 +155,7 @@ def test_hostile_solvers_score_zero(tmp_path: Path, runtime: Path):
         session = Session(load_task(_task(tmp_path / problem, KNOBS[problem])), BwrapConfig(), runtime)
         try:
             for _, name, text in group:
-                session.sandbox.write_file("solver.py", text)
+                session.box.write_file("solver.py", text)
                 evaluation = session.evaluate("test")
                 assert evaluation.metrics == {"score": 0.0, "failures": TEST_INSTANCES}, (problem, name,
                                                                                           evaluation.observation)

@@ -113,7 +113,7 @@ def test_ladder_order_through_the_sandboxed_evaluator(tmp_path, runtime, env_id)
     try:
         scores = {}
         for rung, text in rungs.items():
-            session.sandbox.write_file("policy.py", text)
+            session.box.write_file("policy.py", text)
             result = session.evaluate("validation")
             assert result.metrics is not None, result.observation
             scores[rung] = result.metrics["score"]
@@ -198,7 +198,7 @@ def test_a_slow_episode_scores_0_and_a_hang_ends_the_evaluation(tmp_path, runtim
     baseline = local_scores(task_dir, "validation")
     session = Session(load_task(task_dir), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("policy.py", SLOW_THEN_HANGS)
+        session.box.write_file("policy.py", SLOW_THEN_HANGS)
         result = session.evaluate("validation")
     finally:
         session.close()

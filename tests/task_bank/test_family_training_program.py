@@ -43,7 +43,7 @@ def direct_scores(draft: ProgramDraft, submission: str, split: str, folder: Path
 
 
 def sandbox_scores(session: Session, submission: str, split: str) -> dict | None:
-    session.sandbox.write_file("train.py", submission)
+    session.box.write_file("train.py", submission)
     evaluation = session.evaluate(split)
     assert evaluation.status == "ok", evaluation.observation
     return evaluation.metrics
