@@ -233,7 +233,7 @@ class Aci:
         """Absolute path as the agent's shell resolves it, with a trailing / for a folder."""
         quoted = shlex.quote(path)
         out = self.box.run(f'p=$(command -p realpath -e -- {quoted}) && '
-                               f'{{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}', self.timeout)
+                           f'{{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}', self.timeout)
         return out.output.strip() if out.exit_code == 0 else None
 
     def _sh(self, command: str) -> str:

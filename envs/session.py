@@ -45,8 +45,7 @@ class Session:
             raise
 
     def evaluate(self, split: Split) -> Evaluation:
-        return evaluate(self.task, self.box, split, sandbox=self.sandbox, runtime=self.runtime,
-                        scratch=self.dir)
+        return evaluate(self.task, self.box, split, sandbox=self.sandbox, runtime=self.runtime, scratch=self.dir)
 
     def close(self) -> None:
         self._cleanup()

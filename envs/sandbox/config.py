@@ -3,7 +3,8 @@
 What a user writes (a backend's name, a config dict, on the command line also JSON or a YAML/JSON file) is
 turned into a `SandboxConfig` once, where it enters: `gym.make`, a CLI command, a run's config, a public function
 such as `run_bench` or `validate_task`; what lies behind takes a `SandboxConfig`. A backend's heavy dependency
-(docker SDK, swe-rex) is imported only when its sandbox is built.
+(docker SDK, swe-rex) is imported only when its sandbox is built. In the code `sandbox` names a config; a live
+`Sandbox` is a `box`, or is named for its role (`agent`, `evaluator`).
 """
 
 import json
