@@ -61,8 +61,8 @@ def command_name(action: str) -> str:
 
 
 class Aci:
-    def __init__(self, sandbox: Sandbox, timeout: float = 30) -> None:
-        self.sandbox, self.timeout = sandbox, timeout
+    def __init__(self, box: Sandbox, timeout: float = 30) -> None:
+        self.box, self.timeout = box, timeout
         self.file: str | None = None
         self.first = 1
 
@@ -121,7 +121,7 @@ class Aci:
             return f"Usage: {USAGE['create']}"
         if self._realpath(args[0]) is not None:
             return f"Error: File '{args[0]}' already exists."
-        self.sandbox.write_file(args[0], "\n")
+        self.box.write_file(args[0], "\n")
         return self._open(args)
 
     def _edit(self, action: str) -> str:
@@ -156,7 +156,7 @@ class Aci:
         if error:
             return (f"Your proposed edit has introduced new syntax error(s):\n- {error}\n"
                     "Your changes have NOT been applied. Fix your edit command and try again.")
-        self.sandbox.write_file(self.file, content)
+        self.box.write_file(self.file, content)
         return self._show(start) + "\nFile updated. Please review the changes and make sure they are correct."
 
     def _search_dir(self, args: list[str]) -> str:
@@ -219,25 +219,25 @@ class Aci:
             return None
         scratch = f"/tmp/.synthml-edit-{secrets.token_hex(8)}.py"
         try:
-            self.sandbox.write_file(scratch, content)
+            self.box.write_file(scratch, content)
         except OSError:  # e.g. /tmp is full, or the fake sandbox, which holds only the workspace
-            self.sandbox.run(f"rm -f -- {scratch}", self.timeout)
+            self.box.run(f"rm -f -- {scratch}", self.timeout)
             return None
-        errors = _syntax_errors(self.sandbox.run(_syntax_check_command(scratch, self.file), self.timeout).output)
+        errors = _syntax_errors(self.box.run(_syntax_check_command(scratch, self.file), self.timeout).output)
         return errors[0] if errors and errors[0] and not errors[1] else None
 
     def _lines(self) -> list[str]:
-        return self.sandbox.read_file(self.file).splitlines()
+        return self.box.read_file(self.file).splitlines()
 
     def _realpath(self, path: str) -> str | None:
         """Absolute path as the agent's shell resolves it, with a trailing / for a folder."""
         quoted = shlex.quote(path)
-        out = self.sandbox.run(f'p=$(command -p realpath -e -- {quoted}) && '
-                               f'{{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}', self.timeout)
+        out = self.box.run(f'p=$(command -p realpath -e -- {quoted}) && '
+                           f'{{ [ -d "$p" ] && echo "$p/" || echo "$p"; }}', self.timeout)
         return out.output.strip() if out.exit_code == 0 else None
 
     def _sh(self, command: str) -> str:
-        return self.sandbox.run(command, self.timeout).output
+        return self.box.run(command, self.timeout).output
 
 
 _TOO_LARGE = (f"Error: the edited file would be over {MAX_READ_BYTES} bytes, more than the editor handles. Your "

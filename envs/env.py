@@ -71,7 +71,7 @@ class SynthMLEnv(gym.Env[str, str]):
         if task.version not in self._runtimes:
             self._runtimes[task.version] = runtime_for(task, self.sandbox)
         self._session = Session(task, self.sandbox, self._runtimes[task.version])
-        self._aci = Aci(self._session.sandbox, self.command_timeout)
+        self._aci = Aci(self._session.box, self.command_timeout)
         self._steps, self._score, self._final, self._exit_status, self._done = 0, None, None, None, False
         self._last = task.description
         return task.description, self._info()
@@ -128,7 +128,7 @@ class SynthMLEnv(gym.Env[str, str]):
 
     def _shell(self, action: str) -> str:
         timeout = self.task.training_timeout if runs_training(action) else self.command_timeout
-        out = self._session.sandbox.run(action, timeout)
+        out = self._session.box.run(action, timeout)
         if out.timed_out:
             return f"{out.output}\nEXECUTION TIMED OUT BECAUSE THE COMMAND RAN FOR MORE THAN {timeout:g} SECONDS."
         return out.output

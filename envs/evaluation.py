@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from synthml.envs.sandbox import Mounts, Output, Sandbox
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
+from synthml.envs.sandbox.config import SandboxConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.submission_proxy import Beside, isolate_submission, run_beside_submission, server_command, supports
 from synthml.envs.workspace import link_tree, pristine_workspace
@@ -168,7 +168,7 @@ def _score(task: Task, command: str, modules: list[str], sandbox: SandboxConfig,
     if modules:
         return run_beside_submission(sandbox, runtime, view, own, command,
                                      server_command(task.config.evaluation_paths[0], modules), task.training_timeout)
-    evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
+    evaluator = sandbox.build(Mounts(workspace=view, read_only=True, runtime=runtime))
     try:
         return Beside(evaluator.run(command, timeout=task.training_timeout))
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from synthml.envs.runtime import ensure_runtime
 from synthml.envs.sandbox import Mounts, disk
-from synthml.envs.sandbox.config import SandboxConfig, SandboxSpec, make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig, SandboxSpec, sandbox_config
 from synthml.envs.sandbox.files import copy_out, remove_tree
 from synthml.errors import TaskError
 from synthml.tasks.mlgym import HELPERS, mlgym_tasks
@@ -42,7 +42,7 @@ def _run_helpers(folder: Path, helpers: tuple[Path, ...], sandbox: SandboxConfig
     try:
         bounded = disk.bounded(getattr(sandbox, "limits", None), scratch)
         copy_out(folder, HELPERS, scratch / HELPERS)
-        box = make_sandbox(sandbox, Mounts(workspace=scratch, runtime=runtime))
+        box = sandbox.build(Mounts(workspace=scratch, runtime=runtime))
         try:
             for helper in helpers:
                 log(f"generating data with MLGym's {helper.relative_to(folder.parent.parent)}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from synthml.envs.sandbox import WORKSPACE, Mounts, Output, Sandbox
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox
+from synthml.envs.sandbox.config import SandboxConfig
 from synthml.envs.sandbox.files import remove_tree
 from synthml.envs.sandbox.swerex import SwerexConfig
 from synthml.envs.submission_wire import BYE
@@ -112,9 +112,9 @@ class Beside:
 def run_beside_submission(sandbox: SandboxConfig, runtime: Path | None, view: Path, own: Path,
                           command: str, serve: str, timeout: float) -> Beside:
     """Run the evaluator on `view` while the submission serves it from `own`, each in its own sandbox."""
-    evaluator = make_sandbox(sandbox, Mounts(workspace=view, read_only=True, runtime=runtime))
+    evaluator = sandbox.build(Mounts(workspace=view, read_only=True, runtime=runtime))
     try:
-        process = _SubmissionProcess(make_sandbox(sandbox, Mounts(workspace=own, read_only=True, runtime=runtime)),
+        process = _SubmissionProcess(sandbox.build(Mounts(workspace=own, read_only=True, runtime=runtime)),
                                      serve, timeout, [view / CHANNEL / pipe for pipe in PIPES])
         try:
             out = evaluator.run(command, timeout=timeout)

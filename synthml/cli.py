@@ -14,7 +14,7 @@ from rich.text import Text
 from synthml import ENV_ID
 from synthml.cli_bank import audit, bank_app, catalog, export, generate, list_tasks, show, validate
 from synthml.cli_bench import aup_command, bench_command
-from synthml.cli_options import Sandbox
+from synthml.cli_options import SandboxOption
 from synthml.cli_rollout import rollout_command
 from synthml.cli_serve import serve_llm_command
 from synthml.cli_train import export_sft_command, train_app, train_rl_command, train_sft_command
@@ -61,7 +61,7 @@ app.add_typer(train_app, name="train")
 def run(
     task: Annotated[str | None, typer.Option(help="Task dir, task YAML or BANK:ID (default: a sample task).")] = None,
     bank: Annotated[Path | None, typer.Option(help="Bank to draw the task from (seeded), if no --task.")] = None,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
     seed: Annotated[int, typer.Option(help="Seeds the choice of task from the bank.")] = 0,
     max_steps: Annotated[int, typer.Option(help="Steps before truncation and auto-submit.")] = 50,
 ) -> None:

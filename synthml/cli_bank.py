@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Column, Table
 
-from synthml.cli_options import Sandbox
+from synthml.cli_options import SandboxOption
+from synthml.envs.sandbox.config import SandboxConfig
 from synthml.errors import ConfigError, TaskError
 
 console = Console()
@@ -23,7 +24,7 @@ def generate(
     families: Annotated[list[str] | None, typer.Option(help="Families to draw from (repeat or comma-separate; "
                                                        "default all).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
     margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
     llm: Annotated[bool, typer.Option("--llm", help="Write tasks with an LLM (the paper's pipeline) instead of "
                                       "the procedural families.", rich_help_panel="LLM pipeline")] = False,
@@ -112,7 +113,7 @@ def print_summary(summary, out: Path) -> None:
 
 def validate(
     task: Annotated[Path, typer.Argument(help="Task dir to validate.")],
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
     margin: Annotated[float, typer.Option(help="Headroom the reference must have over the baseline.")] = 0.02,
     record: Annotated[bool, typer.Option(help="Write the baseline's scores into the task YAML if accepted.")] = True,
 ) -> None:
@@ -213,7 +214,7 @@ def audit(
     out: Annotated[Path | None, typer.Option("--out", help="JSON file for the full audit (default: "
                                              "BANK/audit.json).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Tasks validated in parallel.")] = os.cpu_count() or 2,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Validate every task of a bank again, trusting nothing its manifest says, and print per task the
     ladder (trivial, baseline, default, reference on test), the reference's gap over the default with its 95%
@@ -258,7 +259,7 @@ def _audit_cells(row) -> list[str]:
             str(r.test_size or "-"), verdict]
 
 
-def _runs_code(sandbox) -> None:
+def _runs_code(sandbox: SandboxConfig) -> None:
     """Validation runs each task's code: a sandbox that runs none would reject every task."""
     if sandbox.type == "fake":
         raise ConfigError("--sandbox fake: the fake sandbox runs no code (it is for tests only), so every "

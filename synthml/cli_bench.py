@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthml.cli_options import Sandbox
+from synthml.cli_options import SandboxOption
 from synthml.errors import SynthMLError
 
 console = Console()
@@ -83,7 +83,7 @@ def bench_command(
     agents: Annotated[str, typer.Option(help="Comma-separated: baseline, expert, llm.")] = "baseline,expert",
     runs: Annotated[int, typer.Option(min=1, help="Runs per agent and task.")] = 4,
     workers: Annotated[int, typer.Option(min=1, help="Episodes played at once (each in its own sandbox).")] = 2,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
     max_steps: Annotated[int, typer.Option(min=1, help="Steps before truncation and auto-submit.")] = 50,
     llm_model: Annotated[str | None, typer.Option(help="Model of the llm agent, as the endpoint names it.")] = None,
     llm_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint (default: OpenAI's).")] = None,

@@ -15,7 +15,8 @@ def _sandbox(text: str) -> SandboxConfig:
         raise typer.BadParameter(str(e)) from None
 
 
-Sandbox = Annotated[object, typer.Option(
+SandboxOption = Annotated[object, typer.Option(
     parser=_sandbox, metavar="SANDBOX",
     help="bwrap, docker, swerex, a JSON config such as '{\"type\": \"docker\", \"image\": \"...\"}', or a YAML or "
          "JSON file holding one (see README, Use).")]
+"""`--sandbox`, parsed into a `SandboxConfig` (typed `object`: typer takes no union of models as a type)."""

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from synthml.cli_options import Sandbox
+from synthml.cli_options import SandboxOption
 from synthml.errors import SynthMLError
 
 console = Console()
@@ -41,7 +41,7 @@ def rollout_command(
     max_attempts: Annotated[int, typer.Option(min=1, help="Attempts per episode on infrastructure failures.")] = 3,
     max_steps: Annotated[int, typer.Option(min=1, help="Steps before truncation and auto-submit.")] = 50,
     seed: Annotated[int, typer.Option(min=0, help="Base seed of the episodes' seeds.")] = 0,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
 ) -> None:
     """Play every task of a bank K times on a pool of Ray workers (or threads: --pool local); each finished episode
     is recorded once.

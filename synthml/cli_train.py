@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from synthml.cli_options import Sandbox
+from synthml.cli_options import SandboxOption
 
 console = Console()
 train_app = typer.Typer(no_args_is_help=True, help="Train a student with verl (needs the train extra).")
@@ -92,7 +92,7 @@ def train_rl_command(
     n: Annotated[int, typer.Option(min=2, help="Episodes per task per step (a GRPO group).")] = 8,
     seeds: Annotated[int, typer.Option(min=1, help="Rows per task, each with its own episode seed.")] = 1,
     max_steps: Annotated[int, typer.Option(min=1, help="Env steps per episode.")] = 30,
-    sandbox: Sandbox = "bwrap",
+    sandbox: SandboxOption = "bwrap",
     config: Annotated[list[str] | None, typer.Option("-c", "--config", help="A verl key=value, applied last "
                                                      "(repeatable).")] = None,
     dry_run: Annotated[bool, typer.Option(help="Write the rows and the resolved config; train nothing.")] = False,

@@ -218,7 +218,7 @@ def share_cores(config: SandboxConfig, workers: int) -> SandboxConfig:
     return config.model_copy(update={"limits": limits.model_copy(update={"threads": threads})})
 
 
-def _make(bank: TaskBank, candidate: Candidate, sandbox, margin: float) -> ManifestEntry:
+def _make(bank: TaskBank, candidate: Candidate, sandbox: SandboxConfig, margin: float) -> ManifestEntry:
     """Write the candidate into staging, then dedupe and validate it."""
     staged = bank.staging_dir(candidate.task_id)
     shutil.rmtree(staged, ignore_errors=True)

@@ -164,15 +164,15 @@ class _Run:
         if self.program:
             text = self.task.path(path).read_text() if rung != "baseline" else None
             if text is not None:  # kept out of the workspace: this copy no agent sees
-                self.session.sandbox.write_file(self.task.submission_files[0], text)
+                self.session.box.write_file(self.task.submission_files[0], text)
             return None
         if rung != "baseline":
-            self.session.sandbox.write_file(path, self.task.path(path).read_text())
+            self.session.box.write_file(path, self.task.path(path).read_text())
         return self.execute(shlex.join(["python", path]))
 
     def execute(self, command: str) -> str | None:
         """None on success, else what went wrong."""
-        out = self.session.sandbox.run(command, timeout=self.task.training_timeout)
+        out = self.session.box.run(command, timeout=self.task.training_timeout)
         if out.timed_out:
             return f"`{command}` ran past the task's time limit of {self.task.training_timeout} s"
         if out.exit_code != 0:
@@ -185,7 +185,7 @@ class _Run:
             return None
         with tempfile.TemporaryDirectory() as scratch:
             mine = Path(scratch) / "predictions.csv"
-            if not self.session.sandbox.download(self.scorer.prediction_file(split), mine):
+            if not self.session.box.download(self.scorer.prediction_file(split), mine):
                 return None
             truth = self.task.path(self.scorer.truth_file(split))
             try:
@@ -327,7 +327,7 @@ def _rival(task: Task, run: _Run, report: ValidationReport) -> tuple[str, float 
 def _submit(run: _Run, probe, report: ValidationReport) -> tuple[float | None, object]:
     """Score the probe's submission on test in the sandbox, recorded in `report.probes`: (score, its sample: a
     program's instance scores or the host's (truth, predictions), None where there is none)."""
-    run.session.sandbox.write_file(run.task.submission_files[0], probe.submission)
+    run.session.box.write_file(run.task.submission_files[0], probe.submission)
     evaluation = run.session.evaluate("test")
     metrics = evaluation.metrics
     score = metrics.get(run.task.primary.name) if metrics else None

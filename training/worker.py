@@ -17,7 +17,7 @@ from synthml import ENV_ID
 from synthml.agents.llm import OpenAIChatConfig
 from synthml.agents.spec import AgentSpec, build_agent
 from synthml.agents.trajectory import Trajectory
-from synthml.envs.sandbox.config import SandboxSpec, sandbox_config
+from synthml.envs.sandbox.config import DEFAULT_SANDBOX, SandboxConfig
 from synthml.errors import SynthMLError
 from synthml.training.episodes import Episode
 from synthml.training.store import FailureKind
@@ -34,12 +34,12 @@ class Outcome:
 
 
 class RolloutWorker:
-    def __init__(self, agent: AgentSpec, sandbox: SandboxSpec = "bwrap", max_steps: int = 50, model: str | None = None,
-                 name: str = "worker", chat: OpenAIChatConfig | None = None) -> None:
+    def __init__(self, agent: AgentSpec, sandbox: SandboxConfig = DEFAULT_SANDBOX, max_steps: int = 50,
+                 model: str | None = None, name: str = "worker", chat: OpenAIChatConfig | None = None) -> None:
         """`chat`: the LLM agent's whole client config, for a run with one endpoint (a bench); else each episode
         gets its endpoint from the driver and the model from `model` or the spec."""
         self.agent, self.max_steps, self.model, self.name, self.chat = agent, max_steps, model, name, chat
-        self.sandbox = sandbox_config(sandbox)
+        self.sandbox = sandbox
         self._env: Any = None
 
     def play(self, episode: Episode, endpoint: str | None = None) -> Outcome:

@@ -97,6 +97,9 @@ class BwrapConfig(BaseModel):
     limits: Limits = Field(default_factory=Limits, description="Resource limits of every command.")
     bwrap: str = Field("bwrap", description="The bubblewrap binary.")
 
+    def build(self, mounts: Mounts) -> "BwrapSandbox":
+        return BwrapSandbox(self, mounts)
+
 
 class BwrapSandbox:
     def __init__(self, config: BwrapConfig, mounts: Mounts) -> None:

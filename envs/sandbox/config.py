@@ -1,8 +1,10 @@
-"""Sandbox backends as one tagged union (`type`), and the factory that builds one.
+"""Sandbox backends as one tagged union (`type`); a config builds its own sandbox (`config.build(mounts)`).
 
 What a user writes (a backend's name, a config dict, on the command line also JSON or a YAML/JSON file) is
-turned into a `SandboxConfig` once, where it enters: `gym.make`, a CLI command, a run's config. A backend's
-heavy dependency (docker SDK, swe-rex) is imported only when that backend is chosen.
+turned into a `SandboxConfig` once, where it enters: `gym.make`, a CLI command, a run's config, a public function
+such as `run_bench` or `validate_task`; what lies behind takes a `SandboxConfig`. A backend's heavy dependency
+(docker SDK, swe-rex) is imported only when its sandbox is built. In the code `sandbox` names a config; a live
+`Sandbox` is a `box`, or is named for its role (`agent`, `evaluator`).
 """
 
 import json
@@ -12,7 +14,6 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
 
-from synthml.envs.sandbox import Mounts, Sandbox
 from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.sandbox.docker import DockerConfig
 from synthml.envs.sandbox.fake import FakeConfig
@@ -22,6 +23,8 @@ from synthml.errors import SandboxError
 SandboxConfig = Annotated[BwrapConfig | DockerConfig | SwerexConfig | FakeConfig, Field(discriminator="type")]
 _ADAPTER: TypeAdapter = TypeAdapter(SandboxConfig)
 BACKENDS = ("bwrap", "docker", "swerex", "fake")
+DEFAULT_SANDBOX: SandboxConfig = BwrapConfig()
+"""`"bwrap"` as a config: the default of what takes a config (an edge's default is the name)."""
 
 
 SandboxSpec = str | dict | SandboxConfig
@@ -73,21 +76,3 @@ def _config_of(spec: Any) -> Any:
 SandboxField = Annotated[SandboxConfig, BeforeValidator(_config_of)]
 """A run config's sandbox: a config, or a backend's name (as older saved configs hold it)."""
 
-
-def make_sandbox(spec: SandboxSpec, mounts: Mounts) -> Sandbox:
-    config = sandbox_config(spec)
-    if isinstance(config, BwrapConfig):
-        from synthml.envs.sandbox.bwrap import BwrapSandbox
-
-        return BwrapSandbox(config, mounts)
-    if isinstance(config, DockerConfig):
-        from synthml.envs.sandbox.docker import DockerSandbox
-
-        return DockerSandbox(config, mounts)
-    if isinstance(config, SwerexConfig):
-        from synthml.envs.sandbox.swerex import SwerexSandbox
-
-        return SwerexSandbox(config, mounts)
-    from synthml.envs.sandbox.fake import FakeSandbox
-
-    return FakeSandbox(config, mounts)

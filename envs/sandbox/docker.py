@@ -48,6 +48,10 @@ class DockerConfig(BaseModel):
     docker_host: str | None = Field(None, description="Engine URL, e.g. unix:///var/run/docker.sock; "
                                     "None: DOCKER_HOST or the default.")
 
+    def build(self, mounts: Mounts) -> "DockerSandbox":
+        """Start the container; the docker SDK is imported only now, so it stays an optional extra."""
+        return DockerSandbox(self, mounts)
+
 
 class DockerSandbox:
     def __init__(self, config: DockerConfig, mounts: Mounts) -> None:

@@ -22,6 +22,9 @@ class FakeConfig(BaseModel):
     type: Literal["fake"] = "fake"
     replies: dict[str, str] = Field({}, description="Regex over the command -> the output to return.")
 
+    def build(self, mounts: Mounts) -> "FakeSandbox":
+        return FakeSandbox(self, mounts)
+
 
 class FakeSandbox:
     def __init__(self, config: FakeConfig, mounts: Mounts) -> None:

@@ -70,6 +70,10 @@ class SwerexConfig(BaseModel):
     def local(self) -> bool:
         return self.deployment.get("type") == "local"
 
+    def build(self, mounts: Mounts) -> "SwerexSandbox":
+        """Start the deployment; swe-rex is imported only now, so it stays an optional extra."""
+        return SwerexSandbox(self, mounts)
+
 
 class SwerexSandbox:
     def __init__(self, config: SwerexConfig, mounts: Mounts) -> None:

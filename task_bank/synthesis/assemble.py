@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthml.envs.sandbox import Mounts, disk
-from synthml.envs.sandbox.config import SandboxConfig, make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import SandboxConfig
 from synthml.errors import CopyRefused, SynthMLError, TaskError
 from synthml.task_bank.catalog import DatasetEntry, load_table
 from synthml.task_bank.draft import TaskDraft, write_task
@@ -69,7 +69,7 @@ def prepare_data(code: str, entry: DatasetEntry, sandbox: SandboxConfig,
                  runtime: Path | None) -> dict[str, pd.DataFrame]:
     """Run prepare.py in a sandbox whose workspace holds raw/dataset.csv; read back the splits it wrote."""
     with tempfile.TemporaryDirectory(prefix="synthml-prepare-") as scratch:
-        folder = disk.bounded(getattr(sandbox_config(sandbox), "limits", None), Path(scratch) / "box")
+        folder = disk.bounded(getattr(sandbox, "limits", None), Path(scratch) / "box")
         try:
             return _prepare_in(Path(scratch) / "box", Path(scratch) / "back", code, entry, sandbox, runtime)
         finally:
@@ -84,7 +84,7 @@ def _prepare_in(box_folder: Path, back: Path, code: str, entry: DatasetEntry, sa
     (workspace / "raw").mkdir(parents=True)
     load_table(entry).to_csv(workspace / "raw" / "dataset.csv", index=False)
     (workspace / "prepare.py").write_text(code)
-    box = make_sandbox(sandbox, Mounts(workspace=workspace, runtime=runtime))
+    box = sandbox.build(Mounts(workspace=workspace, runtime=runtime))
     try:
         out = box.run("python prepare.py", timeout=PREPARE_TIMEOUT)
         if out.timed_out:

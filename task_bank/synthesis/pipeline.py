@@ -60,6 +60,7 @@ class SynthesisConfig:
     """Sandboxed preparations and validations at once (they take the CPU)."""
     structured: Structured = "auto"
     sandbox: SandboxSpec = "bwrap"
+    """A backend's name, a config dict or a config: made a config once, when the run starts."""
     margin: float = MARGIN
 
 

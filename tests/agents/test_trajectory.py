@@ -101,7 +101,7 @@ def test_a_sandbox_that_dies_mid_episode_ends_it_unscored(env):
     recorder = EpisodeRecorder(env, "victim")
     recorder.reset(seed=0)
     recorder.step(CONSTANT_SUBMISSION)
-    env.unwrapped._session.sandbox.close()  # the infrastructure fails under the agent
+    env.unwrapped._session.box.close()  # the infrastructure fails under the agent
     observation, _, _, truncated, _ = recorder.step("ls")
     assert recorder.done and truncated and "Infrastructure error" in observation
     trajectory = recorder.finish("step_limit")

@@ -14,7 +14,7 @@ import pytest
 
 from synthml.envs.runtime import Runtime
 from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import make_sandbox, sandbox_config
+from synthml.envs.sandbox.config import sandbox_config
 from synthml.envs.sandbox.docker import exposes
 from synthml.errors import SandboxError, SandboxUnavailableError
 
@@ -58,22 +58,22 @@ def test_docker_without_engine_says_how_to_fix(mounts, tmp_path, host):
     spec = {"type": "docker"} if host == "default" else {"type": "docker",
                                                          "docker_host": f"unix://{tmp_path}/docker.sock"}
     with pytest.raises(SandboxUnavailableError, match="bwrap") as caught:
-        make_sandbox(spec, mounts)
+        sandbox_config(spec).build(mounts)
     assert "not reachable" in str(caught.value)
 
 
 def test_unknown_config_field_is_named(mounts):
     with pytest.raises(SandboxError, match="bogus"):
-        make_sandbox({"type": "docker", "bogus": 1}, mounts)
+        sandbox_config({"type": "docker", "bogus": 1}).build(mounts)
     with pytest.raises(SandboxError, match="startup_timeout"):
-        make_sandbox({**LOCAL, "startup_timeout": -1}, mounts)
+        sandbox_config({**LOCAL, "startup_timeout": -1}).build(mounts)
 
 
 def test_swerex_needs_a_deployment_and_consent_for_local(mounts):
     with pytest.raises(SandboxError, match="deployment"):
-        make_sandbox({"type": "swerex"}, mounts)
+        sandbox_config({"type": "swerex"}).build(mounts)
     with pytest.raises(SandboxError, match="unsafe_local") as caught:
-        make_sandbox({"type": "swerex", "deployment": {"type": "local"}}, mounts)
+        sandbox_config({"type": "swerex", "deployment": {"type": "local"}}).build(mounts)
     assert "no isolation" in str(caught.value)
     assert sandbox_config(LOCAL).unsafe_local
 
@@ -94,11 +94,11 @@ def test_docker_exposes_only_its_mounts(mounts, runtime, tmp_path):
 @needs_swerex
 def test_swerex_deployment_config_is_checked(mounts):
     with pytest.raises(SandboxError, match=r"deployment\.imagee"):
-        make_sandbox({"type": "swerex", "deployment": {"type": "docker", "imagee": "x"}}, mounts)
+        sandbox_config({"type": "swerex", "deployment": {"type": "docker", "imagee": "x"}}).build(mounts)
     with pytest.raises(SandboxError, match="not a SWE-ReX deployment"):
-        make_sandbox({"type": "swerex", "deployment": {"type": "kubernetes"}}, mounts)
+        sandbox_config({"type": "swerex", "deployment": {"type": "kubernetes"}}).build(mounts)
     with pytest.raises(SandboxError, match="not a SWE-ReX deployment"):
-        make_sandbox({"type": "swerex", "deployment": {}}, mounts)
+        sandbox_config({"type": "swerex", "deployment": {}}).build(mounts)
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def rex(mounts, tmp_path, monkeypatch):
     if not HAS_SWEREX:
         pytest.skip("swe-rex is not installed (pip install 'synthml[swerex]')")
     monkeypatch.setenv("SYNTHML_HOST_SECRET", "leaked")
-    sandbox = make_sandbox({**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "here")}, mounts)
+    sandbox = sandbox_config({**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "here")}).build(mounts)
     yield sandbox
     sandbox.close()
 
@@ -124,9 +124,9 @@ def test_swerex_local_sandboxes_get_their_own_folders_and_leave_nothing(mounts, 
     home = tmp_path / "home"
     (home / "workspace" / "data").mkdir(parents=True)
     (home / "memory.json").write_text("{}")
-    config = {**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "ws")}
-    agent = make_sandbox(config, Mounts(workspace=home / "workspace", home=home))
-    evaluator = make_sandbox(config, Mounts(workspace=mounts.workspace, read_only=True))
+    config = sandbox_config({**LOCAL, "workspace_dir": str(tmp_path / "deployed" / "ws")})
+    agent = config.build(Mounts(workspace=home / "workspace", home=home))
+    evaluator = config.build(Mounts(workspace=mounts.workspace, read_only=True))
     try:
         assert agent.workspace_dir != evaluator.workspace_dir
         assert agent.run("ls; cat ../memory.json", 10).output == "data\n{}"
@@ -194,7 +194,7 @@ def test_docker_runs_commands(mounts, tmp_path):
     missing = _docker_image_missing(sandbox_config("docker").image)
     if missing:
         pytest.skip(missing)
-    box = make_sandbox({"type": "docker"}, mounts)
+    box = sandbox_config({"type": "docker"}).build(mounts)
     mine = "for p in /proc/[0-9]*; do [ -O $p ] && cat $p/comm; done"
     try:
         box.run("mkdir -p sub && cd sub && export FOO=bar", 30)

@@ -17,7 +17,7 @@ import pytest
 from synthml.agents.trajectory import EpisodeRecorder
 from synthml.envs.env import SynthMLEnv
 from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import sandbox_config
 from synthml.envs.sandbox.files import copy_out
 from synthml.errors import CopyRefused
 from tests.mlgym_layout import GAME_TASK, write_checkout
@@ -118,7 +118,7 @@ def allocated_bytes(folder: Path) -> int:
 
 
 def download(env: SynthMLEnv, relative: str, dest: Path) -> bool:
-    return env.unwrapped._session.sandbox.download(relative, dest)
+    return env.unwrapped._session.box.download(relative, dest)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -248,8 +248,8 @@ def test_swerex_downloads_are_held_to_the_same_bounds(case, tmp_path, runtime):
     action, says = SWEREX_CASES[case]
     (tmp_path / "workspace").mkdir()
     mounts = Mounts(workspace=tmp_path / "workspace", runtime=runtime)
-    rex = make_sandbox({"type": "swerex", "deployment": {"type": "local"}, "unsafe_local": True,
-                        "workspace_dir": str(tmp_path / "deployed")}, mounts)
+    rex = sandbox_config({"type": "swerex", "deployment": {"type": "local"}, "unsafe_local": True,
+                          "workspace_dir": str(tmp_path / "deployed")}).build(mounts)
     try:
         assert rex.run(f"{action} && echo MADE", 120).output == "MADE"  # SWE-ReX strips the last newline
         with pytest.raises(CopyRefused, match=says):

@@ -118,7 +118,7 @@ def test_every_command_starts_in_a_fresh_session_keyring(fresh):
     """Seccomp alone already denies keyring calls; the fresh keyring is there as well wherever keyctl works."""
     if not keyring.launcher():
         pytest.skip("keyctl is missing or refused here: sandboxes share the session keyring (seccomp still denies)")
-    sandbox = fresh.unwrapped._session.sandbox
+    sandbox = fresh.unwrapped._session.box
     launcher = sandbox._argv[:sandbox._options_at]
     assert launcher[-4:-1] == keyring.launcher() and launcher[-1].endswith("bwrap"), launcher
     assert "Joined session keyring" not in run(fresh, "echo visible")  # keyctl's own line is not the agent's

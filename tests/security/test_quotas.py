@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from synthml.envs.sandbox import Mounts, cgroups, disk
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import sandbox_config
 from tests.security.helpers import assert_alive, module_env, run
 
 needs_cgroups = pytest.mark.skipif(not cgroups.available(), reason="whole-sandbox quotas need root and a cgroup v1 "
@@ -95,8 +95,8 @@ TMPFS = {  # RAM-backed folders of a sandbox without a home on disk (evaluation,
 def test_every_ram_backed_folder_is_sized(runtime, folder):
     workspace = Path(tempfile.mkdtemp(prefix="synthml-quota-"))
     workspace.chmod(0o755)
-    sandbox = make_sandbox({"type": "bwrap", "limits": {"tmpfs_mb": 64, "shm_mb": 32}},
-                           Mounts(workspace=workspace, read_only=True, runtime=runtime))
+    sandbox = sandbox_config({"type": "bwrap", "limits": {"tmpfs_mb": 64, "shm_mb": 32}}).build(
+        Mounts(workspace=workspace, read_only=True, runtime=runtime))
     try:
         path = TMPFS[folder]
         out = sandbox.run(f"df -k --output=size {path} | tail -1; head -c 100M /dev/zero 2>&1 > {path}/fill; "

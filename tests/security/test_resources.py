@@ -10,7 +10,7 @@ import pytest
 
 from synthml.envs.env import SynthMLEnv
 from synthml.envs.sandbox import Mounts
-from synthml.envs.sandbox.config import make_sandbox
+from synthml.envs.sandbox.config import sandbox_config
 from tests.security.helpers import ROOT, TASK, TOKEN, assert_alive, host_pids, peak_rss_kib, run, session_dir
 
 LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
@@ -19,7 +19,7 @@ LOOP = "while :; do date +%s%N > /home/agent/workspace/late; sleep 0.1; done"
 def test_files_in_shm_and_tmp_are_gone_after_close(runtime):
     env = SynthMLEnv(task=TASK, command_timeout=5)
     env.reset(seed=0)
-    scratch, episode = env.unwrapped._session.sandbox.scratch, session_dir(env)
+    scratch, episode = env.unwrapped._session.box.scratch, session_dir(env)
     run(env, f"echo x > /dev/shm/persist-{TOKEN}; echo x > /tmp/persist-{TOKEN}")
     assert (episode / "tmp" / f"persist-{TOKEN}").exists() and not Path(f"/dev/shm/persist-{TOKEN}").exists()
     env.close()
@@ -154,7 +154,7 @@ def test_closing_a_sandbox_ends_the_command_another_thread_waits_on(runtime, tmp
     """The MLGym submission process runs in a thread; its sandbox closing must end it, as root or not."""
     workspace = tmp_path / "ws"
     workspace.mkdir(mode=0o777)
-    sandbox = make_sandbox("bwrap", Mounts(workspace=workspace, runtime=runtime))
+    sandbox = sandbox_config("bwrap").build(Mounts(workspace=workspace, runtime=runtime))
     started, results = threading.Event(), []
 
     def wait_on_a_long_command() -> None:

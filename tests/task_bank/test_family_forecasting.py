@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.errors import TaskError
 from synthml.task_bank.catalog import catalog, get_entry, load_table
@@ -115,12 +116,12 @@ def test_the_evaluator_gives_each_window_the_points_before_it(tmp_path: Path, ru
 
 def test_ladder_climbs_in_the_sandbox(tmp_path: Path, runtime: Path):
     task = load_task(_task(tmp_path))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         scores = {}
         for rung in ("baseline", *RUNGS):
             text = task.path("forecaster.py" if rung == "baseline" else f"reference/{rung}.py").read_text()
-            session.sandbox.write_file("forecaster.py", text)
+            session.box.write_file("forecaster.py", text)
             for split in ("validation", "test"):
                 evaluation = session.evaluate(split)
                 assert evaluation.metrics is not None and evaluation.metrics["failures"] == 0, evaluation.observation
@@ -158,13 +159,13 @@ HOSTILE = {
 
 def test_hostile_forecasters_fail_their_windows_and_score_as_the_trivial_forecast(tmp_path: Path, runtime: Path):
     task = load_task(_task(tmp_path, call_seconds=1))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("forecaster.py", task.path("reference/trivial.py").read_text())
+        session.box.write_file("forecaster.py", task.path("reference/trivial.py").read_text())
         trivial = session.evaluate("test")
         assert trivial.metrics["failures"] == 0
         for name, text in HOSTILE.items():
-            session.sandbox.write_file("forecaster.py", text)
+            session.box.write_file("forecaster.py", text)
             evaluation = session.evaluate("test")
             assert evaluation.metrics == {**trivial.metrics, "failures": COUNT}, (name, evaluation.observation)
             assert evaluation.instance_scores == trivial.instance_scores

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.task_bank.families.games import FAMILY, POOLS, TEST_OPPONENTS, VALIDATION_OPPONENTS
 from synthml.task_bank.program import RUNGS, ProgramDraft, program_task_yaml, write_program_task
@@ -52,12 +53,12 @@ def test_knobs_and_drafts_are_seeded_and_valid():
 @pytest.mark.parametrize("knobs", [MATRIX, BLOTTO], ids=["matrix", "blotto"])
 def test_ladder_climbs_in_the_sandbox(tmp_path: Path, knobs: dict, runtime: Path):
     task = load_task(_task(tmp_path, knobs))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         scores = {}
         for rung in ("baseline", *RUNGS):
             text = task.path("strategy.py" if rung == "baseline" else f"reference/{rung}.py").read_text()
-            session.sandbox.write_file("strategy.py", text)
+            session.box.write_file("strategy.py", text)
             for split in ("validation", "test"):
                 evaluation = session.evaluate(split)
                 assert evaluation.metrics is not None, evaluation.observation
@@ -104,9 +105,9 @@ def test_one_overlong_match_is_forfeited_alone(tmp_path: Path, runtime: Path):
     """A call past the match's budget that comes back within the grace forfeits its match only."""
     slow_once = ("import time\n_calls = []\n\ndef play(history, setup):\n    _calls.append(1)\n"
                  "    if len(_calls) == 1:\n        time.sleep(setup['seconds_per_match'] + 0.5)\n    return 0\n")
-    session = Session(load_task(_task(tmp_path, MATRIX)), "bwrap", runtime)
+    session = Session(load_task(_task(tmp_path, MATRIX)), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("strategy.py", slow_once)
+        session.box.write_file("strategy.py", slow_once)
         evaluation = session.evaluate("test")
     finally:
         session.close()
@@ -118,10 +119,10 @@ def test_one_overlong_match_is_forfeited_alone(tmp_path: Path, runtime: Path):
                          ids=["matrix", "blotto"])
 def test_hostile_strategies_forfeit_every_match(tmp_path: Path, knobs: dict, strategies: dict, runtime: Path):
     task = load_task(_task(tmp_path, knobs))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         for name, text in strategies.items():
-            session.sandbox.write_file("strategy.py", text)
+            session.box.write_file("strategy.py", text)
             evaluation = session.evaluate("test")
             assert evaluation.metrics == {"score": 0.0, "forfeits": TEST_OPPONENTS}, (name, evaluation.observation)
             assert evaluation.instance_scores == (0.0,) * TEST_OPPONENTS, name

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.task_bank.families.heuristics import (
     DISTRIBUTIONS,
@@ -80,12 +81,12 @@ def test_bounds_lie_below_every_rung(problem: str):
 @pytest.mark.parametrize("problem", list(KNOBS))
 def test_ladder_climbs_in_the_sandbox(tmp_path: Path, problem: str, runtime: Path):
     task = load_task(_task(tmp_path, KNOBS[problem]))
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         scores = {}
         for rung in ("baseline", *RUNGS):
             text = task.path("solver.py" if rung == "baseline" else f"reference/{rung}.py").read_text()
-            session.sandbox.write_file("solver.py", text)
+            session.box.write_file("solver.py", text)
             for split in ("validation", "test"):
                 evaluation = session.evaluate(split)
                 assert evaluation.metrics is not None, evaluation.observation
@@ -137,9 +138,9 @@ def test_one_late_answer_costs_its_instance_only(tmp_path: Path, runtime: Path):
     late_once = ("import time\n_calls = []\n\ndef solve(instance):\n    _calls.append(1)\n"
                  "    if len(_calls) == 1:\n        time.sleep(instance['time_limit'] * 2)\n"
                  "    return list(range(len(instance['points'])))\n")
-    session = Session(load_task(_task(tmp_path, KNOBS["tsp"])), "bwrap", runtime)
+    session = Session(load_task(_task(tmp_path, KNOBS["tsp"])), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("solver.py", late_once)
+        session.box.write_file("solver.py", late_once)
         evaluation = session.evaluate("test")
     finally:
         session.close()
@@ -151,10 +152,10 @@ def test_hostile_solvers_score_zero(tmp_path: Path, runtime: Path):
     cases = [("tsp", name, text) for name, text in HOSTILE.items()]
     cases += [(problem, "infeasible", text) for problem, text in INFEASIBLE.items()]
     for problem, group in itertools.groupby(cases, key=lambda case: case[0]):
-        session = Session(load_task(_task(tmp_path / problem, KNOBS[problem])), "bwrap", runtime)
+        session = Session(load_task(_task(tmp_path / problem, KNOBS[problem])), BwrapConfig(), runtime)
         try:
             for _, name, text in group:
-                session.sandbox.write_file("solver.py", text)
+                session.box.write_file("solver.py", text)
                 evaluation = session.evaluate("test")
                 assert evaluation.metrics == {"score": 0.0, "failures": TEST_INSTANCES}, (problem, name,
                                                                                           evaluation.observation)

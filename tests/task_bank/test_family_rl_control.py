@@ -13,6 +13,7 @@ import gymnasium as gym
 import pytest
 
 import synthml  # noqa: F401  (registers SynthML-v0)
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.envs.workspace import pristine_workspace
 from synthml.task_bank.families import rl_control
@@ -108,11 +109,11 @@ def test_ladder_order_through_the_sandboxed_evaluator(tmp_path, runtime, env_id)
     task = load_task(task_dir)
     rungs = {"baseline": (task_dir / "policy.py").read_text(),
              **{rung: (task_dir / f"reference/{rung}.py").read_text() for rung in ("trivial", "default", "reference")}}
-    session = Session(task, "bwrap", runtime)
+    session = Session(task, BwrapConfig(), runtime)
     try:
         scores = {}
         for rung, text in rungs.items():
-            session.sandbox.write_file("policy.py", text)
+            session.box.write_file("policy.py", text)
             result = session.evaluate("validation")
             assert result.metrics is not None, result.observation
             scores[rung] = result.metrics["score"]
@@ -195,9 +196,9 @@ def test_a_slow_episode_scores_0_and_a_hang_ends_the_evaluation(tmp_path, runtim
     evaluator.write_text(text.replace("EPISODE_SECONDS = 5.0", "EPISODE_SECONDS = 1.0")
                          .replace("HANG_SECONDS = 10.0", "HANG_SECONDS = 4.0"))
     baseline = local_scores(task_dir, "validation")
-    session = Session(load_task(task_dir), "bwrap", runtime)
+    session = Session(load_task(task_dir), BwrapConfig(), runtime)
     try:
-        session.sandbox.write_file("policy.py", SLOW_THEN_HANGS)
+        session.box.write_file("policy.py", SLOW_THEN_HANGS)
         result = session.evaluate("validation")
     finally:
         session.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import Session
 from synthml.task_bank.families.training_program import FAMILY, HELD_OUT_ROWS, INSTANCES, TEMPLATES, metric_name
 from synthml.task_bank.program import RUNGS, TEST, VALIDATION, ProgramDraft, write_program_task
@@ -42,7 +43,7 @@ def direct_scores(draft: ProgramDraft, submission: str, split: str, folder: Path
 
 
 def sandbox_scores(session: Session, submission: str, split: str) -> dict | None:
-    session.sandbox.write_file("train.py", submission)
+    session.box.write_file("train.py", submission)
     evaluation = session.evaluate(split)
     assert evaluation.status == "ok", evaluation.observation
     return evaluation.metrics
@@ -58,7 +59,7 @@ def load_evaluator():
 @contextlib.contextmanager
 def session_of(draft: ProgramDraft, folder: Path, runtime: Path):
     """An episode's session (its bwrap sandbox) on the task the draft writes."""
-    session = Session(load_task(write_program_task(draft, folder)), "bwrap", runtime)
+    session = Session(load_task(write_program_task(draft, folder)), BwrapConfig(), runtime)
     try:
         yield session
     finally:

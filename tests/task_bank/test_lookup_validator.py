@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from synthml.envs.sandbox.bwrap import BwrapConfig
 from synthml.envs.session import runtime_for
 from synthml.task_bank.catalog import get_entry, load_table
 from synthml.task_bank.draft import write_task
@@ -39,7 +40,7 @@ def lookup_check(task_root: Path, rungs: tuple[str, ...] = ("baseline",)) -> Val
     """The rungs' scores, then the lookup check alone (a CSV task's rungs above the baseline take minutes; a
     forecaster's lookup is judged against the reference)."""
     task, report = load_task(task_root), ValidationReport()
-    with _Run(task, "bwrap", runtime_for(task, "bwrap")) as run:
+    with _Run(task, BwrapConfig(), runtime_for(task, BwrapConfig())) as run:
         assert all(run.climb(rung, report) for rung in rungs), report.rejections
         _check_lookup(task, run, report)
     return report
