@@ -1,8 +1,8 @@
 """The rollout worker: plays one episode at a time in its own env (one sandbox at a time).
 
-In a rollout it is a Ray actor (see `rollout`); `synthml bench` plays each of its jobs with one in-process,
-and the rollout benchmark does too, to measure what Ray adds. It never raises for an episode: what went wrong
-comes back as an `Outcome` with the failure's kind (the one crash policy of both), so the driver can retry
+In a `RayPool` it is a Ray actor; in a `LocalPool` (a bench, `rollout --pool local`) it runs in a thread of
+this process, and the rollout benchmark plays with one directly, to measure what Ray adds. It never raises
+for an episode: what went wrong comes back as an `Outcome` with the failure's kind, so the pool can retry
 infrastructure failures and record only finished episodes.
 """
 
