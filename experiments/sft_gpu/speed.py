@@ -24,6 +24,8 @@ QWEN3_SHAPE = dict(hidden_size=1024, intermediate_size=3072, num_hidden_layers=2
                    num_key_value_heads=8, head_dim=128, max_position_embeddings=32768, rope_theta=1_000_000.0,
                    tie_word_embeddings=True)
 """Qwen3-0.6B's shape; with SmolLM2's 49K vocabulary it has 0.49B weights."""
+END_OF_TURN = "<|im_end|>"
+"""ChatML's end of a turn (SmolLM2's chat template)."""
 STEP_LOG = "steps.jsonl"
 ONE_CHAT_MICRO_BATCHES = ["data.use_dynamic_bsz=false", "data.micro_batch_size_per_gpu=1"]
 VERL_VARIANTS = {"verl": (), "verl-unfused": ("model.use_fused_kernels=false",)}
@@ -39,17 +41,29 @@ console = Console()
 
 def make_models(out: Path, gguf: Path) -> None:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config
+    from transformers import AutoModelForCausalLM, Qwen3Config
 
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tokenizer = gguf_tokenizer(gguf)
     smol = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16)
     smol.hf_quantizer = None  # dequantized on load: plain weights, which save like any model's
     smol.config.__dict__.pop("quantization_config", None)
+    smol.config.eos_token_id = smol.generation_config.eos_token_id = tokenizer.eos_token_id
     _save(smol, tokenizer, out / SMOLLM2)
     config = Qwen3Config(vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **QWEN3_SHAPE)
     torch.manual_seed(0)
     _save(AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16), tokenizer, out / QWEN3)
+
+
+def gguf_tokenizer(gguf: Path):
+    """The GGUF's tokenizer, its end of sequence the chat template's end of turn: SmolLM2's GGUF names
+    <|im_start|>, so a generation would run on past the reply."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    if END_OF_TURN in (tokenizer.chat_template or "") and END_OF_TURN in tokenizer.get_vocab():
+        tokenizer.eos_token = END_OF_TURN
+    return tokenizer
 
 
 def _save(model, tokenizer, path: Path) -> None:

@@ -18,13 +18,14 @@ from experiments.sft_gpu.speed import (
     LineClock,
     _pack,
     _train_step,
+    gguf_tokenizer,
     micro_batch_loss,
     plain_run,
     training_rows,
 )
 from synthml.agents.trajectory import Trajectory, TrajectoryStep
 from synthml.errors import SynthMLError
-from tests.conftest import MISSING, needs_train_extra
+from tests.conftest import MISSING, needs_train_extra, smollm2_gguf
 
 needs_transformers = pytest.mark.skipif(importlib.util.find_spec("transformers") is None,
                                         reason="needs torch and transformers (the train extra): make train")
@@ -196,3 +197,12 @@ def test_an_outcome_counts_parsed_replies_and_the_agents_own_scored_submissions(
     assert (result.replies, result.valid_actions) == (6, 4)
     assert (result.episodes, result.successful_submissions) == (3, 1)
     assert result.valid_action_rate == pytest.approx(4 / 6) and result.submission_rate == pytest.approx(1 / 3)
+
+
+@needs_train_extra
+def test_the_gguf_tokenizer_ends_a_sequence_where_the_chat_template_ends_a_turn():
+    tokenizer = gguf_tokenizer(smollm2_gguf())
+    assert tokenizer.eos_token == "<|im_end|>"
+    chat = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}],
+                                         tokenize=False)
+    assert chat.endswith("yo" + tokenizer.eos_token + "\n")

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from synthml.agents.agent_config import AgentConfig
 from synthml.agents.expert import ExpertAgent
 from synthml.agents.llm import ScriptedLLM
 from synthml.agents.loop import LLMAgent
@@ -16,7 +17,7 @@ from synthml.agents.scripted import BaselineAgent, baseline_actions
 from synthml.agents.trajectory import Trajectory, append_trajectory
 from synthml.cli import app
 from synthml.envs.env import SynthMLEnv, sample_bank
-from synthml.training.chat import chat_of
+from synthml.training.chat import chat_of, turns_of
 from synthml.training.filters import FilterConfig, select
 from synthml.training.sft_export import export_sft
 from synthml.training.store import Attempt, RolloutStore
@@ -71,6 +72,35 @@ def test_auto_submission_is_left_out_of_the_chat(runtime):
         env.close()
     assert trajectory.exit_status.endswith("(step_limit)") and trajectory.steps[-1].auto
     assert chat_of(trajectory) == [*llm.calls[-1], {"role": "assistant", "content": "Again.\n```\nls -la\n```"}]
+
+
+def test_each_turn_is_exactly_the_request_the_agent_sent_and_its_reply(runtime):
+    """A short history window (older observations shrunk) and a rejected reply (shown back once): each turn's
+    context is the very request of that model call, and a rejected reply is never a turn of its own."""
+    replies = ["Look.\n```\nls\n```", "No block here.", "Fixed.\n```\nls -la\n```", "Data.\n```\nhead -3 "
+               "data/train.csv\n```", "Size.\n```\nwc -l data/train.csv\n```"]
+    llm = ScriptedLLM(replies)
+    env = SynthMLEnv(task=sample_bank() / CLASSIFICATION, max_steps=30)
+    try:
+        trajectory = LLMAgent(llm, {"max_steps": 5, "history_window": 1}).run(env, seed=0)
+    finally:
+        env.close()
+    turns = turns_of(trajectory)
+    played = [n for n, reply in enumerate(replies) if "```" in reply]
+    assert [turn[:-1] for turn in turns] == [llm.calls[n] for n in played]
+    assert [turn[-1] for turn in turns] == [{"role": "assistant", "content": replies[n]} for n in played]
+    assert "No block here." in json.dumps(turns[1][:-1])  # the retry the agent was shown, once
+    assert "No block here." not in json.dumps(turns[2])
+    assert turns[-1][:-1] != chat_of(trajectory)[:len(turns[-1]) - 1]  # shrunk, where the whole chat is not
+
+
+def test_scripted_turns_are_the_requests_of_the_default_llm_agent(played):
+    expert = played["expert"]
+    turns = turns_of(expert)
+    assert len(turns) == len(expert.steps) and all(turn[-1]["role"] == "assistant" for turn in turns)
+    assert turns[-1][-1] == chat_of(expert)[-1] and turns[0] == chat_of(expert)[:3]
+    shrunk = [m for m in turns[-1] if m["role"] == "user" and m["content"].startswith("Old environment output")]
+    assert len(shrunk) == len(expert.steps) - 1 - AgentConfig().history_window
 
 
 def test_scripted_chat_is_the_llm_agents_format(played):
