@@ -26,6 +26,9 @@ def export_sft_command(
                                                  "first.")] = None,
     dedupe: Annotated[bool, typer.Option(help="Keep one of the trajectories that ran the same commands on a "
                                          "task.")] = True,
+    per_turn: Annotated[bool, typer.Option(help="One example per reply: the request the agent sent at that turn, "
+                                           "then the reply (the only part learned); else one whole chat per "
+                                           "trajectory.")] = False,
 ) -> None:
     """Keep the trajectories worth learning from and write their chats, exactly as the agent saw and said them.
 
@@ -34,7 +37,8 @@ def export_sft_command(
     from synthml.training.filters import FilterConfig
     from synthml.training.sft_export import export_sft
 
-    config = FilterConfig(min_improvement=min_improvement, max_tokens=max_tokens, dedupe=dedupe, per_task=per_task)
+    config = FilterConfig(min_improvement=min_improvement, max_tokens=max_tokens, dedupe=dedupe, per_task=per_task,
+                          per_turn=per_turn)
     summary = export_sft(source, out, config, tokenizer)
     selection = summary.selection
     table = Table("", "trajectories", title=f"{summary.read} trajectories from {summary.files} file(s)")
@@ -42,10 +46,11 @@ def export_sft_command(
     for reason, count in sorted(selection.dropped.items(), key=lambda item: -item[1]):
         table.add_row(f"dropped: {reason}", str(count))
     console.print(table)
-    tokens = list(selection.tokens.values())
-    if tokens:
-        console.print(f"kept chats: {sum(tokens):,} tokens, {sum(tokens) // len(tokens):,} on average, longest "
-                      f"{max(tokens):,} (counted with {selection.counted_with})", highlight=False, soft_wrap=True)
+    lengths = [n for per in selection.lengths.values() for n in per]
+    if lengths:
+        console.print(f"{len(lengths)} {'turns' if per_turn else 'chats'}: {sum(lengths):,} tokens, "
+                      f"{sum(lengths) // len(lengths):,} on average, longest {max(lengths):,} (counted with "
+                      f"{selection.counted_with})", highlight=False, soft_wrap=True)
     console.print(f"-> {summary.out}", highlight=False, soft_wrap=True)
 
 

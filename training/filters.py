@@ -4,8 +4,9 @@ In order: a trajectory must not have failed on infrastructure (`infra_error`), m
 given (`no_task_description`: recorded by an older SynthML), must end in a scored submission
 (`no_submission`) against a known baseline (`no_baseline`), beat the task's baseline on the
 test split by `min_improvement` (relative, in the metric's own direction: `no_improvement`), fit
-`max_tokens` with the student's tokenizer (`too_long`), and not repeat another's commands on the same
-task (`duplicate`); then at most `per_task` of each task are kept, the most improved first (`task_cap`).
+`max_tokens` with the student's tokenizer, each turn of it when `per_turn` (`too_long`), and not repeat
+another's commands on the same task (`duplicate`); then at most `per_task` of each task are kept, the most
+improved first (`task_cap`).
 """
 
 import hashlib
@@ -21,7 +22,7 @@ from synthml.agents.trajectory import Trajectory
 from synthml.envs.exit_status import ExitStatus
 from synthml.envs.reward import RewardConfig
 from synthml.tasks.improvement import relative_improvement
-from synthml.training.chat import chat_of
+from synthml.training.chat import chat_of, turns_of
 
 CHARS_PER_TOKEN = 4
 REASONS = ("infra_error", "no_task_description", "no_submission", "no_baseline", "no_improvement", "too_long",
@@ -38,6 +39,12 @@ class FilterConfig(BaseModel):
     max_tokens: int = Field(32768, ge=1, description="Most tokens in the chat (the paper kept <= 48K, trained at 32K).")
     dedupe: bool = Field(True, description="Keep one of the trajectories that ran the same commands on a task.")
     per_task: int | None = Field(None, ge=1, description="Most trajectories kept per task (None: no cap).")
+    per_turn: bool = Field(False, description="One example per played reply, its context the request the agent "
+                           "sent then (loss on that reply only), each within max_tokens; else one whole chat.")
+
+    def chats(self, trajectory: Trajectory) -> list[list[dict[str, Any]]]:
+        """The examples a kept trajectory becomes."""
+        return turns_of(trajectory) if self.per_turn else [chat_of(trajectory)]
 
 
 @dataclass
@@ -46,7 +53,9 @@ class Selection:
     dropped: Counter = field(default_factory=Counter)
     """Trajectories left out, by reason."""
     tokens: dict[str, int] = field(default_factory=dict)
-    """Chat length of each kept trajectory, by trajectory id."""
+    """Tokens of each kept trajectory's examples, summed, by trajectory id."""
+    lengths: dict[str, list[int]] = field(default_factory=dict)
+    """Each kept trajectory's examples' lengths (one per turn, or the whole chat's), by trajectory id."""
     counted_with: str = ""
     """What measured the length: the tokenizer, or the estimate used without one."""
 
@@ -61,7 +70,7 @@ def select(trajectories: Iterable[Trajectory], config: FilterConfig,
     candidates: dict[str, list[tuple[float, int, Trajectory]]] = defaultdict(list)
     for order, trajectory in enumerate(trajectories):
         gain = improvement(trajectory)
-        reason = _reason(trajectory, gain, config, seen, count, selection.tokens)
+        reason = _reason(trajectory, gain, config, seen, count, selection.lengths)
         if reason:
             selection.dropped[reason] += 1
         else:
@@ -74,7 +83,8 @@ def select(trajectories: Iterable[Trajectory], config: FilterConfig,
         selection.dropped["task_cap"] += len(ranked[cut:])
     selection.kept = [trajectory for _, _, trajectory in sorted(chosen, key=lambda item: item[1])]
     kept_ids = {t.trajectory_id for t in selection.kept}
-    selection.tokens = {key: value for key, value in selection.tokens.items() if key in kept_ids}
+    selection.lengths = {key: value for key, value in selection.lengths.items() if key in kept_ids}
+    selection.tokens = {key: sum(value) for key, value in selection.lengths.items()}
     selection.dropped = +selection.dropped
     return selection
 
@@ -90,7 +100,7 @@ def improvement(trajectory: Trajectory) -> float | None:
 
 
 def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, seen: set,
-            count: Callable[[list[dict]], int], tokens: dict[str, int]) -> str | None:
+            count: Callable[[list[dict]], int], lengths: dict[str, list[int]]) -> str | None:
     if trajectory.infra_error:
         return "infra_error"
     if not trajectory.task_description:
@@ -101,10 +111,10 @@ def _reason(trajectory: Trajectory, gain: float | None, config: FilterConfig, se
         return "no_baseline"
     if gain <= config.min_improvement:
         return "no_improvement"
-    length = count(chat_of(trajectory))
-    if length > config.max_tokens:
+    counted = [count(chat) for chat in config.chats(trajectory)]
+    if max(counted, default=0) > config.max_tokens:
         return "too_long"
-    tokens[trajectory.trajectory_id] = length
+    lengths[trajectory.trajectory_id] = counted
     key = (trajectory.task_id, _commands_digest(trajectory))
     if config.dedupe and key in seen:
         return "duplicate"

@@ -1,7 +1,8 @@
 """`export_sft`: trajectories found under a folder -> filtered chats, as verl SFT parquet and TRL-style JSONL.
 
     DATA/train.parquet    messages and tools as JSON strings (pyarrow would merge the nested message
-                          types across rows), with the trajectory's id, task, agent, model, gain and length;
+                          types across rows), with the trajectory's id, task, agent, model, gain and length,
+                          and with `per_turn` the turn's index (one row per turn, loss on its last message);
                           verl reads it through `data.custom_cls` (see `verl_dataset`)
     DATA/train.jsonl      {"messages": [...], "tools": [...]} per line (TRL's conversational format)
     DATA/export.json      the filter config, what measured lengths, counts kept and dropped by reason
@@ -16,7 +17,7 @@ from typing import Any
 from synthml.agents.trajectory import Trajectory, read_trajectories
 from synthml.errors import SynthMLError
 from synthml.io import atomic_path, write_atomic
-from synthml.training.chat import chat_of, tools_of
+from synthml.training.chat import tools_of
 from synthml.training.filters import FilterConfig, Selection, improvement, select
 
 PARQUET, JSONL, SUMMARY = "train.parquet", "train.jsonl", "export.json"
@@ -41,6 +42,8 @@ def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None 
         raise SynthMLError(f"{source}: no trajectory JSONL under it; point at a rollout store (--out of `synthml "
                            "rollout`), a bench output or any folder holding trajectories")
     trajectories = list(_unique(t for path in files for t in read_trajectories(path, skip_torn=True)))
+    if tokenizer:
+        check_context(tokenizer, config.max_tokens, "--max-tokens")
     count, counted_with = token_counter(tokenizer) if tokenizer else (None, "")
     selection = select(trajectories, config, count, counted_with)
     if not selection.kept:
@@ -48,8 +51,8 @@ def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None 
         raise SynthMLError(f"{source}: none of {len(trajectories)} trajectories passed the filters ({dropped}); "
                            "loosen them (--min-improvement -1 keeps any scored submission, --max-tokens)")
     out.mkdir(parents=True, exist_ok=True)
-    rows = [_row(t, selection.tokens[t.trajectory_id]) for t in selection.kept]
-    _write_parquet(out / PARQUET, rows)
+    rows = [row for t in selection.kept for row in _rows(t, config, selection.lengths[t.trajectory_id])]
+    _write_parquet(out / PARQUET, rows, per_turn=config.per_turn)
     _write_lines(out / JSONL, (json.dumps({"messages": r["chat"], "tools": r["tool_list"]}) for r in rows))
     summary = ExportSummary(out, len(files), len(trajectories), selection)
     write_atomic(out / SUMMARY, json.dumps(_summary_json(summary, config, source), indent=2) + "\n")
@@ -102,21 +105,33 @@ def _unique(trajectories: Iterator[Trajectory]) -> Iterator[Trajectory]:
             yield trajectory
 
 
-def _row(trajectory: Trajectory, tokens: int) -> dict[str, Any]:
-    chat, tools = chat_of(trajectory), tools_of(trajectory)
-    return {"messages": json.dumps(chat), "tools": json.dumps(tools), "chat": chat, "tool_list": tools,
-            "trajectory_id": trajectory.trajectory_id, "task_id": trajectory.task_id, "agent": trajectory.agent,
-            "model": trajectory.model or "", "improvement": improvement(trajectory), "tokens": tokens}
+def check_context(model: str | Path, length: int, flag: str) -> None:
+    """Refuses examples longer than the student can read: its config.json's positions, where the folder has one."""
+    config = Path(model) / "config.json"
+    context = json.loads(config.read_text()).get("max_position_embeddings") if config.is_file() else None
+    if isinstance(context, int) and length > context:
+        raise SynthMLError(f"{flag} {length}: longer than the student's context ({context} positions, {config}); "
+                           f"pass {flag} {context} or less")
 
 
-def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+def _rows(trajectory: Trajectory, config: FilterConfig, lengths: list[int]) -> list[dict[str, Any]]:
+    tools, gain = tools_of(trajectory), improvement(trajectory)
+    return [{"messages": json.dumps(chat), "tools": json.dumps(tools), "chat": chat, "tool_list": tools,
+             "trajectory_id": trajectory.trajectory_id, "task_id": trajectory.task_id, "agent": trajectory.agent,
+             "model": trajectory.model or "", "improvement": gain, "tokens": tokens, "turn": turn}
+            for turn, (chat, tokens) in enumerate(zip(config.chats(trajectory), lengths, strict=True))]
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]], per_turn: bool) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns = ["messages", "tools", "trajectory_id", "task_id", "agent", "model", "improvement", "tokens"]
+    columns = ["messages", "tools", "trajectory_id", "task_id", "agent", "model", "improvement", "tokens",
+               *(["turn"] if per_turn else [])]
     table = pa.table({name: [row[name] for row in rows] for name in columns},
                      schema=pa.schema([(name, pa.float64() if name == "improvement" else
-                                        pa.int64() if name == "tokens" else pa.string()) for name in columns]))
+                                        pa.int64() if name in ("tokens", "turn") else pa.string())
+                                       for name in columns]))
     with atomic_path(path) as staged:
         pq.write_table(table, staged)
 
@@ -129,4 +144,4 @@ def _summary_json(summary: ExportSummary, config: FilterConfig, source: str | Pa
     selection = summary.selection
     return {"source": str(source), "files": summary.files, "read": summary.read, "kept": len(selection.kept),
             "dropped": dict(selection.dropped), "filters": config.model_dump(), "lengths": selection.counted_with,
-            "tokens": sum(selection.tokens.values())}
+            "examples": sum(map(len, selection.lengths.values())), "tokens": sum(selection.tokens.values())}

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthml.errors import SynthMLError
-from synthml.training.sft_export import PARQUET, SUMMARY
+from synthml.training.sft_export import PARQUET, SUMMARY, check_context
 
 RESOLVED = "sft.json"
 CHUNKED_LOGPROBS = ("model.use_fused_kernels=true", "model.fused_kernel_options.impl_backend=torch")
@@ -68,6 +68,7 @@ def run_sft(config: SFTConfig, dry_run: bool = False) -> int:
     if not (config.model / "config.json").is_file():
         raise SynthMLError(f"--model {config.model}: no config.json; pass a local Hugging Face model folder")
     check_overrides(config.overrides)
+    check_context(config.model, config.max_length, "--max-length")
     _check_lengths(config)
     argv = config.argv()
     config.out.mkdir(parents=True, exist_ok=True)

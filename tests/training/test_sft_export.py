@@ -17,6 +17,7 @@ from synthml.agents.scripted import BaselineAgent, baseline_actions
 from synthml.agents.trajectory import Trajectory, append_trajectory
 from synthml.cli import app
 from synthml.envs.env import SynthMLEnv, sample_bank
+from synthml.errors import SynthMLError
 from synthml.training.chat import chat_of, turns_of
 from synthml.training.filters import FilterConfig, select
 from synthml.training.sft_export import export_sft
@@ -143,11 +144,41 @@ def test_filters_length_duplicates_and_task_caps(played):
     assert counted.tokens == {expert.trajectory_id: 7 * len(chat_of(expert))} and counted.counted_with == "seven"
 
 
+def test_a_per_turn_export_has_one_row_per_played_reply(source, played, tmp_path):
+    summary = export_sft(source, tmp_path / "data", FilterConfig(per_turn=True))
+    turns = turns_of(played["expert"])
+    table = pq.read_table(tmp_path / "data" / "train.parquet").to_pylist()
+    assert [json.loads(row["messages"]) for row in table] == turns and [row["turn"] for row in table] == list(
+        range(len(turns)))
+    assert [json.loads(line)["messages"] for line in (tmp_path / "data" / "train.jsonl").read_text().splitlines()] \
+        == turns
+    report = json.loads((tmp_path / "data" / "export.json").read_text())
+    assert report["examples"] == len(turns) and report["filters"]["per_turn"] is True
+    assert report["tokens"] == sum(row["tokens"] for row in table) == summary.selection.tokens[played["expert"]
+                                                                                               .trajectory_id]
+    longest = max(row["tokens"] for row in table)
+    assert export_sft(source, tmp_path / "fits", FilterConfig(per_turn=True, max_tokens=longest)).selection.kept
+    with pytest.raises(SynthMLError, match="none of 3 trajectories passed the filters.*too_long 1"):
+        export_sft(source, tmp_path / "cut", FilterConfig(per_turn=True, max_tokens=longest - 1))
+
+
+def test_export_refuses_max_tokens_beyond_the_students_context(source, tmp_path):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "config.json").write_text(json.dumps({"max_position_embeddings": 8192}))
+    with pytest.raises(SynthMLError, match=r"--max-tokens 32768: longer than the student's context \(8192 "
+                                           r"positions.*pass --max-tokens 8192 or less"):
+        export_sft(source, tmp_path / "data", FilterConfig(), tokenizer=student)
+    assert not (tmp_path / "data").exists()
+
+
 def test_export_sft_command(source, tmp_path):
     result = CliRunner().invoke(app, ["export-sft", str(source), "--out", str(tmp_path / "data")])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "3 trajectories from 2 file(s)" in text and "dropped: no_improvement" in text
-    assert "counted with no tokenizer: characters / 4" in text
+    assert "counted with no tokenizer: characters / 4" in text and "1 chats:" in text
+    turns = CliRunner().invoke(app, ["export-sft", str(source), "--out", str(tmp_path / "turns"), "--per-turn"])
+    assert turns.exit_code == 0 and f"{len(pq.read_table(tmp_path / 'turns' / 'train.parquet'))} turns:" in turns.output
     empty = CliRunner().invoke(app, ["export-sft", str(tmp_path / "data"), "--out", str(tmp_path / "x")])
     assert empty.exit_code == 1 and "no trajectory JSONL under it" in " ".join(empty.output.split())

@@ -42,6 +42,26 @@ def test_dataset_class_trains_only_on_the_assistant_turns(exported, tokenizer):
 
 @needs_train_extra
 @pytest.mark.slow
+def test_a_per_turn_row_learns_its_last_reply_only(exported, tokenizer, tmp_path):
+    from omegaconf import OmegaConf
+
+    from synthml.training.verl_dataset import SynthMLSFTDataset
+
+    export_sft(exported.parent, tmp_path, FilterConfig(min_improvement=-1.0, dedupe=False, per_turn=True))
+    config = OmegaConf.create({"messages_key": "messages", "tools_key": "tools", "max_length": 8192,
+                               "truncation": "error", "pad_mode": "no_padding"})
+    dataset = SynthMLSFTDataset(parquet_files=[str(tmp_path / "train.parquet")], tokenizer=tokenizer, config=config)
+    rows = [json.loads(line)["messages"] for line in (tmp_path / "train.jsonl").read_text().splitlines()]
+    assert len(dataset) == len(rows) > 2
+    for index, chat in enumerate(rows):
+        item = dataset[index]
+        ids, mask = item["input_ids"], item["loss_mask"].bool()
+        assert tokenizer.decode(ids[mask]) == f"{chat[-1]['content']}<|im_end|>\n"  # the reply, nothing before it
+        assert all(m["content"] in tokenizer.decode(ids[~mask]) for m in chat[:-1])
+
+
+@needs_train_extra
+@pytest.mark.slow
 def test_export_counts_tokens_with_the_students_tokenizer(exported, tokenizer, tmp_path):
     tokenizer.save_pretrained(tmp_path / "tokenizer")
     summary = export_sft(exported.parent, tmp_path / "data", FilterConfig(min_improvement=-1.0, dedupe=False),
@@ -132,6 +152,17 @@ def test_train_sft_max_length_must_hold_the_export(exported_exact, tmp_path):
             "--max-length", "4096", "--dry-run"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "--max-length 8192, or export again" in " ".join(result.output.split())
+
+
+def test_train_sft_refuses_a_max_length_beyond_the_students_context(exported, tmp_path):
+    model = tmp_path / "student"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"max_position_embeddings": 8192}))
+    args = ["train", "sft", "--data", str(exported), "--model", str(model), "--out", str(tmp_path / "run"), "--dry-run"]
+    result = CliRunner().invoke(app, args)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "--max-length 32768: longer than the student's context (8192 positions" in text
+    assert "pass --max-length 8192 or less" in text and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(("flags", "error"), [
