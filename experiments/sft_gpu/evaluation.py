@@ -25,10 +25,18 @@ class Outcome:
     replies: int
     valid_actions: int
     successful_submissions: int
+    valid_first_replies: int = 0
+    """Episodes whose first reply parsed: what a student that learned only openings would score on too."""
+    auto_submissions: int = 0
+    """Episodes a limit ended and the recorder submitted, apart from the agent's own submissions."""
 
     @property
     def valid_action_rate(self) -> float:
         return self.valid_actions / self.replies if self.replies else 0.0
+
+    @property
+    def first_turn_rate(self) -> float:
+        return self.valid_first_replies / self.episodes if self.episodes else 0.0
 
     @property
     def submission_rate(self) -> float:
@@ -78,7 +86,9 @@ def outcome(name: str, trajectories: list) -> Outcome:
     replies = [step for t in trajectories for step in t.steps if not step.auto]
     valid = [step for step in replies if step.format_error is None]
     submitted = [t for t in trajectories if t.exit_status == "submitted" and t.final is not None]
-    return Outcome(name, len(trajectories), len(replies), len(valid), len(submitted))
+    first = [t for t in trajectories if t.steps and not t.steps[0].auto and t.steps[0].format_error is None]
+    auto = [t for t in trajectories if t.steps and t.steps[-1].auto]
+    return Outcome(name, len(trajectories), len(replies), len(valid), len(submitted), len(first), len(auto))
 
 
 class ModelServer:
@@ -129,14 +139,16 @@ class ModelServer:
 
 def eval_table(evaluation: Evaluation, tasks: str, runs: int) -> Table:
     aups = evaluation.aups or {}
-    table = Table("model", "episodes", "valid-action rate", "successful-submission rate", "AUP best attempt",
+    table = Table("model", "episodes", "valid-action rate", "first reply valid", "successful-submission rate",
+                  "auto-submitted", "AUP best attempt",
                   "AUP best submission", title=f"Student vs base on held-out tasks ({tasks}, {runs} run(s) each)",
                   caption=evaluation.aup_error and f"AUP could not be computed: {evaluation.aup_error}")
     for o in evaluation.outcomes:
         table.add_row(o.model, str(o.episodes), f"{o.valid_action_rate:.1%} ({o.valid_actions}/{o.replies})",
-                      f"{o.submission_rate:.1%} ({o.successful_submissions}/{o.episodes})",
+                      f"{o.first_turn_rate:.1%} ({o.valid_first_replies}/{o.episodes})",
+                      f"{o.submission_rate:.1%} ({o.successful_submissions}/{o.episodes})", str(o.auto_submissions),
                       *(f"{aups[name][o.model]:.3f}" if aups else "" for name in ("best_attempt", "best_submission")))
     if aups:
-        table.add_row("task baseline", "", "", "", f"{aups['best_attempt']['baseline']:.3f}",
+        table.add_row("task baseline", "", "", "", "", "", f"{aups['best_attempt']['baseline']:.3f}",
                       f"{aups['best_submission']['baseline']:.3f}")
     return table

@@ -197,6 +197,8 @@ def test_an_outcome_counts_parsed_replies_and_the_agents_own_scored_submissions(
     assert (result.replies, result.valid_actions) == (6, 4)
     assert (result.episodes, result.successful_submissions) == (3, 1)
     assert result.valid_action_rate == pytest.approx(4 / 6) and result.submission_rate == pytest.approx(1 / 3)
+    assert (result.valid_first_replies, result.auto_submissions) == (2, 1)  # the second broke its first reply
+    assert result.first_turn_rate == pytest.approx(2 / 3)
 
 
 @needs_train_extra
