@@ -48,10 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     evaluation.add_argument("--student", type=Path, required=True)
     evaluation.add_argument("--tasks", required=True, help="A bank none of whose tasks the student trained on.")
     evaluation.add_argument("--out", type=Path, required=True)
-    evaluation.add_argument("--runs", type=int, default=2)
-    evaluation.add_argument("--max-steps", type=int, default=15)
+    evaluation.add_argument("--runs", type=int, default=3)
+    evaluation.add_argument("--max-steps", type=int, default=50, help="The step budget, as the teacher's prompts "
+                            "said it in training (the expert needs 17 to 19 steps).")
     evaluation.add_argument("--workers", type=int, default=8)
-    evaluation.add_argument("--max-tokens", type=int, default=256, help="Cap on each reply's tokens.")
+    evaluation.add_argument("--max-tokens", type=int, default=2048, help="Cap on each reply's tokens: at least the "
+                            "teacher's longest turn (1,697 tokens), so a good reply is never cut.")
     evaluation.add_argument("--temperature", type=float, default=0.0)
     evaluation.add_argument("--device", default="cuda", help="Where `transformers serve` runs the models.")
     probing = steps.add_parser("probe", help="Each model's loss on the training chats and first held-out replies.")
