@@ -37,13 +37,13 @@ def export_sft(source: str | Path, out: str | Path, config: FilterConfig | None 
                tokenizer: str | Path | None = None) -> ExportSummary:
     """Every trajectory under `source` (searched recursively), filtered, written to `out`."""
     config, out = config or FilterConfig(), Path(out)
+    if tokenizer:
+        check_context(tokenizer, config.max_tokens, "--max-tokens")
     files = trajectory_files(Path(source))
     if not files:
         raise SynthMLError(f"{source}: no trajectory JSONL under it; point at a rollout store (--out of `synthml "
                            "rollout`), a bench output or any folder holding trajectories")
     trajectories = list(_unique(t for path in files for t in read_trajectories(path, skip_torn=True)))
-    if tokenizer:
-        check_context(tokenizer, config.max_tokens, "--max-tokens")
     count, counted_with = token_counter(tokenizer) if tokenizer else (None, "")
     selection = select(trajectories, config, count, counted_with)
     if not selection.kept:
