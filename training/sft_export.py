@@ -108,7 +108,10 @@ def _unique(trajectories: Iterator[Trajectory]) -> Iterator[Trajectory]:
 def check_context(model: str | Path, length: int, flag: str) -> None:
     """Refuses examples longer than the student can read: its config.json's positions, where the folder has one."""
     config = Path(model) / "config.json"
-    context = json.loads(config.read_text()).get("max_position_embeddings") if config.is_file() else None
+    try:
+        context = json.loads(config.read_text()).get("max_position_embeddings") if config.is_file() else None
+    except (ValueError, AttributeError):
+        raise SynthMLError(f"{config}: not a model config (a JSON object); fix or remove it") from None
     if isinstance(context, int) and length > context:
         raise SynthMLError(f"{flag} {length}: longer than the student's context ({context} positions, {config}); "
                            f"pass {flag} {context} or less")

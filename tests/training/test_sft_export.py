@@ -170,6 +170,9 @@ def test_export_refuses_max_tokens_beyond_the_students_context(source, tmp_path)
                                            r"positions.*pass --max-tokens 8192 or less"):
         export_sft(source, tmp_path / "data", FilterConfig(), tokenizer=student)
     assert not (tmp_path / "data").exists()
+    (student / "config.json").write_text("[not, json")
+    with pytest.raises(SynthMLError, match=r"config.json: not a model config"):
+        export_sft(source, tmp_path / "data", FilterConfig(), tokenizer=student)
 
 
 def test_export_sft_command(source, tmp_path):
