@@ -121,7 +121,7 @@ def run_bench(tasks_spec: str | Path, agents: list[str], runs: int, out: Path, w
     store = RolloutStore(result.out)
     with store.exclusive(what="bench"):
         write_atomic(result.out / CONFIG, config.model_dump_json(indent=2) + "\n")
-        jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+        jobs = jobs_by_episode(config)
         _take_in_legacy(store, jobs)
         done = store.finished()
         result.jobs = [JobResult(job, "skipped") for key, job in jobs.items() if key in done]
@@ -178,7 +178,7 @@ def _take_in_legacy(store: RolloutStore, jobs: dict[str, Job]) -> None:
 
 def latest(config: BenchConfig, out: Path) -> list[Trajectory]:
     """One trajectory per job of the config that has one: its finished one, else its last failed attempt."""
-    jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+    jobs = jobs_by_episode(config)
     store = RolloutStore(out)
     finished = {t.episode_id: t for t in store.trajectories() if t.episode_id in jobs}
     failed = {attempt.episode_id: failed_record(jobs[attempt.episode_id], attempt) for attempt in store.attempts()
@@ -202,9 +202,14 @@ def jobs_of(config: BenchConfig) -> list[Job]:
             for task in config.tasks for agent in config.agents for run in range(config.runs)]
 
 
+def jobs_by_episode(config: BenchConfig) -> dict[str, Job]:
+    """The config's jobs by their episode's id, in plan order."""
+    return {job.episode.episode_id: job for job in jobs_of(config)}
+
+
 def write_run_files(out: Path, config: BenchConfig) -> None:
     """MLGym's files of every scored run in the store: results.json and the SWE-agent .traj."""
-    jobs = {job.episode.episode_id: job for job in jobs_of(config)}
+    jobs = jobs_by_episode(config)
     for trajectory in RolloutStore(out).trajectories():
         job = jobs.get(trajectory.episode_id)
         if job is None:
